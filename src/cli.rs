@@ -1,0 +1,159 @@
+//! The command line: `sellout <command> [flags]`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// sellout: streaming decisions beside a ticket seller.
+#[derive(Debug, Parser)]
+#[command(version, about, propagate_version = true)]
+pub struct Cli {
+    /// A TOML config file, layered over ./sellout.toml and under SELLOUT__* variables.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The data directory shared by all commands (default ./sellout-data).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// More log output on stderr (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a simulated on-sale and venue day through the whole system on a compressed clock.
+    Demo(DemoArgs),
+    /// Write simulated records to a file (CloudEvents JSON Lines) or POST them to a server.
+    Simulate(SimulateArgs),
+    /// Ingest files (JSON, JSON Lines, CloudEvents, Arrow IPC, Parquet) into the streams.
+    Ingest(IngestArgs),
+    /// Serve the HTTP routes (ingest) until Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+    /// Run a benchmark; the last line printed is one JSON object.
+    Bench(BenchArgs),
+    /// Print the effective configuration as JSON.
+    Config,
+}
+
+/// `sellout demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Wall-clock length of the demo; the simulated span is compressed into it
+    /// (e.g. `90s`, `5m`; `0s` runs as fast as possible).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub duration: std::time::Duration,
+    /// Simulator seed (same seed, same records).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Multiplies the simulated demand (0.05 for a quick look, 1 for full stadiums).
+    #[arg(long)]
+    pub scale: Option<f64>,
+    /// No progress bar; only the final JSON line on stdout.
+    #[arg(long)]
+    pub headless: bool,
+    /// Share of records the demo corrupts on purpose to show dead-lettering (0..1).
+    #[arg(long, default_value_t = 0.001)]
+    pub fault_rate: f64,
+}
+
+/// `sellout simulate`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["out", "to"])))]
+pub struct SimulateArgs {
+    /// Write CloudEvents JSON Lines to this file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// POST CloudEvents batches to this sellout server (e.g. http://127.0.0.1:8080).
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+    /// Simulator seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Multiplies the simulated demand.
+    #[arg(long)]
+    pub scale: Option<f64>,
+    /// Stop after this many records.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Start of the first on-sale (RFC 3339). Default: far enough in the past that the
+    /// whole simulated span has ended now, so the records ingest as history.
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Records per POST with --to.
+    #[arg(long, default_value_t = 2000)]
+    pub batch: usize,
+}
+
+/// `sellout ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files to ingest; the format comes from the extension (.json, .jsonl, .ndjson,
+    /// .arrow, .arrows, .feather, .ipc, .parquet).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The topic of the records; default: from the file name (`sales.parquet` → sales),
+    /// or CloudEvents types for JSON files whose name names no topic.
+    #[arg(long)]
+    pub topic: Option<String>,
+}
+
+/// `sellout serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (overrides server.listen).
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+/// `sellout bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Which benchmark: `ingest` or `log`.
+    pub name: String,
+    /// Records to use (default depends on the benchmark).
+    #[arg(long)]
+    pub records: Option<u64>,
+}
+
+/// Parses `90s`, `5m`, `1h`, `250ms` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (number, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: use e.g. 90s, 5m, 1h, 250ms"))?;
+    let seconds = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("invalid duration unit {unit:?}: use ms, s, m or h")),
+    };
+    if !(0.0..=7.0 * 86400.0).contains(&seconds) {
+        return Err(format!("duration {s:?} is out of range (0 to 7 days)"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("90s"), Ok(std::time::Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(std::time::Duration::from_secs(300)));
+        assert_eq!(parse_duration("250ms"), Ok(std::time::Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Ok(std::time::Duration::from_secs(2)));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+}

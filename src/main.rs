@@ -1,0 +1,72 @@
+//! # sellout — the one binary
+//!
+//! CLI and wiring only: every command loads the layered [`config`], opens the data
+//! directory, and hands the parts from the library crates to each other. Read this file
+//! with `../ARCHITECTURE.md` (or the README's picture) to see record → stream → signal.
+//!
+//! # Layout
+//! - [`cli`]: the commands and their flags.
+//! - [`config`]: layered configuration (defaults, `sellout.toml`, `--config`, `SELLOUT__*`).
+//! - [`wiring`]: opening the data directory: the log, the catalog, an ingestor.
+//! - [`demo`]: `sellout demo`, the whole system on a compressed clock.
+//! - [`simulate`]: `sellout simulate`, records to a file or an ingest URL.
+//! - [`ingest_files`]: `sellout ingest FILE...`.
+//! - [`serve`]: `sellout serve`, the HTTP routes.
+//! - [`bench`]: `sellout bench <name>`, one JSON object as the last line.
+
+mod bench;
+mod cli;
+mod config;
+mod demo;
+mod ingest_files;
+mod serve;
+mod simulate;
+mod wiring;
+
+use clap::Parser as _;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    init_tracing(cli.verbose);
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: cli::Cli) -> anyhow::Result<()> {
+    let mut config = config::Config::load(cli.config.as_deref())?;
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
+    }
+    match cli.command {
+        cli::Command::Demo(args) => demo::run(&config, args),
+        cli::Command::Simulate(args) => simulate::run(&config, args),
+        cli::Command::Ingest(args) => ingest_files::run(&config, args),
+        cli::Command::Serve(args) => serve::run(&config, args),
+        cli::Command::Bench(args) => bench::run(&config, args),
+        cli::Command::Config => {
+            println!("{}", serde_json::to_string_pretty(&config)?);
+            Ok(())
+        }
+    }
+}
+
+/// Logs go to stderr (stdout carries results and the final JSON line). `RUST_LOG`
+/// overrides the level; `-v` raises it.
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,sellout=info",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,48 @@
+//! Opening the data directory: the embedded log, the catalog, an ingestor.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use sellout_ingest::catalog::Catalog;
+use sellout_ingest::ingestor::Ingestor;
+use sellout_ingest::validate::Validator;
+use sellout_streams::Clock;
+use sellout_streams::log::EmbeddedLog;
+
+use crate::config::Config;
+
+/// Opens (or creates) the embedded log of the data directory, cutting a torn tail.
+pub fn open_log(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<EmbeddedLog>> {
+    let dir = config.log_dir();
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    let log = EmbeddedLog::open(&dir, config.log.clone(), clock)
+        .with_context(|| format!("cannot open the log in {}", dir.display()))?;
+    for r in log.recovery() {
+        tracing::warn!(
+            message = "Cut a torn tail from the log.",
+            topic = %r.topic,
+            segment = %r.segment.display(),
+            bytes = r.bytes_truncated
+        );
+    }
+    Ok(Arc::new(log))
+}
+
+/// Loads the catalog of the data directory, or an empty one with a warning.
+pub fn load_catalog(config: &Config) -> anyhow::Result<Arc<Catalog>> {
+    let path = config.catalog_path();
+    if !path.exists() {
+        tracing::warn!(
+            message = "No catalog in the data directory: every sale will be rejected as an unknown event. \
+                       Run `sellout simulate` or `sellout demo` here, or put a catalog.json there.",
+            path = %path.display()
+        );
+        return Ok(Arc::new(Catalog::default()));
+    }
+    Ok(Arc::new(Catalog::load(&path)?))
+}
+
+/// An ingestor over `log`, validating against `catalog` with `clock`.
+pub fn ingestor(config: &Config, log: Arc<EmbeddedLog>, catalog: Arc<Catalog>, clock: Arc<dyn Clock>) -> Ingestor {
+    Ingestor::new(log, Validator::new(catalog, config.limits.clone()), clock)
+}
