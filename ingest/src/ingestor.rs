@@ -209,7 +209,8 @@ impl Counters {
 struct Tally<'a> {
     source: &'a str,
     now: i64,
-    dead: Batch,
+    /// Dead letters with the input index they came from, put in input order at the end.
+    dead: Vec<(usize, DeadLetter)>,
     report: IngestReport,
     received: [u64; 5],
     rejected: [u64; 5],
@@ -221,7 +222,7 @@ impl<'a> Tally<'a> {
         Self {
             source,
             now,
-            dead: Batch::new(),
+            dead: Vec::new(),
             report: IngestReport::default(),
             received: [0; 5],
             rejected: [0; 5],
@@ -231,7 +232,7 @@ impl<'a> Tally<'a> {
 
     fn reject(&mut self, topic: Option<Topic>, index: usize, reason: Reason, original: Vec<u8>) {
         let dl = DeadLetter::new(topic, self.source, index as u64, &reason, self.now, original);
-        self.dead.push_with(dl.key().as_bytes(), self.now, |buf| dl.encode_into(buf));
+        self.dead.push((index, dl));
         let slot = Counters::slot(topic);
         self.received[slot] += 1;
         self.rejected[slot] += 1;
@@ -320,7 +321,7 @@ impl Ingestor {
             }
         }
         let Tally {
-            dead,
+            mut dead,
             mut report,
             received,
             rejected,
@@ -328,9 +329,16 @@ impl Ingestor {
             ..
         } = tally;
         report.rejections.sort_by_key(|r| r.index);
+        // Decoding and validation reject in two passes; the dead-letter stream keeps
+        // the input's order, as a reader of it expects.
+        dead.sort_by_key(|(index, _)| *index);
+        let mut dead_batch = Batch::new();
+        for (_, dl) in &dead {
+            dead_batch.push_with(dl.key().as_bytes(), now, |buf| dl.encode_into(buf));
+        }
 
         self.transport
-            .append(deadletter::TOPIC, &dead)
+            .append(deadletter::TOPIC, &dead_batch)
             .map_err(|source| IngestError::Append {
                 topic: deadletter::TOPIC,
                 source,

@@ -36,7 +36,7 @@ pub fn run(config: &Config, records: u64) -> anyhow::Result<serde_json::Value> {
                 bytes.push(b'\n');
             }
             jsonl.push((topic, bytes));
-            arrow.push((topic, decode::encode_arrow_stream(chunk)?));
+            arrow.push((topic, decode::try_encode_arrow_stream(topic, chunk)?));
         }
     }
     let n: usize = per_topic.iter().map(Vec::len).sum();

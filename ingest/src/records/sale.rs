@@ -86,7 +86,11 @@ impl Channel {
 }
 
 /// One shopper action on one category of one event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Serialize` is written by hand: human-readable formats (JSON) leave absent optional
+/// ids out, while binary formats (the postcard wire form) write every field, because a
+/// format without field names can't tell which one was skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SaleRecord {
     /// What happened.
@@ -98,7 +102,7 @@ pub struct SaleRecord {
     /// The shopping session or cart.
     pub session_id: Id,
     /// A pseudonymous customer id, when the shopper is known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub customer_id: Option<Id>,
     /// Number of seats (1..=10 for carts and purchases; 0 allowed for views).
     pub quantity: u32,
@@ -109,9 +113,46 @@ pub struct SaleRecord {
     /// Where it happened.
     pub channel: Channel,
     /// The quote the shopper bought with, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub quote_id: Option<Id>,
     /// Event time.
     #[serde(with = "super::time")]
     pub time: Timestamp,
+}
+
+impl Serialize for SaleRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+
+        /// The time field through the shared RFC 3339 / milliseconds form.
+        struct Time(Timestamp);
+        impl Serialize for Time {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                super::time::serialize(&self.0, s)
+            }
+        }
+
+        let binary = !s.is_human_readable();
+        let mut st = s.serialize_struct("SaleRecord", 11)?;
+        st.serialize_field("kind", &self.kind)?;
+        st.serialize_field("event_id", &self.event_id)?;
+        st.serialize_field("category_id", &self.category_id)?;
+        st.serialize_field("session_id", &self.session_id)?;
+        if binary || self.customer_id.is_some() {
+            st.serialize_field("customer_id", &self.customer_id)?;
+        } else {
+            st.skip_field("customer_id")?;
+        }
+        st.serialize_field("quantity", &self.quantity)?;
+        st.serialize_field("unit_price_minor", &self.unit_price_minor)?;
+        st.serialize_field("currency", &self.currency)?;
+        st.serialize_field("channel", &self.channel)?;
+        if binary || self.quote_id.is_some() {
+            st.serialize_field("quote_id", &self.quote_id)?;
+        } else {
+            st.skip_field("quote_id")?;
+        }
+        st.serialize_field("time", &Time(self.time))?;
+        st.end()
+    }
 }
