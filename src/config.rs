@@ -65,9 +65,14 @@ impl Default for ServerConfig {
 impl Config {
     /// Loads the layers; `explicit` is the `--config` file, which must exist.
     pub fn load(explicit: Option<&Path>) -> anyhow::Result<Self> {
-        let mut figment = Figment::from(Serialized::defaults(Config::default())).merge(Toml::file("sellout.toml"));
+        let mut figment = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file("sellout.toml"));
         if let Some(path) = explicit {
-            anyhow::ensure!(path.is_file(), "config file {} does not exist", path.display());
+            anyhow::ensure!(
+                path.is_file(),
+                "config file {} does not exist",
+                path.display()
+            );
             figment = figment.merge(Toml::file(path));
         }
         figment = figment.merge(Env::prefixed("SELLOUT__").split("__"));
@@ -91,20 +96,28 @@ impl Config {
 }
 
 #[cfg(test)]
+// figment's Jail returns its own large error type; that is its API, not ours.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
     #[test]
     fn environment_overrides_and_unknown_keys_fail() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("sellout.toml", "data_dir = \"from-toml\"\n[server]\nlisten = \"127.0.0.1:9000\"\n")?;
+            jail.create_file(
+                "sellout.toml",
+                "data_dir = \"from-toml\"\n[server]\nlisten = \"127.0.0.1:9000\"\n",
+            )?;
             jail.set_env("SELLOUT__SERVER__LISTEN", "127.0.0.1:9100");
             let config = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!(config.data_dir, PathBuf::from("from-toml"));
             assert_eq!(config.server.listen.port(), 9100);
             jail.create_file("sellout.toml", "data_dri = \"typo\"\n")?;
             let err = Config::load(None).map(|_| ()).map_err(|e| format!("{e:#}"));
-            assert!(err.as_ref().is_err_and(|e| e.contains("data_dri")), "{err:?}");
+            assert!(
+                err.as_ref().is_err_and(|e| e.contains("data_dri")),
+                "{err:?}"
+            );
             Ok(())
         });
     }

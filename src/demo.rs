@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 use sellout_ingest::decode::{self, Format};
 use sellout_ingest::ingestor::{CountersSnapshot, Ingestor};
-use sellout_ingest::records::{AnyRecord, Topic, time};
+use sellout_ingest::records::{Topic, time};
 use sellout_simulator::{FaultInjector, ListPrices, Simulation};
 use sellout_streams::{ManualClock, Transport as _};
+use serde::Serialize;
 
 use crate::cli::DemoArgs;
 use crate::config::Config;
@@ -39,6 +39,8 @@ struct Summary {
     simulated_from: String,
     simulated_to: String,
     wall_seconds: f64,
+    /// The machine could not keep the pace `--duration` asked for.
+    behind_schedule: bool,
     records: CountersSnapshot,
     faults_injected: BTreeMap<&'static str, u64>,
     reconciled: bool,
@@ -58,11 +60,14 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         sim_config.seed = seed;
     }
     if let Some(scale) = args.scale {
-        anyhow::ensure!(scale > 0.0 && scale.is_finite(), "--scale must be positive, got {scale}");
+        anyhow::ensure!(
+            scale > 0.0 && scale.is_finite(),
+            "--scale must be positive, got {scale}"
+        );
         sim_config.scale = scale;
     }
     let seed = sim_config.seed;
-    let mut sim = Simulation::new(sim_config, Arc::new(ListPrices))?;
+    let sim = Simulation::new(sim_config, Arc::new(ListPrices))?;
 
     prepare_data_dir(config)?;
     sim.catalog().save(&config.catalog_path())?;
@@ -72,60 +77,51 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let (from, to) = sim.horizon();
     let clock = Arc::new(ManualClock::new(from));
     let log = wiring::open_log(config, clock.clone())?;
-    let ingestor = wiring::ingestor(config, log.clone(), Arc::new(sim.catalog().clone()), clock.clone());
-    let mut faults = FaultInjector::new(seed ^ 0x5e11_0u64, args.fault_rate);
-    let mut injected: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let ingestor = wiring::ingestor(
+        config,
+        log.clone(),
+        Arc::new(sim.catalog().clone()),
+        clock.clone(),
+    );
+    let faults = FaultInjector::new(seed ^ 0x0005_e110_u64, args.fault_rate);
 
     let show = !args.headless && std::io::stderr().is_terminal();
     let bar = progress_bar(show);
     let started = Instant::now();
-    let span_ms = (to - from).max(1) as f64;
-    let wall = args.duration.as_secs_f64();
-    // Simulated time the wall clock has reached: the compressed clock.
-    let sim_target = |elapsed: f64| -> i64 {
-        if wall <= 0.0 {
-            i64::MAX
-        } else {
-            from + ((elapsed / wall) * span_ms) as i64
-        }
+    let pace = Pace {
+        from,
+        span_ms: (to - from).max(1) as f64,
+        wall_s: args.duration.as_secs_f64(),
+        started,
     };
 
-    let mut chunk: [Vec<u8>; 4] = Default::default();
-    let mut in_chunk = 0usize;
+    // Two threads, because the machine has at least two cores: this one decodes,
+    // validates and appends; the producer simulates, renders and keeps the pace.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(4);
+    let producer = std::thread::Builder::new()
+        .name("demo-simulator".into())
+        .spawn(move || produce(sim, faults, pace, tx))
+        .context("cannot start the simulator thread")?;
+    let mut behind = false;
     let mut records_total = 0u64;
-    let mut next: Option<AnyRecord> = sim.next();
-    while let Some(record) = next.take() {
-        let target = sim_target(started.elapsed().as_secs_f64());
-        if record.time() > target {
-            flush(&ingestor, &mut chunk, &clock, sim.now())?;
-            in_chunk = 0;
-            update_bar(&bar, &sim, &ingestor, records_total, started);
-            let wait_ms = ((record.time() - target) as f64 / span_ms * wall * 1000.0).clamp(1.0, 200.0);
-            std::thread::sleep(Duration::from_millis(wait_ms as u64));
-            next = Some(record);
-            continue;
-        }
-        let slot = topic_slot(record.topic());
-        let mut line = Vec::with_capacity(256);
-        record.write_json(&mut line);
-        let (line, code) = faults.maybe_corrupt(record.topic(), line);
-        if let Some(code) = code {
-            *injected.entry(code).or_default() += 1;
-        }
-        chunk[slot].extend_from_slice(&line);
-        chunk[slot].push(b'\n');
-        in_chunk += 1;
-        records_total += 1;
-        if in_chunk >= CHUNK_RECORDS {
-            flush(&ingestor, &mut chunk, &clock, sim.now())?;
-            in_chunk = 0;
-            update_bar(&bar, &sim, &ingestor, records_total, started);
-        }
-        next = sim.next();
+    for chunk in &rx {
+        clock.set(chunk.sim_now);
+        ingest_chunk(&ingestor, &chunk.lines)?;
+        records_total = chunk.records;
+        behind |= chunk.behind;
+        update_bar(&bar, &chunk, &ingestor, started);
     }
-    flush(&ingestor, &mut chunk, &clock, sim.now())?;
+    let (sim, injected) = producer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the simulator thread panicked"))?;
     log.flush()?;
     bar.finish_and_clear();
+    if behind && !args.headless {
+        eprintln!(
+            "note: this machine could not keep the pace of --duration {}s; the demo ran as fast as it could",
+            args.duration.as_secs_f64()
+        );
+    }
 
     let records = ingestor.counters().snapshot();
     let total = records.total();
@@ -151,6 +147,7 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         simulated_from: time::to_rfc3339(from),
         simulated_to: time::to_rfc3339(to),
         wall_seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        behind_schedule: behind,
         records,
         faults_injected: injected,
         reconciled,
@@ -177,17 +174,119 @@ fn topic_slot(topic: Topic) -> usize {
     Topic::ALL.iter().position(|t| *t == topic).unwrap_or(0)
 }
 
-/// Decodes, validates and appends the pending JSON Lines of each topic.
-fn flush(ingestor: &Ingestor, chunk: &mut [Vec<u8>; 4], clock: &ManualClock, now: i64) -> anyhow::Result<()> {
-    clock.set(now);
+/// The compressed clock: the simulated span played in `wall_s` seconds of wall time.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    from: i64,
+    span_ms: f64,
+    wall_s: f64,
+    started: Instant,
+}
+
+impl Pace {
+    /// Simulated time the wall clock has reached (everything, for `--duration 0s`).
+    fn sim_target(&self) -> i64 {
+        if self.wall_s <= 0.0 {
+            return i64::MAX;
+        }
+        let elapsed = self.started.elapsed().as_secs_f64();
+        self.from + ((elapsed / self.wall_s) * self.span_ms) as i64
+    }
+
+    /// Wall time until simulated time `at` is due, clamped to keep the bar moving.
+    fn wait_for(&self, at: i64, target: i64) -> Duration {
+        let ms = ((at - target) as f64 / self.span_ms * self.wall_s * 1000.0).clamp(1.0, 200.0);
+        Duration::from_millis(ms as u64)
+    }
+}
+
+/// Rendered JSON Lines per topic, handed from the simulator thread to ingest.
+struct Chunk {
+    lines: [Vec<u8>; 4],
+    /// Simulated time when the chunk was cut (the ingest clock is set to it).
+    sim_now: i64,
+    /// Share of the simulated span done.
+    progress: f64,
+    /// Records rendered so far, this chunk included.
+    records: u64,
+    /// The simulator was behind the compressed clock when the chunk was cut.
+    behind: bool,
+}
+
+/// The simulator thread: runs the simulation on the compressed clock, renders records
+/// as JSON Lines (corrupting a share on purpose) and sends them in chunks. Returns the
+/// finished simulation and the faults injected per reason.
+fn produce(
+    mut sim: Simulation,
+    mut faults: FaultInjector,
+    pace: Pace,
+    tx: std::sync::mpsc::SyncSender<Chunk>,
+) -> (Simulation, BTreeMap<&'static str, u64>) {
+    let mut injected: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut lines: [Vec<u8>; 4] = Default::default();
+    let mut in_chunk = 0usize;
+    let mut records = 0u64;
+    let mut line = Vec::with_capacity(512);
+    let send = |lines: &mut [Vec<u8>; 4], sim: &Simulation, records: u64, behind: bool| {
+        let chunk = Chunk {
+            lines: std::mem::take(lines),
+            sim_now: sim.now(),
+            progress: sim.progress(),
+            records,
+            behind,
+        };
+        // The receiver only goes away on an ingest error, which it reports itself.
+        tx.send(chunk).is_ok()
+    };
+    let mut next = sim.next();
+    while let Some(record) = next.take() {
+        let target = pace.sim_target();
+        if record.time() > target {
+            if !send(&mut lines, &sim, records, false) {
+                break;
+            }
+            in_chunk = 0;
+            std::thread::sleep(pace.wait_for(record.time(), target));
+            next = Some(record);
+            continue;
+        }
+        line.clear();
+        record.write_json(&mut line);
+        let (corrupted, code) = faults.maybe_corrupt(record.topic(), std::mem::take(&mut line));
+        if let Some(code) = code {
+            *injected.entry(code).or_default() += 1;
+        }
+        let slot = &mut lines[topic_slot(record.topic())];
+        slot.extend_from_slice(&corrupted);
+        slot.push(b'\n');
+        line = corrupted;
+        in_chunk += 1;
+        records += 1;
+        if in_chunk >= CHUNK_RECORDS {
+            // Behind when a full chunk was cut while the wall clock had already
+            // passed the records in it (only meaningful with a pace).
+            let behind = pace.wall_s > 0.0
+                && record.time() < pace.sim_target() - (pace.span_ms / 100.0) as i64;
+            if !send(&mut lines, &sim, records, behind) {
+                break;
+            }
+            in_chunk = 0;
+        }
+        next = sim.next();
+    }
+    send(&mut lines, &sim, records, false);
+    (sim, injected)
+}
+
+/// Decodes, validates and appends the JSON Lines of each topic.
+fn ingest_chunk(ingestor: &Ingestor, lines: &[Vec<u8>; 4]) -> anyhow::Result<()> {
     let limits = ingestor.validator().limits().clone();
-    for (topic, bytes) in Topic::ALL.into_iter().zip(chunk.iter_mut()) {
+    for (topic, bytes) in Topic::ALL.into_iter().zip(lines) {
         if bytes.is_empty() {
             continue;
         }
         let decoded = decode::decode(Format::JsonLines, Some(topic), bytes, &limits);
         ingestor.ingest(decoded, bytes, "demo")?;
-        bytes.clear();
     }
     Ok(())
 }
@@ -197,7 +296,10 @@ fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
     let dir = &config.data_dir;
     let marker = dir.join(DEMO_MARKER);
     let log_dir = config.log_dir();
-    let has_log = log_dir.read_dir().map(|mut d| d.next().is_some()).unwrap_or(false);
+    let has_log = log_dir
+        .read_dir()
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false);
     if has_log {
         anyhow::ensure!(
             marker.exists(),
@@ -205,10 +307,12 @@ fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
             dir.display()
         );
         tracing::info!(message = "Replacing the previous demo's data.", dir = %dir.display());
-        std::fs::remove_dir_all(&log_dir).with_context(|| format!("cannot clear {}", log_dir.display()))?;
+        std::fs::remove_dir_all(&log_dir)
+            .with_context(|| format!("cannot clear {}", log_dir.display()))?;
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    std::fs::write(&marker, b"made by sellout demo\n").with_context(|| format!("cannot write {}", marker.display()))?;
+    std::fs::write(&marker, b"made by sellout demo\n")
+        .with_context(|| format!("cannot write {}", marker.display()))?;
     Ok(())
 }
 
@@ -217,24 +321,32 @@ fn progress_bar(show: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(1000);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {percent:>3}% {msg}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {percent:>3}% {msg}")
+    {
         bar.set_style(style);
     }
     bar
 }
 
-fn update_bar(bar: &ProgressBar, sim: &Simulation, ingestor: &Ingestor, records: u64, started: Instant) {
+fn update_bar(bar: &ProgressBar, chunk: &Chunk, ingestor: &Ingestor, started: Instant) {
     if bar.is_hidden() {
         return;
     }
     let total = ingestor.counters().snapshot().total();
-    let rate = records as f64 / started.elapsed().as_secs_f64().max(1e-3);
-    bar.set_position((sim.progress() * 1000.0) as u64);
+    let rate = chunk.records as f64 / started.elapsed().as_secs_f64().max(1e-3);
+    bar.set_position((chunk.progress * 1000.0) as u64);
+    let sim_time = time::to_rfc3339(chunk.sim_now);
     bar.set_message(format!(
-        "sim {} · {} records · {:.0}/s · {} dead-lettered",
-        &time::to_rfc3339(sim.now())[..16],
-        records,
+        "sim {} · {} records · {:.0}/s · {} dead-lettered{}",
+        sim_time.get(..16).unwrap_or(&sim_time),
+        chunk.records,
         rate,
-        total.rejected
+        total.rejected,
+        if chunk.behind {
+            " · behind the compressed clock"
+        } else {
+            ""
+        }
     ));
 }

@@ -24,7 +24,12 @@ use crate::wiring;
 const CHUNK_BYTES: usize = 4 << 20;
 
 pub fn run(config: &Config, args: IngestArgs) -> anyhow::Result<()> {
-    let topic: Option<Topic> = args.topic.as_deref().map(str::parse).transpose().map_err(anyhow::Error::msg)?;
+    let topic: Option<Topic> = args
+        .topic
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let clock = Arc::new(SystemClock);
     let log = wiring::open_log(config, clock.clone())?;
     let catalog = wiring::load_catalog(config)?;
@@ -32,7 +37,8 @@ pub fn run(config: &Config, args: IngestArgs) -> anyhow::Result<()> {
     let mut total = IngestReport::default();
     let mut files = Vec::new();
     for path in &args.files {
-        let report = ingest_file(&ingestor, path, topic).with_context(|| format!("cannot ingest {}", path.display()))?;
+        let report = ingest_file(&ingestor, path, topic)
+            .with_context(|| format!("cannot ingest {}", path.display()))?;
         tracing::info!(
             message = "Ingested a file.",
             path = %path.display(),
@@ -41,7 +47,12 @@ pub fn run(config: &Config, args: IngestArgs) -> anyhow::Result<()> {
             rejected = report.rejected
         );
         for r in report.rejections.iter().take(5) {
-            eprintln!("{}: record {} rejected: {}", path.display(), r.index, r.reason);
+            eprintln!(
+                "{}: record {} rejected: {}",
+                path.display(),
+                r.index,
+                r.reason
+            );
         }
         files.push(serde_json::json!({
             "path": path.display().to_string(),
@@ -65,20 +76,35 @@ pub fn run(config: &Config, args: IngestArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn ingest_file(ingestor: &Ingestor, path: &Path, topic: Option<Topic>) -> anyhow::Result<IngestReport> {
+fn ingest_file(
+    ingestor: &Ingestor,
+    path: &Path,
+    topic: Option<Topic>,
+) -> anyhow::Result<IngestReport> {
     let format = Format::from_path(path)
         .with_context(|| "unknown file format: use .json, .jsonl, .ndjson, .arrow, .arrows, .feather, .ipc or .parquet")?;
     let topic = topic.or_else(|| topic_from_name(path));
     let limits = ingestor.validator().limits().clone();
-    let source = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let source = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     if format != Format::JsonLines {
         anyhow::ensure!(
-            topic.is_some() || matches!(format, Format::Json | Format::CloudEvent | Format::CloudEventBatch),
+            topic.is_some()
+                || matches!(
+                    format,
+                    Format::Json | Format::CloudEvent | Format::CloudEventBatch
+                ),
             "cannot tell the topic of {}: name it sales.*, beacons.*, social.* or queues.*, or pass --topic",
             path.display()
         );
         let bytes = std::fs::read(path)?;
-        return Ok(ingestor.ingest(decode::decode(format, topic, &bytes, &limits), &bytes, &source)?);
+        return Ok(ingestor.ingest(
+            decode::decode(format, topic, &bytes, &limits),
+            &bytes,
+            &source,
+        )?);
     }
     let mut file = std::fs::File::open(path)?;
     let mut report = IngestReport::default();
@@ -149,5 +175,7 @@ fn shift_indexes(decoded: &mut Decoded, base: usize) {
 /// `sales.parquet`, `beacons-2026-11-22.arrow` → the topic its name starts with.
 fn topic_from_name(path: &Path) -> Option<Topic> {
     let stem = path.file_name()?.to_str()?;
-    Topic::ALL.into_iter().find(|t| stem.starts_with(t.as_str()))
+    Topic::ALL
+        .into_iter()
+        .find(|t| stem.starts_with(t.as_str()))
 }

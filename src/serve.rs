@@ -20,7 +20,9 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let service = IngestService::new(ingestor, config.http_ingest.clone());
     let app = app(service);
     let listen = args.listen.unwrap_or(config.server.listen);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -28,7 +30,10 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         let local = listener.local_addr()?;
         tracing::info!(message = "Serving.", address = %local);
         // The one line a script waits for before it sends requests.
-        println!("{}", serde_json::json!({ "serve": format!("http://{local}") }));
+        println!(
+            "{}",
+            serde_json::json!({ "serve": format!("http://{local}") })
+        );
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await

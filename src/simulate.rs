@@ -46,7 +46,10 @@ fn build(config: &Config, args: &SimulateArgs) -> anyhow::Result<Simulation> {
         sim_config.seed = seed;
     }
     if let Some(scale) = args.scale {
-        anyhow::ensure!(scale > 0.0 && scale.is_finite(), "--scale must be positive, got {scale}");
+        anyhow::ensure!(
+            scale > 0.0 && scale.is_finite(),
+            "--scale must be positive, got {scale}"
+        );
         sim_config.scale = scale;
     }
     match &args.start {
@@ -62,8 +65,13 @@ fn build(config: &Config, args: &SimulateArgs) -> anyhow::Result<Simulation> {
     Ok(Simulation::new(sim_config, Arc::new(ListPrices))?)
 }
 
-fn write_file(path: &std::path::Path, records: impl Iterator<Item = AnyRecord>, seed: u64) -> anyhow::Result<serde_json::Value> {
-    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+fn write_file(
+    path: &std::path::Path,
+    records: impl Iterator<Item = AnyRecord>,
+    seed: u64,
+) -> anyhow::Result<serde_json::Value> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut n = 0u64;
     for record in records {
@@ -72,13 +80,21 @@ fn write_file(path: &std::path::Path, records: impl Iterator<Item = AnyRecord>, 
         out.write_all(b"\n")?;
         n += 1;
     }
-    out.flush().with_context(|| format!("cannot write {}", path.display()))?;
+    out.flush()
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(serde_json::json!({ "simulate": "file", "path": path.display().to_string(), "records": n }))
 }
 
-fn post(url: &str, records: impl Iterator<Item = AnyRecord>, seed: u64, batch: usize) -> anyhow::Result<serde_json::Value> {
+fn post(
+    url: &str,
+    records: impl Iterator<Item = AnyRecord>,
+    seed: u64,
+    batch: usize,
+) -> anyhow::Result<serde_json::Value> {
     let endpoint = format!("{}/v1/cloudevents", url.trim_end_matches('/'));
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let client = reqwest::Client::new();
     let (mut sent, mut accepted, mut rejected) = (0u64, 0u64, 0u64);
     let mut pending = Vec::with_capacity(batch);
@@ -86,19 +102,30 @@ fn post(url: &str, records: impl Iterator<Item = AnyRecord>, seed: u64, batch: u
     while records.peek().is_some() {
         pending.clear();
         for record in records.by_ref().take(batch) {
-            pending.push(cloudevents::to_structured(&record, &format!("{seed}-{sent}"), SOURCE));
+            pending.push(cloudevents::to_structured(
+                &record,
+                &format!("{seed}-{sent}"),
+                SOURCE,
+            ));
             sent += 1;
         }
         let body = serde_json::to_vec(&pending)?;
-        let report: serde_json::Value = runtime.block_on(send_with_retry(&client, &endpoint, body))?;
+        let report: serde_json::Value =
+            runtime.block_on(send_with_retry(&client, &endpoint, body))?;
         accepted += report["accepted"].as_u64().unwrap_or(0);
         rejected += report["rejected"].as_u64().unwrap_or(0);
     }
-    Ok(serde_json::json!({ "simulate": "http", "url": endpoint, "records": sent, "accepted": accepted, "rejected": rejected }))
+    Ok(
+        serde_json::json!({ "simulate": "http", "url": endpoint, "records": sent, "accepted": accepted, "rejected": rejected }),
+    )
 }
 
 /// POSTs one batch, waiting out 429 and 503 answers as `Retry-After` says.
-async fn send_with_retry(client: &reqwest::Client, endpoint: &str, body: Vec<u8>) -> anyhow::Result<serde_json::Value> {
+async fn send_with_retry(
+    client: &reqwest::Client,
+    endpoint: &str,
+    body: Vec<u8>,
+) -> anyhow::Result<serde_json::Value> {
     for attempt in 0..20u32 {
         let response = client
             .post(endpoint)
@@ -124,7 +151,8 @@ async fn send_with_retry(client: &reqwest::Client, endpoint: &str, body: Vec<u8>
             status.is_success() || status.as_u16() == 422,
             "{endpoint} answered {status}: {text}"
         );
-        return serde_json::from_str(&text).with_context(|| format!("{endpoint} answered with invalid JSON"));
+        return serde_json::from_str(&text)
+            .with_context(|| format!("{endpoint} answered with invalid JSON"));
     }
     anyhow::bail!("{endpoint} stayed busy after 20 attempts")
 }

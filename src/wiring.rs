@@ -14,7 +14,8 @@ use crate::config::Config;
 /// Opens (or creates) the embedded log of the data directory, cutting a torn tail.
 pub fn open_log(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<EmbeddedLog>> {
     let dir = config.log_dir();
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     let log = EmbeddedLog::open(&dir, config.log.clone(), clock)
         .with_context(|| format!("cannot open the log in {}", dir.display()))?;
     for r in log.recovery() {
@@ -43,6 +44,11 @@ pub fn load_catalog(config: &Config) -> anyhow::Result<Arc<Catalog>> {
 }
 
 /// An ingestor over `log`, validating against `catalog` with `clock`.
-pub fn ingestor(config: &Config, log: Arc<EmbeddedLog>, catalog: Arc<Catalog>, clock: Arc<dyn Clock>) -> Ingestor {
+pub fn ingestor(
+    config: &Config,
+    log: Arc<EmbeddedLog>,
+    catalog: Arc<Catalog>,
+    clock: Arc<dyn Clock>,
+) -> Ingestor {
     Ingestor::new(log, Validator::new(catalog, config.limits.clone()), clock)
 }

@@ -18,9 +18,14 @@ fn last_json(cmd: &mut Command) -> serde_json::Value {
     let out = cmd.output().expect("run sellout");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "sellout failed: {}\nstdout: {stdout}\nstderr: {stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "sellout failed: {}\nstdout: {stdout}\nstderr: {stderr}",
+        out.status
+    );
     let line = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {line}\nstderr: {stderr}"))
+    serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("last line is not JSON ({e}): {line}\nstderr: {stderr}"))
 }
 
 #[test]
@@ -28,7 +33,16 @@ fn headless_demo_reconciles_and_dead_letters_the_faults() {
     let scratch = tempfile::tempdir().unwrap();
     let data = scratch.path().join("data");
     let summary = last_json(sellout(&data).args([
-        "demo", "--headless", "--duration", "0s", "--scale", "0.02", "--seed", "7", "--fault-rate", "0.01",
+        "demo",
+        "--headless",
+        "--duration",
+        "0s",
+        "--scale",
+        "0.02",
+        "--seed",
+        "7",
+        "--fault-rate",
+        "0.01",
     ]));
     assert_eq!(summary["reconciled"], true, "{summary:#}");
     let total_received: u64 = summary["records"]["topics"]
@@ -39,20 +53,42 @@ fn headless_demo_reconciles_and_dead_letters_the_faults() {
         .sum();
     assert!(total_received > 10_000, "too few records: {summary:#}");
     for topic in ["sales", "beacons", "social", "queues"] {
-        assert!(summary["log_end_offsets"][topic].as_u64().unwrap_or(0) > 0, "no {topic} records: {summary:#}");
+        assert!(
+            summary["log_end_offsets"][topic].as_u64().unwrap_or(0) > 0,
+            "no {topic} records: {summary:#}"
+        );
     }
-    let injected: u64 = summary["faults_injected"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    let injected: u64 = summary["faults_injected"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
     assert!(injected > 0);
     // Every injected fault was rejected with the reason it was made for.
     for (code, n) in summary["faults_injected"].as_object().unwrap() {
-        let rejected = summary["records"]["rejected_by_reason"][code].as_u64().unwrap_or(0);
-        assert!(rejected >= n.as_u64().unwrap(), "{code}: {rejected} rejected < {n} injected");
+        let rejected = summary["records"]["rejected_by_reason"][code]
+            .as_u64()
+            .unwrap_or(0);
+        assert!(
+            rejected >= n.as_u64().unwrap(),
+            "{code}: {rejected} rejected < {n} injected"
+        );
     }
     assert!(data.join("catalog.json").is_file() && data.join("truth.json").is_file());
 
     // The same seed gives the same run.
     let again = last_json(sellout(&data).args([
-        "demo", "--headless", "--duration", "0s", "--scale", "0.02", "--seed", "7", "--fault-rate", "0.01",
+        "demo",
+        "--headless",
+        "--duration",
+        "0s",
+        "--scale",
+        "0.02",
+        "--seed",
+        "7",
+        "--fault-rate",
+        "0.01",
     ]));
     assert_eq!(again["records"], summary["records"]);
     assert_eq!(again["log_end_offsets"], summary["log_end_offsets"]);
@@ -63,7 +99,10 @@ fn demo_refuses_a_data_directory_it_did_not_make() {
     let scratch = tempfile::tempdir().unwrap();
     let data = scratch.path().join("data");
     std::fs::create_dir_all(data.join("log/topics/sales")).unwrap();
-    let out = sellout(&data).args(["demo", "--headless", "--duration", "0s"]).output().unwrap();
+    let out = sellout(&data)
+        .args(["demo", "--headless", "--duration", "0s"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("did not make"));
 }
@@ -73,7 +112,13 @@ fn simulated_file_ingests_with_exact_counts() {
     let scratch = tempfile::tempdir().unwrap();
     let data = scratch.path().join("data");
     let file = scratch.path().join("season.jsonl");
-    let sim = last_json(sellout(&data).args(["simulate", "--seed", "3", "--scale", "0.02", "--limit", "20000", "--out"]).arg(&file));
+    let sim = last_json(
+        sellout(&data)
+            .args([
+                "simulate", "--seed", "3", "--scale", "0.02", "--limit", "20000", "--out",
+            ])
+            .arg(&file),
+    );
     assert_eq!(sim["records"], 20000);
     // A broken line and a record for an unknown event ride along.
     let mut text = std::fs::read_to_string(&file).unwrap();
@@ -91,7 +136,13 @@ fn simulate_posts_to_a_running_server() {
     let data = scratch.path().join("data");
     let file = scratch.path().join("warmup.jsonl");
     // Writes the catalog the server validates against.
-    last_json(sellout(&data).args(["simulate", "--seed", "5", "--scale", "0.02", "--limit", "10", "--out"]).arg(&file));
+    last_json(
+        sellout(&data)
+            .args([
+                "simulate", "--seed", "5", "--scale", "0.02", "--limit", "10", "--out",
+            ])
+            .arg(&file),
+    );
     let mut server = sellout(&data)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -99,16 +150,34 @@ fn simulate_posts_to_a_running_server() {
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let url = serde_json::from_str::<serde_json::Value>(&first).unwrap()["serve"].as_str().unwrap().to_owned();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = serde_json::from_str::<serde_json::Value>(&first).unwrap()["serve"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let sent = sellout(&data)
-        .args(["simulate", "--seed", "5", "--scale", "0.02", "--limit", "5000", "--batch", "700", "--to", &url])
+        .args([
+            "simulate", "--seed", "5", "--scale", "0.02", "--limit", "5000", "--batch", "700",
+            "--to", &url,
+        ])
         .output()
         .unwrap();
     server.kill().unwrap();
     server.wait().unwrap();
-    assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
-    let report: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&sent.stdout).lines().last().unwrap()).unwrap();
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        String::from_utf8_lossy(&sent.stdout)
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(report["records"], 5000);
     assert_eq!(report["accepted"], 5000, "{report:#}");
 }

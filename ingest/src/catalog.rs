@@ -130,7 +130,9 @@ impl Event {
 
     /// The category with this id.
     pub fn category(&self, category_id: &str) -> Option<&Category> {
-        self.categories.iter().find(|c| c.category_id == category_id)
+        self.categories
+            .iter()
+            .find(|c| c.category_id == category_id)
     }
 }
 
@@ -207,16 +209,28 @@ impl Catalog {
                 return bad(format!("event {} appears twice", e.event_id));
             }
             if !self.venue_index.contains_key(&e.venue_id) {
-                return bad(format!("event {} is at unknown venue {}", e.event_id, e.venue_id));
+                return bad(format!(
+                    "event {} is at unknown venue {}",
+                    e.event_id, e.venue_id
+                ));
             }
             if e.on_sale >= e.start {
                 return bad(format!("event {} goes on sale after it starts", e.event_id));
             }
             for (j, c) in e.categories.iter().enumerate() {
-                if e.categories[..j].iter().any(|o| o.category_id == c.category_id) {
-                    return bad(format!("category {} of event {} appears twice", c.category_id, e.event_id));
+                if e.categories[..j]
+                    .iter()
+                    .any(|o| o.category_id == c.category_id)
+                {
+                    return bad(format!(
+                        "category {} of event {} appears twice",
+                        c.category_id, e.event_id
+                    ));
                 }
-                if !(0 <= c.floor_minor && c.floor_minor <= c.list_price_minor && c.list_price_minor <= c.cap_minor) {
+                if !(0 <= c.floor_minor
+                    && c.floor_minor <= c.list_price_minor
+                    && c.list_price_minor <= c.cap_minor)
+                {
                     return bad(format!(
                         "category {} of event {}: need 0 <= floor ({}) <= list ({}) <= cap ({})",
                         c.category_id, e.event_id, c.floor_minor, c.list_price_minor, c.cap_minor
@@ -240,9 +254,15 @@ impl Catalog {
     /// Loads and checks a catalog from a JSON file.
     pub fn load(path: &Path) -> Result<Self, CatalogError> {
         let shown = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| CatalogError::Io { path: shown.clone(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| CatalogError::Io {
+            path: shown.clone(),
+            source,
+        })?;
         let mut catalog: Catalog =
-            serde_json::from_slice(&bytes).map_err(|source| CatalogError::Parse { path: shown, source })?;
+            serde_json::from_slice(&bytes).map_err(|source| CatalogError::Parse {
+                path: shown,
+                source,
+            })?;
         catalog.reindex()?;
         Ok(catalog)
     }
@@ -250,8 +270,12 @@ impl Catalog {
     /// Writes the catalog as pretty JSON, atomically (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<(), CatalogError> {
         let shown = path.display().to_string();
-        let io = |source| CatalogError::Io { path: shown.clone(), source };
-        let json = serde_json::to_vec_pretty(self).map_err(|e| CatalogError::Inconsistent(e.to_string()))?;
+        let io = |source| CatalogError::Io {
+            path: shown.clone(),
+            source,
+        };
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| CatalogError::Inconsistent(e.to_string()))?;
         let tmp = path.with_extension("json.tmp");
         std::fs::write(&tmp, json).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)

@@ -35,7 +35,14 @@ pub struct DeadLetter {
 
 impl DeadLetter {
     /// A dead letter for `reason`.
-    pub fn new(topic: Option<Topic>, source: &str, index: u64, reason: &Reason, received: Timestamp, original: Vec<u8>) -> Self {
+    pub fn new(
+        topic: Option<Topic>,
+        source: &str,
+        index: u64,
+        reason: &Reason,
+        received: Timestamp,
+        original: Vec<u8>,
+    ) -> Self {
         Self {
             topic,
             source: source.to_owned(),
@@ -128,7 +135,14 @@ mod tests {
     fn dead_letters_round_trip_through_the_wire_and_json() {
         let reason = Reason::UnknownEvent("evt-x".into());
         for original in [b"{\"event_id\":\"evt-x\"}".to_vec(), vec![0xff, 0x00, 0x12]] {
-            let dl = DeadLetter::new(Some(Topic::Sales), "http", 3, &reason, 1_795_000_000_000, original);
+            let dl = DeadLetter::new(
+                Some(Topic::Sales),
+                "http",
+                3,
+                &reason,
+                1_795_000_000_000,
+                original,
+            );
             let mut buf = Vec::new();
             dl.encode_into(&mut buf);
             assert_eq!(DeadLetter::decode(&buf).unwrap(), dl);

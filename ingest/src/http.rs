@@ -28,7 +28,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::decode::{self, Decoded, DecodeRejection, Format};
+use crate::decode::{self, DecodeRejection, Decoded, Format};
 use crate::ingestor::{IngestReport, Ingestor};
 use crate::records::Topic;
 use crate::validate::Reason;
@@ -113,9 +113,15 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(serde_json::json!({ "error": self.message }))).into_response();
+        let mut response = (
+            self.status,
+            Json(serde_json::json!({ "error": self.message })),
+        )
+            .into_response();
         if let Some(s) = self.retry_after_s {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         response
     }
@@ -127,7 +133,9 @@ async fn post_records(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let topic: Topic = topic.parse().map_err(|e: String| ApiError::new(StatusCode::NOT_FOUND, e))?;
+    let topic: Topic = topic
+        .parse()
+        .map_err(|e: String| ApiError::new(StatusCode::NOT_FOUND, e))?;
     let format = content_format(&headers)?;
     let permit = take_slot(&service)?;
     let bytes = read_body(&service, &headers, body).await?;
@@ -145,7 +153,11 @@ async fn post_cloudevents(
     body: Body,
 ) -> Result<Response, ApiError> {
     let binary = headers.contains_key("ce-specversion");
-    let format = if binary { None } else { Some(content_format(&headers)?) };
+    let format = if binary {
+        None
+    } else {
+        Some(content_format(&headers)?)
+    };
     if let Some(f) = format
         && !matches!(f, Format::CloudEvent | Format::CloudEventBatch)
     {
@@ -189,12 +201,19 @@ fn content_format(headers: &HeaderMap) -> Result<Format, ApiError> {
 
 fn take_slot(service: &IngestService) -> Result<OwnedSemaphorePermit, ApiError> {
     service.slots.clone().try_acquire_owned().map_err(|_| {
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "ingest is saturated: retry later")
-            .retry(service.config.retry_after_s)
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "ingest is saturated: retry later",
+        )
+        .retry(service.config.retry_after_s)
     })
 }
 
-async fn read_body(service: &IngestService, headers: &HeaderMap, body: Body) -> Result<bytes::Bytes, ApiError> {
+async fn read_body(
+    service: &IngestService,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<bytes::Bytes, ApiError> {
     let limit = service.config.max_body_bytes;
     let too_large = || {
         ApiError::new(
@@ -212,7 +231,10 @@ async fn read_body(service: &IngestService, headers: &HeaderMap, body: Body) -> 
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(e) => Err(ApiError::new(StatusCode::BAD_REQUEST, format!("could not read the request body: {e}"))),
+        Err(e) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("could not read the request body: {e}"),
+        )),
     }
 }
 
@@ -230,7 +252,12 @@ async fn run_ingest(
         ingestor.ingest(decoded, &bytes, "http")
     })
     .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("ingest task failed: {e}")))?;
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("ingest task failed: {e}"),
+        )
+    })?;
     match outcome {
         Ok(report) => Ok(report_response(report)),
         Err(e) => {
@@ -254,19 +281,24 @@ fn keep_topic(mut decoded: Decoded, topic: Topic, input: &[u8]) -> Decoded {
     if decoded.records.iter().all(|r| r.record.topic() == topic) {
         return decoded;
     }
-    let (keep, wrong): (Vec<_>, Vec<_>) = decoded.records.into_iter().partition(|r| r.record.topic() == topic);
+    let (keep, wrong): (Vec<_>, Vec<_>) = decoded
+        .records
+        .into_iter()
+        .partition(|r| r.record.topic() == topic);
     decoded.records = keep;
-    decoded.rejected.extend(wrong.into_iter().map(|r| DecodeRejection {
-        index: r.index,
-        topic: Some(r.record.topic()),
-        reason: Reason::WrongTopic {
-            expected: topic,
-            found: r.record.topic(),
-        },
-        original: r
-            .span
-            .and_then(|s| input.get(s).map(<[u8]>::to_vec))
-            .unwrap_or_else(|| serde_json::to_vec(&r.record.to_json()).unwrap_or_default()),
+    decoded.rejected.extend(wrong.into_iter().map(|r| {
+        DecodeRejection {
+            index: r.index,
+            topic: Some(r.record.topic()),
+            reason: Reason::WrongTopic {
+                expected: topic,
+                found: r.record.topic(),
+            },
+            original: r
+                .span
+                .and_then(|s| input.get(s).map(<[u8]>::to_vec))
+                .unwrap_or_else(|| serde_json::to_vec(&r.record.to_json()).unwrap_or_default()),
+        }
     }));
     decoded
 }

@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::Serialize;
 use sellout_streams::{AppendAck, Batch, Clock, StreamError, Transport};
+use serde::Serialize;
 
 use crate::deadletter::{self, DeadLetter};
 use crate::decode::Decoded;
@@ -136,11 +136,13 @@ pub struct TopicFigures {
 impl CountersSnapshot {
     /// Sum over all topics.
     pub fn total(&self) -> TopicFigures {
-        self.topics.values().fold(TopicFigures::default(), |a, t| TopicFigures {
-            received: a.received + t.received,
-            accepted: a.accepted + t.accepted,
-            rejected: a.rejected + t.rejected,
-        })
+        self.topics
+            .values()
+            .fold(TopicFigures::default(), |a, t| TopicFigures {
+                received: a.received + t.received,
+                accepted: a.accepted + t.accepted,
+                rejected: a.rejected + t.rejected,
+            })
     }
 }
 
@@ -179,7 +181,10 @@ impl Counters {
     }
 
     fn name(slot: usize) -> &'static str {
-        Topic::ALL.get(slot).map(|t| t.as_str()).unwrap_or("unknown")
+        Topic::ALL
+            .get(slot)
+            .map(|t| t.as_str())
+            .unwrap_or("unknown")
     }
 
     /// A copy of the counters now.
@@ -231,7 +236,14 @@ impl<'a> Tally<'a> {
     }
 
     fn reject(&mut self, topic: Option<Topic>, index: usize, reason: Reason, original: Vec<u8>) {
-        let dl = DeadLetter::new(topic, self.source, index as u64, &reason, self.now, original);
+        let dl = DeadLetter::new(
+            topic,
+            self.source,
+            index as u64,
+            &reason,
+            self.now,
+            original,
+        );
         self.dead.push((index, dl));
         let slot = Counters::slot(topic);
         self.received[slot] += 1;
@@ -262,7 +274,9 @@ pub struct Ingestor {
 
 impl std::fmt::Debug for Ingestor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ingestor").field("counters", &self.counters).finish_non_exhaustive()
+        f.debug_struct("Ingestor")
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
     }
 }
 
@@ -294,7 +308,12 @@ impl Ingestor {
 
     /// Validates `decoded` (decoded from `input`), appends what passes and dead-letters
     /// the rest. `source` names the input in dead letters (`http`, a file name, ...).
-    pub fn ingest(&self, decoded: Decoded, input: &[u8], source: &str) -> Result<IngestReport, IngestError> {
+    pub fn ingest(
+        &self,
+        decoded: Decoded,
+        input: &[u8],
+        source: &str,
+    ) -> Result<IngestReport, IngestError> {
         let now = self.clock.now_ms();
         let mut batches: [Batch; 4] = Default::default();
         let mut tally = Tally::new(source, now);

@@ -11,7 +11,10 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
-use crate::records::{AnyRecord, BeaconRecord, Id, QueueRecord, SaleKind, SaleRecord, SocialRecord, Timestamp, Topic, time};
+use crate::records::{
+    AnyRecord, BeaconRecord, Id, QueueRecord, SaleKind, SaleRecord, SocialRecord, Timestamp, Topic,
+    time,
+};
 
 /// Why a record was rejected. Its `Display` is the human reason; [`Reason::code`] is a
 /// stable machine-readable code for counters and tests.
@@ -229,12 +232,19 @@ impl Validator {
             .catalog
             .event(&r.event_id)
             .ok_or_else(|| Reason::UnknownEvent(r.event_id.clone()))?;
-        let category = event.category(&r.category_id).ok_or_else(|| Reason::UnknownCategory {
-            event: r.event_id.clone(),
-            category: r.category_id.clone(),
-        })?;
+        let category = event
+            .category(&r.category_id)
+            .ok_or_else(|| Reason::UnknownCategory {
+                event: r.event_id.clone(),
+                category: r.category_id.clone(),
+            })?;
         let min_quantity = if r.kind == SaleKind::View { 0 } else { 1 };
-        in_range("quantity", i128::from(r.quantity), min_quantity, i128::from(self.limits.max_quantity))?;
+        in_range(
+            "quantity",
+            i128::from(r.quantity),
+            min_quantity,
+            i128::from(self.limits.max_quantity),
+        )?;
         in_range(
             "unit_price_minor",
             i128::from(r.unit_price_minor),
@@ -284,10 +294,14 @@ impl Validator {
         if chars > self.limits.max_text_chars {
             return Err(Reason::InvalidField {
                 field: "text".into(),
-                detail: format!("{chars} characters exceed the limit of {}", self.limits.max_text_chars),
+                detail: format!(
+                    "{chars} characters exceed the limit of {}",
+                    self.limits.max_text_chars
+                ),
             });
         }
-        let lang_ok = (2..=3).contains(&r.language.len()) && r.language.bytes().all(|b| b.is_ascii_lowercase());
+        let lang_ok = (2..=3).contains(&r.language.len())
+            && r.language.bytes().all(|b| b.is_ascii_lowercase());
         if !lang_ok {
             return Err(Reason::InvalidField {
                 field: "language".into(),
@@ -305,13 +319,23 @@ impl Validator {
                 return Err(Reason::UnknownEvent(id.clone()));
             }
         }
-        in_range("author_reach", i128::from(r.author_reach), 0, 10_000_000_000)
+        in_range(
+            "author_reach",
+            i128::from(r.author_reach),
+            0,
+            10_000_000_000,
+        )
     }
 
     fn check_queue(&self, r: &QueueRecord) -> Result<(), Reason> {
         non_empty("stand_id", &r.stand_id)?;
         self.check_venue_zone(&r.venue_id, &r.zone_id)?;
-        in_range("length", i128::from(r.length), 0, i128::from(self.limits.max_queue_length))
+        in_range(
+            "length",
+            i128::from(r.length),
+            0,
+            i128::from(self.limits.max_queue_length),
+        )
     }
 }
 
@@ -327,7 +351,12 @@ fn non_empty(field: &str, value: &str) -> Result<(), Reason> {
 
 fn in_range(field: &'static str, value: i128, min: i128, max: i128) -> Result<(), Reason> {
     if value < min || value > max {
-        return Err(Reason::OutOfRange { field, value, min, max });
+        return Err(Reason::OutOfRange {
+            field,
+            value,
+            min,
+            max,
+        });
     }
     Ok(())
 }

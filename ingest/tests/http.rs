@@ -62,7 +62,9 @@ struct Harness {
 fn harness(config: HttpIngestConfig) -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = Arc::new(ManualClock::new(NOW));
-    let log = Arc::new(EmbeddedLog::open(dir.path(), LogConfig::default(), clock.clone()).expect("open log"));
+    let log = Arc::new(
+        EmbeddedLog::open(dir.path(), LogConfig::default(), clock.clone()).expect("open log"),
+    );
     let validator = Validator::new(Arc::new(catalog()), Limits::default());
     let ingestor = Arc::new(Ingestor::new(log.clone(), validator, clock));
     Harness {
@@ -78,15 +80,28 @@ fn sale(event: &str, quantity: i64) -> String {
     )
 }
 
-async fn post(h: &Harness, path: &str, content_type: &str, body: impl Into<Body>) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+async fn post(
+    h: &Harness,
+    path: &str,
+    content_type: &str,
+    body: impl Into<Body>,
+) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
     let request = Request::post(path)
         .header("content-type", content_type)
         .body(body.into())
         .expect("request");
-    let response = router(h.service.clone()).oneshot(request).await.expect("infallible");
+    let response = router(h.service.clone())
+        .oneshot(request)
+        .await
+        .expect("infallible");
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
     (status, headers, json)
 }
@@ -94,24 +109,64 @@ async fn post(h: &Harness, path: &str, content_type: &str, body: impl Into<Body>
 #[tokio::test]
 async fn json_lines_with_bad_records_are_split_and_reconcile() {
     let h = harness(HttpIngestConfig::default());
-    let body = [sale("evt-1", 2), sale("evt-nope", 2), "{not json".to_owned(), sale("evt-1", 11)].join("\n");
+    let body = [
+        sale("evt-1", 2),
+        sale("evt-nope", 2),
+        "{not json".to_owned(),
+        sale("evt-1", 11),
+    ]
+    .join("\n");
     let (status, _, report) = post(&h, "/v1/records/sales", "application/x-ndjson", body).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((report["received"].as_u64(), report["accepted"].as_u64(), report["rejected"].as_u64()), (Some(4), Some(1), Some(3)));
-    let codes: Vec<_> = report["rejections"].as_array().unwrap().iter().map(|r| (r["index"].as_u64().unwrap(), r["code"].as_str().unwrap().to_owned())).collect();
-    assert_eq!(codes, vec![(1, "unknown_event".to_owned()), (2, "malformed".to_owned()), (3, "out_of_range".to_owned())]);
+    assert_eq!(
+        (
+            report["received"].as_u64(),
+            report["accepted"].as_u64(),
+            report["rejected"].as_u64()
+        ),
+        (Some(4), Some(1), Some(3))
+    );
+    let codes: Vec<_> = report["rejections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["index"].as_u64().unwrap(),
+                r["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            (1, "unknown_event".to_owned()),
+            (2, "malformed".to_owned()),
+            (3, "out_of_range".to_owned())
+        ]
+    );
 
     assert_eq!(h.log.offsets("sales").unwrap().end, 1);
     let dead = h.log.read(deadletter::TOPIC, 0, 1 << 20).unwrap();
-    let letters: Vec<DeadLetter> = dead.records().map(|r| DeadLetter::decode(r.value).unwrap()).collect();
+    let letters: Vec<DeadLetter> = dead
+        .records()
+        .map(|r| DeadLetter::decode(r.value).unwrap())
+        .collect();
     assert_eq!(letters.len(), 3);
     assert_eq!(letters[1].original, b"{not json");
     assert_eq!(letters[0].original, sale("evt-nope", 2).as_bytes());
-    assert!(letters[2].reason.contains("quantity"), "{}", letters[2].reason);
+    assert!(
+        letters[2].reason.contains("quantity"),
+        "{}",
+        letters[2].reason
+    );
 
-    let request = Request::get("/v1/ingest/counters").body(Body::empty()).unwrap();
+    let request = Request::get("/v1/ingest/counters")
+        .body(Body::empty())
+        .unwrap();
     let response = router(h.service.clone()).oneshot(request).await.unwrap();
-    let counters: serde_json::Value = serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let counters: serde_json::Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(counters["topics"]["sales"]["received"], 4);
     assert_eq!(counters["topics"]["sales"]["accepted"], 1);
     assert_eq!(counters["rejected_by_reason"]["malformed"], 1);
@@ -120,15 +175,33 @@ async fn json_lines_with_bad_records_are_split_and_reconcile() {
 #[tokio::test]
 async fn all_rejected_is_422_and_wrong_topic_is_named() {
     let h = harness(HttpIngestConfig::default());
-    let (status, _, report) = post(&h, "/v1/records/sales", "application/json", sale("evt-x", 1)).await;
+    let (status, _, report) = post(
+        &h,
+        "/v1/records/sales",
+        "application/json",
+        sale("evt-x", 1),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(report["rejections"][0]["code"], "unknown_event");
 
     let beacon = r#"{"specversion":"1.0","id":"1","source":"test","type":"sellout.beacon.v1","data":{"installation_id":"i-1","venue_id":"ven-1","zone_id":"food-1","beacon_id":"b-1","rssi":-60,"proximity":"near","time":"2026-11-18T10:00:00Z"}}"#;
-    let (status, _, report) = post(&h, "/v1/records/sales", "application/cloudevents+json", beacon).await;
+    let (status, _, report) = post(
+        &h,
+        "/v1/records/sales",
+        "application/cloudevents+json",
+        beacon,
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(report["rejections"][0]["code"], "wrong_topic");
-    let (status, _, report) = post(&h, "/v1/cloudevents", "application/cloudevents+json", beacon).await;
+    let (status, _, report) = post(
+        &h,
+        "/v1/cloudevents",
+        "application/cloudevents+json",
+        beacon,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(h.log.offsets("beacons").unwrap().end, 1);
 }
@@ -161,12 +234,30 @@ async fn saturated_ingest_answers_429_with_retry_after_and_recovers() {
         retry_after_s: 3,
         ..HttpIngestConfig::default()
     });
-    let held = h.service.slots().clone().acquire_many_owned(2).await.unwrap();
-    let (status, headers, _) = post(&h, "/v1/records/sales", "application/json", sale("evt-1", 1)).await;
+    let held = h
+        .service
+        .slots()
+        .clone()
+        .acquire_many_owned(2)
+        .await
+        .unwrap();
+    let (status, headers, _) = post(
+        &h,
+        "/v1/records/sales",
+        "application/json",
+        sale("evt-1", 1),
+    )
+    .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(headers.get("retry-after").unwrap(), "3");
     drop(held);
-    let (status, _, _) = post(&h, "/v1/records/sales", "application/json", sale("evt-1", 1)).await;
+    let (status, _, _) = post(
+        &h,
+        "/v1/records/sales",
+        "application/json",
+        sale("evt-1", 1),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(h.log.offsets("sales").unwrap().end, 1);
 }

@@ -43,7 +43,10 @@ pub fn run(config: &Config, records: u64) -> anyhow::Result<serde_json::Value> {
     let jsonl_bytes: usize = jsonl.iter().map(|(_, b)| b.len()).sum();
 
     let mut figures = serde_json::json!({ "bench": "ingest", "records": n });
-    for (name, inputs, format) in [("jsonl", &jsonl, Format::JsonLines), ("arrow", &arrow, Format::ArrowStream)] {
+    for (name, inputs, format) in [
+        ("jsonl", &jsonl, Format::JsonLines),
+        ("arrow", &arrow, Format::ArrowStream),
+    ] {
         let dir = tempfile::tempdir()?;
         let mut bench_config = config.clone();
         bench_config.data_dir = dir.path().to_path_buf();
@@ -58,8 +61,12 @@ pub fn run(config: &Config, records: u64) -> anyhow::Result<serde_json::Value> {
             accepted += ingestor.ingest(decoded, bytes, "bench")?.accepted;
         }
         let seconds = started.elapsed().as_secs_f64();
-        anyhow::ensure!(accepted == n as u64, "{name}: only {accepted} of {n} records were accepted");
-        figures[format!("{name}_records_per_sec")] = serde_json::json!((n as f64 / seconds).round());
+        anyhow::ensure!(
+            accepted == n as u64,
+            "{name}: only {accepted} of {n} records were accepted"
+        );
+        figures[format!("{name}_records_per_sec")] =
+            serde_json::json!((n as f64 / seconds).round());
         figures[format!("{name}_seconds")] = serde_json::json!(seconds);
     }
     figures["jsonl_mb_per_sec"] = serde_json::json!(

@@ -10,7 +10,9 @@ use crate::config::Config;
 
 pub fn run(config: &Config, args: BenchArgs) -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
-        eprintln!("warning: this is a debug build; benchmark figures are only meaningful from --release");
+        eprintln!(
+            "warning: this is a debug build; benchmark figures are only meaningful from --release"
+        );
     }
     let figures = match args.name.as_str() {
         "ingest" => ingest::run(config, args.records.unwrap_or(1_000_000))?,
@@ -25,9 +27,15 @@ pub fn run(config: &Config, args: BenchArgs) -> anyhow::Result<()> {
 fn log(records: u64) -> anyhow::Result<serde_json::Value> {
     let dir = tempfile::tempdir()?;
     let record_bytes = 200;
-    let figures = sellout_streams::log::bench::run(dir.path(), records * record_bytes as u64, record_bytes, 1000)?;
-    let mut value = serde_json::to_value(&figures)?;
+    let figures = sellout_streams::log::bench::run(
+        dir.path(),
+        records * record_bytes as u64,
+        record_bytes,
+        1000,
+    )?;
+    let mut value = serde_json::to_value(figures)?;
     value["bench"] = "log".into();
-    value["append_vs_raw"] = serde_json::json!(figures.append_mb_per_sec / figures.raw_write_mb_per_sec.max(1e-9));
+    value["append_vs_raw"] =
+        serde_json::json!(figures.append_mb_per_sec / figures.raw_write_mb_per_sec.max(1e-9));
     Ok(value)
 }

@@ -51,10 +51,16 @@ impl Batch {
     }
 
     /// Appends one record, letting `write_value` encode the value in place.
-    pub fn push_with(&mut self, key: &[u8], time: Timestamp, write_value: impl FnOnce(&mut Vec<u8>)) {
+    pub fn push_with(
+        &mut self,
+        key: &[u8],
+        time: Timestamp,
+        write_value: impl FnOnce(&mut Vec<u8>),
+    ) {
         let key = &key[..key.len().min(MAX_KEY_LEN)];
         self.buf.extend_from_slice(&time.to_le_bytes());
-        self.buf.extend_from_slice(&(key.len() as u16).to_le_bytes());
+        self.buf
+            .extend_from_slice(&(key.len() as u16).to_le_bytes());
         self.buf.extend_from_slice(key);
         let len_at = self.buf.len();
         self.buf.extend_from_slice(&0u32.to_le_bytes());
@@ -188,8 +194,14 @@ mod tests {
         batch.push_with(b"", 10, |buf| buf.extend_from_slice(b"bc"));
         let got: Vec<_> = batch.iter(100).collect();
         assert_eq!(got.len(), 2);
-        assert_eq!((got[0].offset, got[0].time, got[0].key, got[0].value), (100, 30, &b"evt-1"[..], &b"a"[..]));
-        assert_eq!((got[1].offset, got[1].time, got[1].key, got[1].value), (101, 10, &b""[..], &b"bc"[..]));
+        assert_eq!(
+            (got[0].offset, got[0].time, got[0].key, got[0].value),
+            (100, 30, &b"evt-1"[..], &b"a"[..])
+        );
+        assert_eq!(
+            (got[1].offset, got[1].time, got[1].key, got[1].value),
+            (101, 10, &b""[..], &b"bc"[..])
+        );
         assert_eq!((batch.min_time(), batch.max_time()), (10, 30));
     }
 }

@@ -20,7 +20,12 @@ pub enum Proximity {
 
 impl Proximity {
     /// Every proximity class.
-    pub const ALL: [Proximity; 4] = [Proximity::Immediate, Proximity::Near, Proximity::Far, Proximity::Unknown];
+    pub const ALL: [Proximity; 4] = [
+        Proximity::Immediate,
+        Proximity::Near,
+        Proximity::Far,
+        Proximity::Unknown,
+    ];
 
     /// The `snake_case` name used in JSON and Arrow.
     pub fn as_str(self) -> &'static str {

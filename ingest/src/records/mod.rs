@@ -17,8 +17,8 @@ pub use queue::QueueRecord;
 pub use sale::{Channel, SaleKind, SaleRecord};
 pub use social::SocialRecord;
 
-use serde::{Deserialize, Serialize};
 pub use sellout_streams::Timestamp;
+use serde::{Deserialize, Serialize};
 
 /// A short identifier (event, category, session, installation, ...). Ids up to 24
 /// bytes are stored inline, so records don't allocate for them.
@@ -81,7 +81,9 @@ impl std::str::FromStr for Topic {
         Topic::ALL
             .into_iter()
             .find(|t| t.as_str() == s)
-            .ok_or_else(|| format!("unknown topic {s:?}: expected one of sales, beacons, social, queues"))
+            .ok_or_else(|| {
+                format!("unknown topic {s:?}: expected one of sales, beacons, social, queues")
+            })
     }
 }
 

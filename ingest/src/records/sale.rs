@@ -67,7 +67,12 @@ pub enum Channel {
 
 impl Channel {
     /// Every channel.
-    pub const ALL: [Channel; 4] = [Channel::Web, Channel::App, Channel::BoxOffice, Channel::Partner];
+    pub const ALL: [Channel; 4] = [
+        Channel::Web,
+        Channel::App,
+        Channel::BoxOffice,
+        Channel::Partner,
+    ];
 
     /// The `snake_case` name used in JSON and Arrow.
     pub fn as_str(self) -> &'static str {

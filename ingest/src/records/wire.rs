@@ -54,7 +54,9 @@ pub fn encode_any_into(record: &AnyRecord, out: &mut Vec<u8>) {
 pub fn decode_value<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, WireError> {
     match bytes.split_first() {
         None => Err(WireError::Empty),
-        Some((&VERSION, rest)) => postcard::from_bytes(rest).map_err(|source| WireError::Malformed { what, source }),
+        Some((&VERSION, rest)) => {
+            postcard::from_bytes(rest).map_err(|source| WireError::Malformed { what, source })
+        }
         Some((&v, _)) => Err(WireError::UnknownVersion(v)),
     }
 }
