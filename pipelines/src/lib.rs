@@ -1,9 +1,33 @@
 //! # sellout-pipelines
 //!
-//! Will own the event-time runtime (watermarks, keyed state, timers, checkpoints) and the
-//! streaming jobs: abandoned carts, surges and slumps, social buzz, venue flow and
-//! sell-out features. They read the `sales`, `beacons`, `social` and `queues` topics
-//! written by `sellout-ingest` and write `signals` and `features`.
+//! Owns the **event-time runtime** and the **streaming jobs**: records from the
+//! `sales`, `beacons`, `social` and `queues` topics in; [`Signal`]s on `signals` and
+//! [`Feature`]s on `features` out, with deterministic ids so a replay after a crash
+//! changes nothing visible.
 //!
-//! Nothing is implemented yet: this crate is a placeholder in the workspace layout and
-//! exports nothing, so nothing can mistake it for a working pipeline.
+//! It must not price, notify or draw: it detects and measures; the pricing service,
+//! notifier and dashboards act on what it writes. It reads the wall clock nowhere:
+//! event time comes from records, processing time from the clock it is given.
+//!
+//! # Layout
+//! - [`output`]: signals, features, their ids and wire form.
+//! - [`watermark`]: per-source watermarks, idle sources, the late-record test.
+//! - [`timers`]: event-time timers.
+//! - [`window`]: tumbling, sliding and session windows; rolling bucket counts.
+//! - [`job`]: the [`Job`](job::Job) trait and its emitter.
+//! - [`jobs`]: the jobs themselves.
+//! - [`engine`]: jobs driven by event time, without I/O.
+//! - [`config`]: the `[pipelines]` settings.
+
+pub mod config;
+pub mod engine;
+pub mod job;
+pub mod jobs;
+pub mod output;
+pub mod timers;
+pub mod watermark;
+pub mod window;
+
+pub use config::PipelinesConfig;
+pub use engine::Engine;
+pub use output::{Feature, Signal, SignalKind};

@@ -1,0 +1,62 @@
+//! The `[pipelines]` configuration: which jobs run, watermarks, checkpoints and each
+//! job's settings. Each field's doc comment is its user documentation.
+
+use serde::{Deserialize, Serialize};
+
+use crate::jobs::carts::CartsConfig;
+use crate::watermark::WatermarkConfig;
+
+/// The jobs there are, by config name.
+pub const JOB_NAMES: &[&str] = &["carts"];
+
+/// Settings of the pipelines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelinesConfig {
+    /// The jobs to run (default: all of them).
+    pub jobs: Vec<String>,
+    /// Watermarks and lateness.
+    pub watermark: WatermarkConfig,
+    /// Records between two checkpoints.
+    pub checkpoint_every_records: u64,
+    /// Abandoned carts.
+    pub carts: CartsConfig,
+}
+
+impl Default for PipelinesConfig {
+    fn default() -> Self {
+        Self {
+            jobs: JOB_NAMES.iter().map(|s| (*s).to_owned()).collect(),
+            watermark: WatermarkConfig::default(),
+            checkpoint_every_records: 200_000,
+            carts: CartsConfig::default(),
+        }
+    }
+}
+
+impl PipelinesConfig {
+    /// Checks the settings, with a message naming the bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        self.watermark.validate()?;
+        for job in &self.jobs {
+            if !JOB_NAMES.contains(&job.as_str()) {
+                return Err(format!(
+                    "unknown job {job:?}: the jobs are {}",
+                    JOB_NAMES.join(", ")
+                ));
+            }
+        }
+        if self.checkpoint_every_records == 0 {
+            return Err("checkpoint_every_records must be at least 1".into());
+        }
+        if self.carts.hold_minutes == 0 {
+            return Err("carts.hold_minutes must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// True when `job` is configured to run.
+    pub fn runs(&self, job: &str) -> bool {
+        self.jobs.iter().any(|j| j == job)
+    }
+}
