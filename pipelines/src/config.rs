@@ -19,6 +19,9 @@ pub struct PipelinesConfig {
     pub watermark: WatermarkConfig,
     /// Records between two checkpoints.
     pub checkpoint_every_records: u64,
+    /// Records between two appends of pending outputs (lower: fresher signals
+    /// downstream; higher: fewer, larger appends). Polls also append when they end.
+    pub output_every_records: u64,
     /// Abandoned carts.
     pub carts: CartsConfig,
 }
@@ -29,6 +32,7 @@ impl Default for PipelinesConfig {
             jobs: JOB_NAMES.iter().map(|s| (*s).to_owned()).collect(),
             watermark: WatermarkConfig::default(),
             checkpoint_every_records: 200_000,
+            output_every_records: 1_000,
             carts: CartsConfig::default(),
         }
     }
@@ -46,8 +50,10 @@ impl PipelinesConfig {
                 ));
             }
         }
-        if self.checkpoint_every_records == 0 {
-            return Err("checkpoint_every_records must be at least 1".into());
+        if self.checkpoint_every_records == 0 || self.output_every_records == 0 {
+            return Err(
+                "checkpoint_every_records and output_every_records must be at least 1".into(),
+            );
         }
         if self.carts.hold_minutes == 0 {
             return Err("carts.hold_minutes must be at least 1".into());

@@ -17,13 +17,17 @@
 //! - [`job`]: the [`Job`](job::Job) trait and its emitter.
 //! - [`jobs`]: the jobs themselves.
 //! - [`engine`]: jobs driven by event time, without I/O.
+//! - [`checkpoint`]: the checkpoint file.
+//! - [`runner`]: the engine over a transport, with checkpoints and exactly-once outputs.
 //! - [`config`]: the `[pipelines]` settings.
 
+pub mod checkpoint;
 pub mod config;
 pub mod engine;
 pub mod job;
 pub mod jobs;
 pub mod output;
+pub mod runner;
 pub mod timers;
 pub mod watermark;
 pub mod window;
@@ -31,3 +35,4 @@ pub mod window;
 pub use config::PipelinesConfig;
 pub use engine::Engine;
 pub use output::{Feature, Signal, SignalKind};
+pub use runner::{RunReport, Runner};

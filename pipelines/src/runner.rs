@@ -1,0 +1,432 @@
+//! The [`Runner`]: the engine over a transport, with checkpoints and exactly-once
+//! effects on the output topics.
+//!
+//! It reads the input topics from its positions, merges them by event time (the
+//! oldest head record first, ties in topic order, so the order is the same on every
+//! run), feeds the engine, and appends what comes out to `signals`, `features` and the
+//! `late` side output. Every `checkpoint_every_records` records it appends pending
+//! outputs, flushes the transport and saves a [`Checkpoint`].
+//!
+//! After a crash it restores the last checkpoint and replays from its positions. The
+//! replay emits exactly what the lost run emitted after that checkpoint (same order,
+//! same deterministic ids); the outputs that run already appended are read back at
+//! start and skipped once each, so every output topic ends up as an uninterrupted run
+//! would have left it: nothing lost, nothing twice.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rustc_hash::FxHashSet;
+use sellout_ingest::catalog::Catalog;
+use sellout_ingest::records::{AnyRecord, Timestamp, Topic, wire};
+use sellout_streams::{Batch, Clock, Offset, StreamError, Transport};
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{Checkpoint, CheckpointError};
+use crate::config::PipelinesConfig;
+use crate::engine::{Engine, EngineCounts, EngineError, Outcome};
+use crate::output::{self, FEATURES_TOPIC, LATE_TOPIC, SIGNALS_TOPIC, output_id};
+
+/// Bytes fetched per topic read.
+const FETCH_BYTES: usize = 1 << 20;
+/// The consumer name the runner commits its input positions under (for visibility;
+/// the checkpoint is what restores).
+pub const CONSUMER: &str = "pipelines";
+
+/// A record that arrived beyond the allowed lateness, kept on the `late` topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LateRecord {
+    /// Deterministic id: from the input topic and offset.
+    pub id: u64,
+    /// The input topic.
+    pub topic: Topic,
+    /// Its offset there.
+    pub offset: Offset,
+    /// The watermark it was late against.
+    pub watermark: Timestamp,
+    /// The record's value as it was on the input topic.
+    pub value: Vec<u8>,
+}
+
+/// Why the runner stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// The streams failed.
+    #[error("pipelines: {context}: {source}")]
+    Stream {
+        /// What was being done.
+        context: String,
+        /// The error.
+        #[source]
+        source: StreamError,
+    },
+    /// The checkpoint failed.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// The engine could not be built or restored.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// A stored record could not be decoded (the streams hold only validated records,
+    /// so this is damage or a version mismatch, not bad input).
+    #[error("pipelines: record {offset} of {topic} cannot be decoded: {detail}")]
+    Decode {
+        /// The topic.
+        topic: String,
+        /// The offset.
+        offset: Offset,
+        /// The decoder's complaint.
+        detail: String,
+    },
+}
+
+fn stream(context: impl Into<String>) -> impl FnOnce(StreamError) -> RunnerError {
+    let context = context.into();
+    move |source| RunnerError::Stream { context, source }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// The engine's counts since the streams began (they survive restarts).
+    pub totals: EngineCounts,
+    /// Outputs skipped because an earlier, interrupted run had already appended them.
+    pub replayed_skipped: u64,
+    /// Checkpoints taken by this runner.
+    pub checkpoints: u64,
+    /// The watermark at the end.
+    pub watermark: Timestamp,
+    /// Next offset per input topic.
+    pub positions: BTreeMap<String, Offset>,
+}
+
+/// The engine over a transport.
+pub struct Runner {
+    engine: Engine,
+    transport: Arc<dyn Transport>,
+    clock: Arc<dyn Clock>,
+    checkpoint_path: PathBuf,
+    every: u64,
+    output_every: u64,
+    positions: [Offset; 4],
+    buffers: [VecDeque<(Offset, AnyRecord)>; 4],
+    exhausted: [bool; 4],
+    /// Ids already on the output topics after the restored checkpoint.
+    already: FxHashSet<u64>,
+    signals: Batch,
+    features: Batch,
+    late: Batch,
+    since_checkpoint: u64,
+    report: RunReport,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("engine", &self.engine)
+            .field("positions", &self.positions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// Opens a runner, restoring the checkpoint at `checkpoint_path` if there is one.
+    pub fn open(
+        config: PipelinesConfig,
+        catalog: Arc<Catalog>,
+        transport: Arc<dyn Transport>,
+        checkpoint_path: PathBuf,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, RunnerError> {
+        let every = config.checkpoint_every_records;
+        let output_every = config.output_every_records;
+        let mut engine = Engine::new(config, catalog)?;
+        let mut positions = [0; 4];
+        let mut already = FxHashSet::default();
+        if let Some(cp) = Checkpoint::load(&checkpoint_path)? {
+            engine.restore(cp.engine)?;
+            for (i, topic) in Topic::ALL.iter().enumerate() {
+                positions[i] = cp.inputs.get(topic.as_str()).copied().unwrap_or(0);
+            }
+            for topic in [SIGNALS_TOPIC, FEATURES_TOPIC, LATE_TOPIC] {
+                let from = cp.outputs.get(topic).copied().unwrap_or(0);
+                read_ids(transport.as_ref(), topic, from, &mut already)?;
+            }
+            tracing::info!(
+                message = "Restored the pipelines checkpoint.",
+                path = %checkpoint_path.display(),
+                outputs_to_skip = already.len()
+            );
+        } else {
+            // Outputs without a checkpoint come from a run that died before its first
+            // one: the replay from offset 0 regenerates them all.
+            for topic in [SIGNALS_TOPIC, FEATURES_TOPIC, LATE_TOPIC] {
+                read_ids(transport.as_ref(), topic, 0, &mut already)?;
+            }
+        }
+        Ok(Self {
+            engine,
+            transport,
+            clock,
+            checkpoint_path,
+            every,
+            output_every,
+            positions,
+            buffers: Default::default(),
+            exhausted: [false; 4],
+            already,
+            signals: Batch::new(),
+            features: Batch::new(),
+            late: Batch::new(),
+            since_checkpoint: 0,
+            report: RunReport::default(),
+        })
+    }
+
+    /// The engine (for its counts and watermark).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Processes everything the input topics hold now as a bounded input: at the end
+    /// the watermark moves to the last event time seen, so every timer due by then
+    /// fires; then the outputs are appended and a checkpoint is saved.
+    pub fn run_to_end(&mut self) -> Result<RunReport, RunnerError> {
+        // Processing time is held still: a bounded input has no idle sources, so the
+        // outputs depend on the records alone.
+        let now = 0;
+        while let Some(slot) = self.next_slot()? {
+            self.step(slot, now)?;
+        }
+        for topic in Topic::ALL {
+            self.engine.finish_topic(topic);
+        }
+        self.engine.finish();
+        self.collect();
+        self.checkpoint()?;
+        Ok(self.report())
+    }
+
+    /// Processes at most `max_records` records of what is there now, as a live input:
+    /// sources silent for the idle timeout (by the runner's clock) stop holding the
+    /// watermark back. Returns the records processed; checkpoints as configured.
+    pub fn poll(&mut self, max_records: usize) -> Result<usize, RunnerError> {
+        self.exhausted = [false; 4];
+        let mut n = 0;
+        while n < max_records {
+            let Some(slot) = self.next_slot()? else { break };
+            self.step(slot, self.clock.now_ms())?;
+            n += 1;
+        }
+        self.engine.advance(self.clock.now_ms());
+        self.collect();
+        self.append_outputs()?;
+        Ok(n)
+    }
+
+    /// What the runner has done so far.
+    pub fn report(&self) -> RunReport {
+        let mut report = self.report.clone();
+        report.totals = self.engine.counts();
+        report.watermark = self.engine.watermark();
+        report.positions = Topic::ALL
+            .iter()
+            .zip(self.positions)
+            .map(|(t, p)| (t.as_str().to_owned(), p))
+            .collect();
+        report
+    }
+
+    fn step(&mut self, slot: usize, now: i64) -> Result<(), RunnerError> {
+        let Some((offset, record)) = self.buffers[slot].pop_front() else {
+            return Ok(());
+        };
+        let topic = Topic::ALL[slot];
+        self.positions[slot] = offset + 1;
+        if let Outcome::Late { watermark } = self.engine.process(topic, offset, &record, now) {
+            let mut value = Vec::new();
+            wire::encode_any_into(&record, &mut value);
+            let late = LateRecord {
+                id: output_id(&[b"late", topic.as_str().as_bytes(), &offset.to_le_bytes()]),
+                topic,
+                offset,
+                watermark,
+                value,
+            };
+            if !self.already.remove(&late.id) {
+                self.late
+                    .push_with(record.key().as_bytes(), record.time(), |buf| {
+                        wire::encode_into(&late, buf)
+                    });
+            }
+        }
+        self.since_checkpoint += 1;
+        if self.since_checkpoint >= self.every {
+            self.collect();
+            self.checkpoint()?;
+        } else if self.since_checkpoint.is_multiple_of(self.output_every) {
+            self.collect();
+            self.append_outputs()?;
+        }
+        Ok(())
+    }
+
+    /// The input slot whose head record is oldest, refilling empty buffers first.
+    fn next_slot(&mut self) -> Result<Option<usize>, RunnerError> {
+        let mut best: Option<(Timestamp, usize)> = None;
+        for slot in 0..Topic::ALL.len() {
+            if self.buffers[slot].is_empty() && !self.exhausted[slot] {
+                self.fill(slot)?;
+            }
+            if let Some((_, r)) = self.buffers[slot].front() {
+                let t = r.time();
+                if best.is_none_or(|(b, _)| t < b) {
+                    best = Some((t, slot));
+                }
+            }
+        }
+        Ok(best.map(|(_, slot)| slot))
+    }
+
+    fn fill(&mut self, slot: usize) -> Result<(), RunnerError> {
+        let topic = Topic::ALL[slot];
+        let from = self.positions[slot];
+        let fetched = self
+            .transport
+            .read(topic.as_str(), from, FETCH_BYTES)
+            .map_err(stream(format!("cannot read {topic:?} at {from}")))?;
+        let mut expected = from;
+        for view in fetched.records() {
+            // Offsets must be contiguous: a gap would be a lost record.
+            if view.offset != expected {
+                return Err(RunnerError::Decode {
+                    topic: topic.as_str().to_owned(),
+                    offset: expected,
+                    detail: format!("the transport skipped to offset {}", view.offset),
+                });
+            }
+            expected += 1;
+            let record = wire::decode(topic, view.value).map_err(|e| RunnerError::Decode {
+                topic: topic.as_str().to_owned(),
+                offset: view.offset,
+                detail: e.to_string(),
+            })?;
+            self.buffers[slot].push_back((view.offset, record));
+        }
+        if self.buffers[slot].is_empty() {
+            self.exhausted[slot] = true;
+        }
+        Ok(())
+    }
+
+    /// Moves the engine's outputs into the output batches, skipping replayed ones.
+    fn collect(&mut self) {
+        let (signals, features) = self.engine.take_outputs();
+        for s in &signals {
+            if self.already.is_empty() || !self.already.remove(&s.id) {
+                output::push_signal(&mut self.signals, s);
+            } else {
+                self.report.replayed_skipped += 1;
+            }
+        }
+        for f in &features {
+            if self.already.is_empty() || !self.already.remove(&f.id) {
+                output::push_feature(&mut self.features, f);
+            } else {
+                self.report.replayed_skipped += 1;
+            }
+        }
+    }
+
+    fn append_outputs(&mut self) -> Result<(), RunnerError> {
+        for (topic, batch) in [
+            (SIGNALS_TOPIC, &mut self.signals),
+            (FEATURES_TOPIC, &mut self.features),
+            (LATE_TOPIC, &mut self.late),
+        ] {
+            if batch.is_empty() {
+                continue;
+            }
+            self.transport
+                .append(topic, batch)
+                .map_err(stream(format!("cannot append to {topic}")))?;
+            *batch = Batch::new();
+        }
+        Ok(())
+    }
+
+    /// Appends pending outputs, flushes the transport and saves a checkpoint.
+    pub fn checkpoint(&mut self) -> Result<(), RunnerError> {
+        self.collect();
+        self.append_outputs()?;
+        self.transport
+            .flush()
+            .map_err(stream("cannot flush the streams"))?;
+        let mut outputs = BTreeMap::new();
+        for topic in [SIGNALS_TOPIC, FEATURES_TOPIC, LATE_TOPIC] {
+            let end = self
+                .transport
+                .offsets(topic)
+                .map_err(stream(format!("cannot read the offsets of {topic}")))?
+                .end;
+            outputs.insert(topic.to_owned(), end);
+        }
+        let inputs: BTreeMap<String, Offset> = Topic::ALL
+            .iter()
+            .zip(self.positions)
+            .map(|(t, p)| (t.as_str().to_owned(), p))
+            .collect();
+        Checkpoint {
+            inputs: inputs.clone(),
+            outputs,
+            engine: self.engine.snapshot(),
+        }
+        .save(&self.checkpoint_path)?;
+        for (topic, position) in inputs {
+            self.transport
+                .commit(&topic, CONSUMER, position)
+                .map_err(stream(format!("cannot commit the position on {topic}")))?;
+        }
+        self.since_checkpoint = 0;
+        self.report.checkpoints += 1;
+        Ok(())
+    }
+}
+
+/// Collects the ids of the outputs on `topic` from `from` to its end.
+fn read_ids(
+    transport: &dyn Transport,
+    topic: &str,
+    from: Offset,
+    ids: &mut FxHashSet<u64>,
+) -> Result<(), RunnerError> {
+    let mut at = from.max(
+        transport
+            .offsets(topic)
+            .map_err(stream(format!("cannot read the offsets of {topic}")))?
+            .start,
+    );
+    loop {
+        let fetched = transport
+            .read(topic, at, FETCH_BYTES)
+            .map_err(stream(format!("cannot read {topic} at {at}")))?;
+        if fetched.is_empty() {
+            return Ok(());
+        }
+        for view in fetched.records() {
+            // Every output value starts with the wire version and then the id.
+            let id = match topic {
+                SIGNALS_TOPIC => output::decode_signal(view.value).map(|s| s.id),
+                FEATURES_TOPIC => output::decode_feature(view.value).map(|f| f.id),
+                _ => wire::decode_value::<LateRecord>("late", view.value).map(|l| l.id),
+            }
+            .map_err(|e| RunnerError::Decode {
+                topic: topic.to_owned(),
+                offset: view.offset,
+                detail: e.to_string(),
+            })?;
+            ids.insert(id);
+        }
+        at = fetched.next_offset();
+    }
+}
