@@ -3,11 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::jobs::buzz::BuzzConfig;
 use crate::jobs::carts::CartsConfig;
+use crate::jobs::features::FeaturesConfig;
+use crate::jobs::surges::SurgesConfig;
+use crate::jobs::venue::VenueConfig;
 use crate::watermark::WatermarkConfig;
 
 /// The jobs there are, by config name.
-pub const JOB_NAMES: &[&str] = &["carts"];
+pub const JOB_NAMES: &[&str] = &["carts", "surges", "buzz", "venue", "features"];
 
 /// Settings of the pipelines.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +28,14 @@ pub struct PipelinesConfig {
     pub output_every_records: u64,
     /// Abandoned carts.
     pub carts: CartsConfig,
+    /// Surges and slumps.
+    pub surges: SurgesConfig,
+    /// Social buzz.
+    pub buzz: BuzzConfig,
+    /// Venue flow: occupancy, dwell, queues.
+    pub venue: VenueConfig,
+    /// Sell-out features.
+    pub features: FeaturesConfig,
 }
 
 impl Default for PipelinesConfig {
@@ -34,6 +46,10 @@ impl Default for PipelinesConfig {
             checkpoint_every_records: 200_000,
             output_every_records: 1_000,
             carts: CartsConfig::default(),
+            surges: SurgesConfig::default(),
+            buzz: BuzzConfig::default(),
+            venue: VenueConfig::default(),
+            features: FeaturesConfig::default(),
         }
     }
 }
@@ -58,6 +74,19 @@ impl PipelinesConfig {
         if self.carts.hold_minutes == 0 {
             return Err("carts.hold_minutes must be at least 1".into());
         }
+        self.surges
+            .detector
+            .validate()
+            .map_err(|e| format!("surges.detector: {e}"))?;
+        self.buzz
+            .volume
+            .validate()
+            .map_err(|e| format!("buzz.volume: {e}"))?;
+        self.buzz
+            .sentiment
+            .validate()
+            .map_err(|e| format!("buzz.sentiment: {e}"))?;
+        self.venue.validate()?;
         Ok(())
     }
 

@@ -14,6 +14,9 @@
 //! - [`watermark`]: per-source watermarks, idle sources, the late-record test.
 //! - [`timers`]: event-time timers.
 //! - [`window`]: tumbling, sliding and session windows; rolling bucket counts.
+//! - [`sentiment`]: the lexicon sentiment scorer (en, fr, de, es) for social posts.
+//! - [`detector`]: the adaptive change detector (EWMA z-score, CUSUM) behind surges,
+//!   slumps and buzz.
 //! - [`job`]: the [`Job`](job::Job) trait and its emitter.
 //! - [`jobs`]: the jobs themselves.
 //! - [`engine`]: jobs driven by event time, without I/O.
@@ -23,11 +26,13 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod detector;
 pub mod engine;
 pub mod job;
 pub mod jobs;
 pub mod output;
 pub mod runner;
+pub mod sentiment;
 pub mod timers;
 pub mod watermark;
 pub mod window;

@@ -295,8 +295,7 @@ impl Runner {
             .transport
             .read(topic.as_str(), from, FETCH_BYTES)
             .map_err(stream(format!("cannot read {topic:?} at {from}")))?;
-        let mut expected = from;
-        for view in fetched.records() {
+        for (expected, view) in (from..).zip(fetched.records()) {
             // Offsets must be contiguous: a gap would be a lost record.
             if view.offset != expected {
                 return Err(RunnerError::Decode {
@@ -305,7 +304,6 @@ impl Runner {
                     detail: format!("the transport skipped to offset {}", view.offset),
                 });
             }
-            expected += 1;
             let record = wire::decode(topic, view.value).map_err(|e| RunnerError::Decode {
                 topic: topic.as_str().to_owned(),
                 offset: view.offset,

@@ -1,0 +1,310 @@
+//! Sell-out features per (event, category): what the models score.
+//!
+//! Every `interval_minutes` of event time (15 by default), each category with sales
+//! activity in the last 24 hours gets a [`SellOutFeatures`] snapshot: sold, remaining,
+//! capacity, tickets sold over the last 1 minute / 15 minutes / 1 hour / 24 hours,
+//! cart adds over the last hour, the abandonment rate over 24 hours, the event's social
+//! volume and sentiment over the last hour, hours to the event and the current price.
+//! A surge, slump or abandoned cart adds a snapshot at once (at the start of the
+//! signal's minute), so models see the change without waiting for the next tick.
+//!
+//! Windows are whole minutes ending at the snapshot time (exclusive). A tick is
+//! emitted only once the watermark passed it by the allowed lateness, so each count
+//! holds every record that was not routed to the late side output, and equals a batch
+//! count over the same records.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sellout_ingest::catalog::Catalog;
+use sellout_ingest::records::{AnyRecord, Id, SaleKind, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::job::{Emitter, Input, Job, RestoreError, load_state, save_state};
+use crate::output::{
+    Feature, FeatureBody, SellOutFeatures, Signal, SignalDetail, SignalKind, output_id,
+};
+use crate::sentiment;
+use crate::window::{Buckets, Ticker, tumbling_start};
+
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
+/// History kept beyond the longest window, because ticks run behind the newest
+/// record by the watermark's lag.
+const SLACK: i64 = HOUR;
+
+/// Settings of the sell-out features job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeaturesConfig {
+    /// Minutes of event time between two snapshots of a category.
+    pub interval_minutes: u32,
+}
+
+impl Default for FeaturesConfig {
+    fn default() -> Self {
+        Self {
+            interval_minutes: 15,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Category {
+    sold: i64,
+    sales: Buckets,
+    cart_adds: Buckets,
+    abandoned: Buckets,
+    bought: Buckets,
+    price_minor: i64,
+    currency: Id,
+    last_activity: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Buzz {
+    posts: Buckets,
+    /// Sentiment summed in thousandths, so buckets stay integers.
+    sentiment_milli: Buckets,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    categories: BTreeMap<(Id, Id), Category>,
+    buzz: BTreeMap<Id, Buzz>,
+    ticks: Option<Ticker>,
+}
+
+/// The sell-out features job.
+#[derive(Debug)]
+pub struct Features {
+    config: FeaturesConfig,
+    catalog: Arc<Catalog>,
+    allowed_lateness_ms: i64,
+    state: State,
+}
+
+impl Features {
+    /// The job over `catalog`; ticks wait `allowed_lateness_ms` behind the watermark.
+    pub fn new(config: FeaturesConfig, catalog: Arc<Catalog>, allowed_lateness_ms: i64) -> Self {
+        Self {
+            config,
+            catalog,
+            allowed_lateness_ms,
+            state: State::default(),
+        }
+    }
+
+    fn interval(&self) -> i64 {
+        i64::from(self.config.interval_minutes.max(1)) * MINUTE
+    }
+
+    fn category(&mut self, event_id: &Id, category_id: &Id) -> Option<&mut Category> {
+        let key = (event_id.clone(), category_id.clone());
+        if !self.state.categories.contains_key(&key) {
+            let category = self.catalog.event(event_id)?.category(category_id)?;
+            self.state.categories.insert(
+                key.clone(),
+                Category {
+                    sold: 0,
+                    sales: Buckets::new(MINUTE, DAY + SLACK),
+                    cart_adds: Buckets::new(MINUTE, HOUR + SLACK),
+                    abandoned: Buckets::new(MINUTE, DAY + SLACK),
+                    bought: Buckets::new(MINUTE, DAY + SLACK),
+                    price_minor: category.list_price_minor,
+                    currency: category.currency.clone(),
+                    last_activity: Timestamp::MIN,
+                },
+            );
+        }
+        self.state.categories.get_mut(&key)
+    }
+
+    fn snapshot_of(
+        &self,
+        event_id: &Id,
+        category_id: &Id,
+        c: &Category,
+        at: Timestamp,
+    ) -> Option<SellOutFeatures> {
+        let event = self.catalog.event(event_id)?;
+        let capacity = event.category(category_id)?.capacity;
+        let (posts, sentiment) = self.state.buzz.get(event_id).map_or((0, 0.0), |b| {
+            let posts = b.posts.window(at, HOUR);
+            let milli = b.sentiment_milli.window(at, HOUR);
+            (
+                posts,
+                if posts > 0 {
+                    milli as f64 / 1000.0 / posts as f64
+                } else {
+                    0.0
+                },
+            )
+        });
+        let abandoned = c.abandoned.window(at, DAY);
+        let ended = abandoned + c.bought.window(at, DAY);
+        let sold = c.sold.clamp(0, i64::from(u32::MAX)) as u32;
+        let count = |n: i64| n.clamp(0, i64::from(u32::MAX)) as u32;
+        Some(SellOutFeatures {
+            event_id: event_id.clone(),
+            category_id: category_id.clone(),
+            capacity,
+            sold,
+            remaining: capacity.saturating_sub(sold),
+            sales_1m: count(c.sales.window(at, MINUTE)),
+            sales_15m: count(c.sales.window(at, 15 * MINUTE)),
+            sales_1h: count(c.sales.window(at, HOUR)),
+            sales_24h: count(c.sales.window(at, DAY)),
+            cart_adds_1h: count(c.cart_adds.window(at, HOUR)),
+            abandonment_rate_24h: if ended > 0 {
+                abandoned as f64 / ended as f64
+            } else {
+                0.0
+            },
+            buzz_posts_1h: count(posts),
+            buzz_sentiment_1h: sentiment,
+            hours_to_event: (event.start - at) as f64 / HOUR as f64,
+            price_minor: c.price_minor,
+            currency: c.currency.clone(),
+        })
+    }
+
+    fn emit(&self, event_id: &Id, category_id: &Id, at: Timestamp, why: &[u8], out: &mut Emitter) {
+        let Some(c) = self
+            .state
+            .categories
+            .get(&(event_id.clone(), category_id.clone()))
+        else {
+            return;
+        };
+        if let Some(features) = self.snapshot_of(event_id, category_id, c, at) {
+            out.feature(Feature {
+                id: output_id(&[
+                    b"features",
+                    why,
+                    event_id.as_bytes(),
+                    category_id.as_bytes(),
+                    &at.to_le_bytes(),
+                ]),
+                time: at,
+                body: FeatureBody::SellOut(features),
+            });
+        }
+    }
+
+    fn tick(&mut self, at: Timestamp, out: &mut Emitter) {
+        let active: Vec<(Id, Id)> = self
+            .state
+            .categories
+            .iter()
+            .filter(|(_, c)| c.last_activity >= at - DAY && c.last_activity < at)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (event_id, category_id) in active {
+            self.emit(&event_id, &category_id, at, b"tick", out);
+        }
+    }
+}
+
+impl Job for Features {
+    fn name(&self) -> &'static str {
+        "features"
+    }
+
+    fn on_record(&mut self, input: &Input<'_>, _out: &mut Emitter) {
+        match input.record {
+            AnyRecord::Sales(sale) => {
+                let interval = self.interval();
+                self.state
+                    .ticks
+                    .get_or_insert_with(|| Ticker::new(interval))
+                    .start(sale.time);
+                let Some(c) = self.category(&sale.event_id, &sale.category_id) else {
+                    return;
+                };
+                c.last_activity = c.last_activity.max(sale.time);
+                let quantity = i64::from(sale.quantity);
+                match sale.kind {
+                    SaleKind::Purchase => {
+                        c.sold += quantity;
+                        c.sales.add(sale.time, quantity);
+                        c.bought.add(sale.time, 1);
+                        c.price_minor = sale.unit_price_minor;
+                    }
+                    SaleKind::Refund => c.sold -= quantity,
+                    SaleKind::CartAdd => {
+                        c.cart_adds.add(sale.time, quantity);
+                        c.price_minor = sale.unit_price_minor;
+                    }
+                    SaleKind::View | SaleKind::Checkout | SaleKind::CartRemove => {}
+                }
+            }
+            AnyRecord::Social(post) => {
+                let score = sentiment::score(&post.text, &post.language).score;
+                for event_id in &post.event_ids {
+                    let buzz = self
+                        .state
+                        .buzz
+                        .entry(event_id.clone())
+                        .or_insert_with(|| Buzz {
+                            posts: Buckets::new(MINUTE, HOUR + SLACK),
+                            sentiment_milli: Buckets::new(MINUTE, HOUR + SLACK),
+                        });
+                    buzz.posts.add(post.time, 1);
+                    buzz.sentiment_milli
+                        .add(post.time, (f64::from(score) * 1000.0).round() as i64);
+                }
+            }
+            AnyRecord::Beacons(_) | AnyRecord::Queues(_) => {}
+        }
+    }
+
+    fn on_watermark(&mut self, watermark: Timestamp, out: &mut Emitter) {
+        while let Some(tick) = self
+            .state
+            .ticks
+            .as_mut()
+            .and_then(|t| t.due(watermark, self.allowed_lateness_ms))
+        {
+            self.tick(tick, out);
+        }
+    }
+
+    fn on_signal(&mut self, signal: &Signal, out: &mut Emitter) {
+        let Some(event_id) = &signal.event_id else {
+            return;
+        };
+        let at = tumbling_start(signal.time, MINUTE);
+        match (&signal.kind, &signal.detail) {
+            (SignalKind::CartAbandoned, SignalDetail::Cart { categories, .. }) => {
+                for category_id in categories {
+                    if let Some(c) = self.category(event_id, category_id) {
+                        c.abandoned.add(signal.time, 1);
+                    }
+                }
+            }
+            (SignalKind::Surge | SignalKind::Slump, _) => {
+                if let Some(category_id) = &signal.category_id {
+                    self.emit(
+                        event_id,
+                        category_id,
+                        at,
+                        signal.kind.as_str().as_bytes(),
+                        out,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        save_state(&self.state)
+    }
+
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), RestoreError> {
+        self.state = load_state(self.name(), bytes)?;
+        Ok(())
+    }
+}

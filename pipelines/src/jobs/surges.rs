@@ -1,0 +1,194 @@
+//! Surges and slumps per (event, category): tickets bought and seats added to carts
+//! per minute, over a sliding window, against an adaptive baseline
+//! ([`ChangeDetector`]: EWMA z-score plus CUSUM, with hysteresis and a cool-down).
+//!
+//! Every minute of event time (closed once the watermark passed it by the allowed
+//! lateness) each category that sold or carted anything in the last
+//! `active_hours` gets one observation per rate: the sum over the last
+//! `window_minutes`, divided by the window, in units per minute. Quiet categories
+//! keep being observed (a slump is the absence of sales) until they have been idle for
+//! `active_hours`.
+
+use std::collections::BTreeMap;
+
+use sellout_ingest::records::{AnyRecord, Id, SaleKind, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::detector::{ChangeDetector, DetectorConfig, Direction, Trigger};
+use crate::job::{Emitter, Input, Job, RestoreError, load_state, save_state};
+use crate::output::{RateMetric, Signal, SignalDetail, SignalKind, output_id};
+use crate::window::{Buckets, Ticker};
+
+const MINUTE: i64 = 60_000;
+
+/// Settings of the surges-and-slumps job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SurgesConfig {
+    /// Minutes in the sliding window a rate is measured over (it slides every minute).
+    pub window_minutes: u32,
+    /// Hours without a sale or cart add after which a category is no longer watched.
+    pub active_hours: u32,
+    /// The detector's tuning.
+    pub detector: DetectorConfig,
+}
+
+impl Default for SurgesConfig {
+    fn default() -> Self {
+        Self {
+            window_minutes: 5,
+            active_hours: 6,
+            detector: DetectorConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Category {
+    purchases: Buckets,
+    cart_adds: Buckets,
+    purchase_detector: ChangeDetector,
+    cart_detector: ChangeDetector,
+    last_activity: Timestamp,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct State {
+    categories: BTreeMap<(Id, Id), Category>,
+    minutes: Ticker,
+}
+
+/// The surges-and-slumps job.
+#[derive(Debug)]
+pub struct Surges {
+    config: SurgesConfig,
+    allowed_lateness_ms: i64,
+    state: State,
+}
+
+impl Surges {
+    /// The job; minutes close `allowed_lateness_ms` behind the watermark.
+    pub fn new(config: SurgesConfig, allowed_lateness_ms: i64) -> Self {
+        Self {
+            config,
+            allowed_lateness_ms,
+            state: State {
+                categories: BTreeMap::new(),
+                minutes: Ticker::new(MINUTE),
+            },
+        }
+    }
+
+    fn tick(&mut self, tick: Timestamp, out: &mut Emitter) {
+        let window = i64::from(self.config.window_minutes.max(1)) * MINUTE;
+        let active = i64::from(self.config.active_hours) * 60 * MINUTE;
+        let detector = &self.config.detector;
+        self.state
+            .categories
+            .retain(|_, c| c.last_activity >= tick - active);
+        for ((event_id, category_id), c) in &mut self.state.categories {
+            for (metric, buckets, state) in [
+                (
+                    RateMetric::Purchases,
+                    &c.purchases,
+                    &mut c.purchase_detector,
+                ),
+                (RateMetric::CartAdds, &c.cart_adds, &mut c.cart_detector),
+            ] {
+                let rate = buckets.window(tick, window) as f64 / (window / MINUTE) as f64;
+                let Some(change) = state.observe(detector, tick, rate) else {
+                    continue;
+                };
+                let kind = match change.direction {
+                    Direction::Up => SignalKind::Surge,
+                    Direction::Down => SignalKind::Slump,
+                };
+                let metric_name: &[u8] = match metric {
+                    RateMetric::Purchases => b"purchases",
+                    RateMetric::CartAdds => b"cart_adds",
+                };
+                out.signal(Signal {
+                    id: output_id(&[
+                        b"surges",
+                        metric_name,
+                        event_id.as_bytes(),
+                        category_id.as_bytes(),
+                        &tick.to_le_bytes(),
+                    ]),
+                    kind,
+                    time: tick,
+                    event_id: Some(event_id.clone()),
+                    category_id: Some(category_id.clone()),
+                    venue_id: None,
+                    zone_id: None,
+                    detail: SignalDetail::Rate {
+                        metric,
+                        rate_per_min: change.value,
+                        baseline_per_min: change.baseline,
+                        baseline_std: change.baseline_std,
+                        z: change.z,
+                        cusum: change.cusum,
+                        trigger: match change.trigger {
+                            Trigger::ZScore => "z_score".into(),
+                            Trigger::Cusum => "cusum".into(),
+                        },
+                    },
+                });
+            }
+        }
+        if self.state.categories.is_empty() {
+            self.state.minutes.stop();
+        }
+    }
+}
+
+impl Job for Surges {
+    fn name(&self) -> &'static str {
+        "surges"
+    }
+
+    fn on_record(&mut self, input: &Input<'_>, _out: &mut Emitter) {
+        let AnyRecord::Sales(sale) = input.record else {
+            return;
+        };
+        let buckets = match sale.kind {
+            SaleKind::Purchase | SaleKind::CartAdd => sale.kind,
+            _ => return,
+        };
+        let span = i64::from(self.config.window_minutes.max(1)) * MINUTE + 60 * MINUTE;
+        let c = self
+            .state
+            .categories
+            .entry((sale.event_id.clone(), sale.category_id.clone()))
+            .or_insert_with(|| Category {
+                purchases: Buckets::new(MINUTE, span),
+                cart_adds: Buckets::new(MINUTE, span),
+                purchase_detector: ChangeDetector::new(),
+                cart_detector: ChangeDetector::new(),
+                last_activity: sale.time,
+            });
+        c.last_activity = c.last_activity.max(sale.time);
+        let quantity = i64::from(sale.quantity);
+        if buckets == SaleKind::Purchase {
+            c.purchases.add(sale.time, quantity);
+        } else {
+            c.cart_adds.add(sale.time, quantity);
+        }
+        self.state.minutes.start(sale.time);
+    }
+
+    fn on_watermark(&mut self, watermark: Timestamp, out: &mut Emitter) {
+        while let Some(tick) = self.state.minutes.due(watermark, self.allowed_lateness_ms) {
+            self.tick(tick, out);
+        }
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        save_state(&self.state)
+    }
+
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), RestoreError> {
+        self.state = load_state(self.name(), bytes)?;
+        Ok(())
+    }
+}

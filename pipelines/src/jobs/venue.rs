@@ -1,0 +1,421 @@
+//! Venue flow: beacon sightings become zone occupancy per minute (the heat map),
+//! dwell times, and queue lengths per stand; queues that turn long or short become
+//! `queue_long` / `queue_short` signals.
+//!
+//! An installation is *in* the zone of its latest sighting until it is seen elsewhere
+//! or stays silent for `presence_timeout_s`; the time between entering and leaving a
+//! zone is its dwell. Queue length at a stand is the latest reading from the stand's
+//! queue sensor when one is recent (`reading_max_age_s`), else an estimate: app users
+//! who have dwelt at the stand's zone for `waiting_dwell_s` or more, scaled up by the
+//! share of attendees who run the app. Waiting minutes are length / (tills × service
+//! rate per till) from the catalog.
+//!
+//! Signals use hysteresis and a cool-down per stand so a queue hovering at a
+//! threshold doesn't flap: `queue_long` when the wait reaches `long_wait_minutes`
+//! (cleared below `long_clear_minutes`), `queue_short` when it falls to
+//! `short_wait_minutes` while at least `short_min_nearby` people are in the venue
+//! (cleared above `short_clear_minutes`) — the moment for a voucher.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+use sellout_ingest::catalog::{Catalog, ZoneKind};
+use sellout_ingest::records::{AnyRecord, Id, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::job::{Emitter, Input, Job, RestoreError, load_state, save_state};
+use crate::output::{
+    Feature, FeatureBody, Signal, SignalDetail, SignalKind, ZoneOccupancy, output_id,
+};
+use crate::window::Ticker;
+
+const MINUTE: i64 = 60_000;
+
+/// Settings of the venue-flow job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VenueConfig {
+    /// Seconds without a sighting after which an installation has left its zone.
+    pub presence_timeout_s: u32,
+    /// Seconds a queue reading stays the stand's length before estimates take over.
+    pub reading_max_age_s: u32,
+    /// Seconds at a stand's zone after which an app user counts as waiting.
+    pub waiting_dwell_s: u32,
+    /// Share of attendees running the app (scales beacon counts up to people).
+    pub app_share: f64,
+    /// Waiting minutes at which a queue is long.
+    pub long_wait_minutes: f64,
+    /// Waiting minutes below which a long queue is no longer long.
+    pub long_clear_minutes: f64,
+    /// Waiting minutes at or below which a queue is short.
+    pub short_wait_minutes: f64,
+    /// Waiting minutes above which a short queue is no longer short.
+    pub short_clear_minutes: f64,
+    /// People in the venue needed for a short queue to be worth a signal.
+    pub short_min_nearby: u32,
+    /// Minutes before a stand can raise the same signal again.
+    pub cooldown_minutes: u32,
+}
+
+impl Default for VenueConfig {
+    fn default() -> Self {
+        Self {
+            presence_timeout_s: 120,
+            reading_max_age_s: 300,
+            waiting_dwell_s: 60,
+            app_share: 0.2,
+            long_wait_minutes: 15.0,
+            long_clear_minutes: 10.0,
+            short_wait_minutes: 3.0,
+            short_clear_minutes: 5.0,
+            short_min_nearby: 200,
+            cooldown_minutes: 10,
+        }
+    }
+}
+
+impl VenueConfig {
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.app_share > 0.0 && self.app_share <= 1.0) {
+            return Err(format!(
+                "venue.app_share must be in (0, 1], got {}",
+                self.app_share
+            ));
+        }
+        if self.long_clear_minutes > self.long_wait_minutes
+            || self.short_clear_minutes < self.short_wait_minutes
+        {
+            return Err("venue: long_clear_minutes must be <= long_wait_minutes and short_clear_minutes >= short_wait_minutes".into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Presence {
+    venue_id: Id,
+    zone_id: Id,
+    entered: Timestamp,
+    last_seen: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+struct Departures {
+    left: u32,
+    dwell_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum Level {
+    Short,
+    Normal,
+    Long,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Stand {
+    level: Level,
+    last_long: Option<Timestamp>,
+    last_short: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct State {
+    installations: FxHashMap<Id, Presence>,
+    departures: BTreeMap<(Id, Id), Departures>,
+    /// Latest reading per (venue, zone): (stand, length, time).
+    readings: BTreeMap<(Id, Id), (Id, u32, Timestamp)>,
+    stands: BTreeMap<(Id, Id), Stand>,
+    minutes: Ticker,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            installations: FxHashMap::default(),
+            departures: BTreeMap::new(),
+            readings: BTreeMap::new(),
+            stands: BTreeMap::new(),
+            minutes: Ticker::new(MINUTE),
+        }
+    }
+}
+
+/// The venue-flow job.
+#[derive(Debug)]
+pub struct Venue {
+    config: VenueConfig,
+    catalog: Arc<Catalog>,
+    allowed_lateness_ms: i64,
+    state: State,
+}
+
+impl Venue {
+    /// The job over `catalog`; minutes close `allowed_lateness_ms` behind the watermark.
+    pub fn new(config: VenueConfig, catalog: Arc<Catalog>, allowed_lateness_ms: i64) -> Self {
+        Self {
+            config,
+            catalog,
+            allowed_lateness_ms,
+            state: State::default(),
+        }
+    }
+
+    fn depart(departures: &mut BTreeMap<(Id, Id), Departures>, p: &Presence) {
+        let d = departures
+            .entry((p.venue_id.clone(), p.zone_id.clone()))
+            .or_default();
+        d.left += 1;
+        d.dwell_ms += (p.last_seen - p.entered).max(0);
+    }
+
+    /// Closes the minute ending at `tick`.
+    fn tick(&mut self, tick: Timestamp, out: &mut Emitter) {
+        let timeout = i64::from(self.config.presence_timeout_s) * 1000;
+        let waiting = i64::from(self.config.waiting_dwell_s) * 1000;
+        let state = &mut self.state;
+        let mut present: BTreeMap<(Id, Id), (u32, u32)> = BTreeMap::new();
+        let departures = &mut state.departures;
+        state.installations.retain(|_, p| {
+            if p.last_seen < tick - timeout {
+                Self::depart(departures, p);
+                return false;
+            }
+            // In the zone at the tick: entered before it and not yet timed out. (Ticks
+            // close after the watermark passed them, so later sightings are in already.)
+            if p.entered < tick {
+                let cell = present
+                    .entry((p.venue_id.clone(), p.zone_id.clone()))
+                    .or_default();
+                cell.0 += 1;
+                if tick - p.entered >= waiting {
+                    cell.1 += 1;
+                }
+            }
+            true
+        });
+        let departures = std::mem::take(&mut state.departures);
+        let mut in_venue: BTreeMap<&Id, u32> = BTreeMap::new();
+        for ((venue, _), (n, _)) in &present {
+            *in_venue.entry(venue).or_default() += n;
+        }
+        let scale = 1.0 / self.config.app_share;
+        // Every zone of every venue with someone in it, so empty zones show as 0.
+        let venues: Vec<Id> = in_venue.keys().map(|v| (*v).clone()).collect();
+        for venue_id in &venues {
+            let catalog = Arc::clone(&self.catalog);
+            let Some(venue) = catalog.venue(venue_id) else {
+                continue;
+            };
+            let people_in_venue =
+                (f64::from(in_venue.get(venue_id).copied().unwrap_or(0)) * scale).round() as u32;
+            for zone in &venue.zones {
+                let key = (venue_id.clone(), zone.zone_id.clone());
+                let (here, waiting_here) = present.get(&key).copied().unwrap_or((0, 0));
+                let gone = departures.get(&key).copied().unwrap_or_default();
+                let is_stand =
+                    matches!(zone.kind, ZoneKind::Food | ZoneKind::Bar | ZoneKind::Merch);
+                let queue = is_stand.then(|| {
+                    let max_age = i64::from(self.config.reading_max_age_s) * 1000;
+                    match self.state.readings.get(&key) {
+                        Some((stand, length, at)) if *at >= tick - max_age => {
+                            (stand.clone(), *length, false)
+                        }
+                        _ => (
+                            zone.zone_id.clone(),
+                            (f64::from(waiting_here) * scale).round() as u32,
+                            true,
+                        ),
+                    }
+                });
+                out.feature(Feature {
+                    id: output_id(&[
+                        b"venue",
+                        venue_id.as_bytes(),
+                        zone.zone_id.as_bytes(),
+                        &tick.to_le_bytes(),
+                    ]),
+                    time: tick,
+                    body: FeatureBody::Occupancy(ZoneOccupancy {
+                        venue_id: venue_id.clone(),
+                        zone_id: zone.zone_id.clone(),
+                        present: here,
+                        left: gone.left,
+                        mean_dwell_s: if gone.left > 0 {
+                            gone.dwell_ms as f64 / 1000.0 / f64::from(gone.left)
+                        } else {
+                            0.0
+                        },
+                        queue_length: queue.as_ref().map(|q| q.1),
+                    }),
+                });
+                if let Some((stand_id, length, estimated)) = queue {
+                    let rate = f64::from(zone.tills.max(1)) * zone.service_rate_per_min.max(0.1);
+                    let wait = f64::from(length) / rate;
+                    self.queue_signal(
+                        &key,
+                        tick,
+                        stand_id,
+                        length,
+                        wait,
+                        people_in_venue,
+                        estimated,
+                        out,
+                    );
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn queue_signal(
+        &mut self,
+        key: &(Id, Id),
+        tick: Timestamp,
+        stand_id: Id,
+        length: u32,
+        wait: f64,
+        nearby: u32,
+        estimated: bool,
+        out: &mut Emitter,
+    ) {
+        let c = &self.config;
+        let cooldown = i64::from(c.cooldown_minutes) * MINUTE;
+        let stand = self.state.stands.entry(key.clone()).or_insert(Stand {
+            level: Level::Normal,
+            last_long: None,
+            last_short: None,
+        });
+        let next = match stand.level {
+            Level::Long if wait < c.long_clear_minutes => Level::Normal,
+            Level::Short if wait > c.short_clear_minutes => Level::Normal,
+            level => level,
+        };
+        let next = if wait >= c.long_wait_minutes {
+            Level::Long
+        } else if wait <= c.short_wait_minutes && next != Level::Long {
+            Level::Short
+        } else {
+            next
+        };
+        let mut kind = None;
+        if next != stand.level {
+            match next {
+                Level::Long if stand.last_long.is_none_or(|t| tick - t >= cooldown) => {
+                    stand.last_long = Some(tick);
+                    kind = Some(SignalKind::QueueLong);
+                }
+                Level::Short
+                    if nearby >= c.short_min_nearby
+                        && stand.last_short.is_none_or(|t| tick - t >= cooldown) =>
+                {
+                    stand.last_short = Some(tick);
+                    kind = Some(SignalKind::QueueShort);
+                }
+                _ => {}
+            }
+            stand.level = next;
+        }
+        if let Some(kind) = kind {
+            out.signal(Signal {
+                id: output_id(&[
+                    b"venue",
+                    kind.as_str().as_bytes(),
+                    key.0.as_bytes(),
+                    key.1.as_bytes(),
+                    &tick.to_le_bytes(),
+                ]),
+                kind,
+                time: tick,
+                event_id: None,
+                category_id: None,
+                venue_id: Some(key.0.clone()),
+                zone_id: Some(key.1.clone()),
+                detail: SignalDetail::Queue {
+                    stand_id,
+                    length,
+                    wait_minutes: (wait * 10.0).round() / 10.0,
+                    nearby,
+                    estimated,
+                },
+            });
+        }
+    }
+}
+
+impl Job for Venue {
+    fn name(&self) -> &'static str {
+        "venue"
+    }
+
+    fn on_record(&mut self, input: &Input<'_>, _out: &mut Emitter) {
+        let time = input.record.time();
+        match input.record {
+            AnyRecord::Beacons(b) => {
+                match self.state.installations.get_mut(&b.installation_id) {
+                    Some(p) if p.zone_id == b.zone_id && p.venue_id == b.venue_id => {
+                        p.last_seen = p.last_seen.max(time);
+                    }
+                    Some(p) => {
+                        // Moved: the old zone's dwell ends with its last sighting.
+                        Self::depart(&mut self.state.departures, p);
+                        *p = Presence {
+                            venue_id: b.venue_id.clone(),
+                            zone_id: b.zone_id.clone(),
+                            entered: time,
+                            last_seen: time,
+                        };
+                    }
+                    None => {
+                        self.state.installations.insert(
+                            b.installation_id.clone(),
+                            Presence {
+                                venue_id: b.venue_id.clone(),
+                                zone_id: b.zone_id.clone(),
+                                entered: time,
+                                last_seen: time,
+                            },
+                        );
+                    }
+                }
+            }
+            AnyRecord::Queues(q) => {
+                let key = (q.venue_id.clone(), q.zone_id.clone());
+                let newer = self
+                    .state
+                    .readings
+                    .get(&key)
+                    .is_none_or(|(_, _, at)| *at <= time);
+                if newer {
+                    self.state
+                        .readings
+                        .insert(key, (q.stand_id.clone(), q.length, time));
+                }
+            }
+            AnyRecord::Sales(_) | AnyRecord::Social(_) => return,
+        }
+        self.state.minutes.start(time);
+    }
+
+    fn on_watermark(&mut self, watermark: Timestamp, out: &mut Emitter) {
+        while let Some(tick) = self.state.minutes.due(watermark, self.allowed_lateness_ms) {
+            self.tick(tick, out);
+            // Skip silent hours at once: with nobody in any venue there is nothing to
+            // tick until the next sighting.
+            if self.state.installations.is_empty() && self.state.departures.is_empty() {
+                self.state.minutes.stop();
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        save_state(&self.state)
+    }
+
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), RestoreError> {
+        self.state = load_state(self.name(), bytes)?;
+        Ok(())
+    }
+}
