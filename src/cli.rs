@@ -112,7 +112,7 @@ pub struct ServeArgs {
 /// `sellout bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Which benchmark: `ingest` or `log`.
+    /// Which benchmark: `ingest`, `log` or `pipeline`.
     pub name: String,
     /// Records to use (default depends on the benchmark).
     #[arg(long)]

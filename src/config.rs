@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use sellout_ingest::http::HttpIngestConfig;
 use sellout_ingest::validate::Limits;
+use sellout_pipelines::PipelinesConfig;
 use sellout_simulator::SimConfig;
 use sellout_streams::log::LogConfig;
 
@@ -31,6 +32,8 @@ pub struct Config {
     pub http_ingest: HttpIngestConfig,
     /// The simulator used by `demo`, `simulate` and benchmarks.
     pub simulator: SimConfig,
+    /// The streaming jobs: watermarks, checkpoints, each job's settings.
+    pub pipelines: PipelinesConfig,
 }
 
 impl Default for Config {
@@ -42,6 +45,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             http_ingest: HttpIngestConfig::default(),
             simulator: SimConfig::default(),
+            pipelines: PipelinesConfig::default(),
         }
     }
 }
@@ -87,6 +91,11 @@ impl Config {
     /// Path of the catalog file.
     pub fn catalog_path(&self) -> PathBuf {
         self.data_dir.join("catalog.json")
+    }
+
+    /// Path of the pipelines' checkpoint.
+    pub fn pipelines_checkpoint(&self) -> PathBuf {
+        self.data_dir.join("pipelines").join("checkpoint.bin")
     }
 
     /// Path of the simulator's ground truth.

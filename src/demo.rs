@@ -31,6 +31,16 @@ const CHUNK_RECORDS: usize = 8192;
 /// Marks a data directory as made by the demo, so a later demo may replace it.
 const DEMO_MARKER: &str = ".sellout-demo";
 
+/// The pipelines' part of the summary.
+#[derive(Debug, Serialize)]
+struct PipelinesSummary {
+    records: u64,
+    late: u64,
+    signals: BTreeMap<String, u64>,
+    features: BTreeMap<String, u64>,
+    wall_seconds: f64,
+}
+
 /// The final JSON line.
 #[derive(Debug, Serialize)]
 struct Summary {
@@ -42,6 +52,8 @@ struct Summary {
     /// The machine could not keep the pace `--duration` asked for.
     behind_schedule: bool,
     records: CountersSnapshot,
+    /// What the pipelines made of the streams.
+    pipelines: PipelinesSummary,
     faults_injected: BTreeMap<&'static str, u64>,
     reconciled: bool,
     log_end_offsets: BTreeMap<String, u64>,
@@ -77,12 +89,8 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let (from, to) = sim.horizon();
     let clock = Arc::new(ManualClock::new(from));
     let log = wiring::open_log(config, clock.clone())?;
-    let ingestor = wiring::ingestor(
-        config,
-        log.clone(),
-        Arc::new(sim.catalog().clone()),
-        clock.clone(),
-    );
+    let catalog = Arc::new(sim.catalog().clone());
+    let ingestor = wiring::ingestor(config, log.clone(), catalog.clone(), clock.clone());
     let faults = FaultInjector::new(seed ^ 0x0005_e110_u64, args.fault_rate);
 
     let show = !args.headless && std::io::stderr().is_terminal();
@@ -116,6 +124,21 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         .map_err(|_| anyhow::anyhow!("the simulator thread panicked"))?;
     log.flush()?;
     bar.finish_and_clear();
+
+    // The streams through the jobs: signals and features, checkpointed as they go.
+    if !args.headless {
+        eprintln!("ingest done; running the pipelines over the streams...");
+    }
+    let pipelines_started = Instant::now();
+    let report =
+        wiring::pipelines(config, log.clone(), catalog.clone(), clock.clone())?.run_to_end()?;
+    let pipelines = PipelinesSummary {
+        records: report.totals.records,
+        late: report.totals.late,
+        signals: report.signals_written,
+        features: report.features_written,
+        wall_seconds: round_ms(pipelines_started.elapsed().as_secs_f64()),
+    };
     if behind && !args.headless {
         eprintln!(
             "note: this machine could not keep the pace of --duration {}s; the demo ran as fast as it could",
@@ -146,9 +169,10 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         seed,
         simulated_from: time::to_rfc3339(from),
         simulated_to: time::to_rfc3339(to),
-        wall_seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        wall_seconds: round_ms(started.elapsed().as_secs_f64()),
         behind_schedule: behind,
         records,
+        pipelines,
         faults_injected: injected,
         reconciled,
         log_end_offsets,
@@ -168,6 +192,10 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string(&summary)?);
     anyhow::ensure!(reconciled, "counts do not reconcile: see the summary above");
     Ok(())
+}
+
+fn round_ms(seconds: f64) -> f64 {
+    (seconds * 1000.0).round() / 1000.0
 }
 
 fn topic_slot(topic: Topic) -> usize {
@@ -309,6 +337,13 @@ fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
         tracing::info!(message = "Replacing the previous demo's data.", dir = %dir.display());
         std::fs::remove_dir_all(&log_dir)
             .with_context(|| format!("cannot clear {}", log_dir.display()))?;
+        // The old run's checkpoint describes the old streams.
+        if let Some(dir) = config.pipelines_checkpoint().parent()
+            && dir.exists()
+        {
+            std::fs::remove_dir_all(dir)
+                .with_context(|| format!("cannot clear {}", dir.display()))?;
+        }
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     std::fs::write(&marker, b"made by sellout demo\n")

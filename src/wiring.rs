@@ -52,3 +52,20 @@ pub fn ingestor(
 ) -> Ingestor {
     Ingestor::new(log, Validator::new(catalog, config.limits.clone()), clock)
 }
+
+/// A pipelines runner over `log`, restoring the data directory's checkpoint.
+pub fn pipelines(
+    config: &Config,
+    log: Arc<EmbeddedLog>,
+    catalog: Arc<Catalog>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<sellout_pipelines::Runner> {
+    sellout_pipelines::Runner::open(
+        config.pipelines.clone(),
+        catalog,
+        log,
+        config.pipelines_checkpoint(),
+        clock,
+    )
+    .context("cannot start the pipelines")
+}

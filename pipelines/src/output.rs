@@ -270,6 +270,17 @@ pub enum FeatureBody {
     Buzz(BuzzPoint),
 }
 
+impl FeatureBody {
+    /// The `snake_case` name of the measure.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            FeatureBody::SellOut(_) => "sell_out",
+            FeatureBody::Occupancy(_) => "occupancy",
+            FeatureBody::Buzz(_) => "buzz",
+        }
+    }
+}
+
 /// One feature record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Feature {

@@ -92,6 +92,10 @@ pub struct RunReport {
     pub totals: EngineCounts,
     /// Outputs skipped because an earlier, interrupted run had already appended them.
     pub replayed_skipped: u64,
+    /// Signals this runner appended, by kind.
+    pub signals_written: BTreeMap<String, u64>,
+    /// Features this runner appended, by type.
+    pub features_written: BTreeMap<String, u64>,
     /// Checkpoints taken by this runner.
     pub checkpoints: u64,
     /// The watermark at the end.
@@ -323,6 +327,11 @@ impl Runner {
         for s in &signals {
             if self.already.is_empty() || !self.already.remove(&s.id) {
                 output::push_signal(&mut self.signals, s);
+                *self
+                    .report
+                    .signals_written
+                    .entry(s.kind.as_str().to_owned())
+                    .or_default() += 1;
             } else {
                 self.report.replayed_skipped += 1;
             }
@@ -330,6 +339,11 @@ impl Runner {
         for f in &features {
             if self.already.is_empty() || !self.already.remove(&f.id) {
                 output::push_feature(&mut self.features, f);
+                *self
+                    .report
+                    .features_written
+                    .entry(f.body.type_name().to_owned())
+                    .or_default() += 1;
             } else {
                 self.report.replayed_skipped += 1;
             }

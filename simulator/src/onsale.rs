@@ -118,6 +118,7 @@ pub(crate) struct SaleCounters {
     pub sessions: u64,
     pub carts: u64,
     pub carts_abandoned: u64,
+    pub carts_removed: u64,
     pub purchases: u64,
     pub refunds: u64,
 }
@@ -460,6 +461,7 @@ impl OnSale {
                 ev.cats[c].held -= u32::from(s.qty);
                 out.record(sale(ev, s, SaleKind::CartRemove, s.qty, s.price, now));
                 self.counters.carts_abandoned += 1;
+                self.counters.carts_removed += 1;
                 None
             }
             Stage::Expire => {

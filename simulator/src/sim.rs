@@ -155,6 +155,8 @@ pub struct SimStats {
     pub carts: u64,
     /// Carts that ended without a purchase (removed or expired).
     pub carts_abandoned: u64,
+    /// Of those, carts whose seats were removed on purpose (the rest expired).
+    pub carts_removed: u64,
     /// Purchases.
     pub purchases: u64,
     /// Refunds.
@@ -364,6 +366,7 @@ impl Simulation {
             sessions: c.sessions,
             carts: c.carts,
             carts_abandoned: c.carts_abandoned,
+            carts_removed: c.carts_removed,
             purchases: c.purchases,
             refunds: c.refunds,
             events,

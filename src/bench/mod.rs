@@ -4,6 +4,7 @@
 //! from a release build: `cargo run --release -- bench <name>`.
 
 mod ingest;
+mod pipeline;
 
 use crate::cli::BenchArgs;
 use crate::config::Config;
@@ -16,8 +17,9 @@ pub fn run(config: &Config, args: BenchArgs) -> anyhow::Result<()> {
     }
     let figures = match args.name.as_str() {
         "ingest" => ingest::run(config, args.records.unwrap_or(1_000_000))?,
+        "pipeline" => pipeline::run(config, args.records.unwrap_or(4_000_000))?,
         "log" => log(args.records.unwrap_or(2_000_000))?,
-        other => anyhow::bail!("unknown benchmark {other:?}: choose ingest or log"),
+        other => anyhow::bail!("unknown benchmark {other:?}: choose ingest, log or pipeline"),
     };
     println!("{}", serde_json::to_string(&figures)?);
     Ok(())

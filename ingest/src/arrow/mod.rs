@@ -39,7 +39,7 @@ use ::arrow::array::{
 };
 use ::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use ::arrow::error::ArrowError;
-use ::arrow::record_batch::RecordBatch;
+pub use ::arrow::record_batch::RecordBatch;
 
 use crate::records::{AnyRecord, BeaconRecord, QueueRecord, SaleRecord, SocialRecord, Topic};
 use crate::validate::Reason;
