@@ -177,9 +177,12 @@ impl Engine {
         self.feed_signals();
     }
 
+    /// Fires due timers job by job, showing each job's signals to the others before
+    /// the next job fires: features closing a tick see the carts that expired by it.
     fn fire(&mut self, watermark: Timestamp) {
-        for job in &mut self.jobs {
-            job.on_watermark(watermark, &mut self.out);
+        for i in 0..self.jobs.len() {
+            self.jobs[i].on_watermark(watermark, &mut self.out);
+            self.feed_signals();
         }
     }
 

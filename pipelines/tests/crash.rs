@@ -95,7 +95,8 @@ fn values(dir: &Path, topic: &str) -> Vec<Vec<u8>> {
     }
 }
 
-/// The runner child: polls in small steps, printing progress, then runs to the end.
+/// The runner child: works through the input in small steps, printing progress, then
+/// runs to the end.
 #[test]
 fn child_runner() {
     let Ok(dir) = std::env::var(DIR_VAR) else {
@@ -104,7 +105,7 @@ fn child_runner() {
     let mut runner = runner(Path::new(&dir));
     let mut stdout = std::io::stdout().lock();
     loop {
-        let n = runner.poll(251).expect("poll");
+        let n = runner.run_bounded(251).expect("step");
         writeln!(stdout, "AT {}", runner.engine().counts().records).expect("stdout");
         stdout.flush().expect("stdout");
         if n == 0 {

@@ -59,6 +59,7 @@ struct Category {
     bought: Buckets,
     price_minor: i64,
     currency: Id,
+    first_activity: Timestamp,
     last_activity: Timestamp,
 }
 
@@ -114,6 +115,7 @@ impl Features {
                     bought: Buckets::new(MINUTE, DAY + SLACK),
                     price_minor: category.list_price_minor,
                     currency: category.currency.clone(),
+                    first_activity: Timestamp::MAX,
                     last_activity: Timestamp::MIN,
                 },
             );
@@ -198,7 +200,7 @@ impl Features {
             .state
             .categories
             .iter()
-            .filter(|(_, c)| c.last_activity >= at - DAY && c.last_activity < at)
+            .filter(|(_, c)| c.first_activity < at && c.last_activity >= at - DAY)
             .map(|(k, _)| k.clone())
             .collect();
         for (event_id, category_id) in active {
@@ -223,6 +225,7 @@ impl Job for Features {
                 let Some(c) = self.category(&sale.event_id, &sale.category_id) else {
                     return;
                 };
+                c.first_activity = c.first_activity.min(sale.time);
                 c.last_activity = c.last_activity.max(sale.time);
                 let quantity = i64::from(sale.quantity);
                 match sale.kind {

@@ -16,7 +16,7 @@
 //! `short_wait_minutes` while at least `short_min_nearby` people are in the venue
 //! (cleared above `short_clear_minutes`) — the moment for a voucher.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -28,7 +28,7 @@ use crate::job::{Emitter, Input, Job, RestoreError, load_state, save_state};
 use crate::output::{
     Feature, FeatureBody, Signal, SignalDetail, SignalKind, ZoneOccupancy, output_id,
 };
-use crate::window::Ticker;
+use crate::window::{Ticker, tumbling_start};
 
 const MINUTE: i64 = 60_000;
 
@@ -107,6 +107,9 @@ struct Departures {
     dwell_ms: i64,
 }
 
+/// A queue reading: (time, stand, length).
+type Reading = (Timestamp, Id, u32);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Level {
     Short,
@@ -124,9 +127,10 @@ struct Stand {
 #[derive(Debug, Serialize, Deserialize)]
 struct State {
     installations: FxHashMap<Id, Presence>,
-    departures: BTreeMap<(Id, Id), Departures>,
-    /// Latest reading per (venue, zone): (stand, length, time).
-    readings: BTreeMap<(Id, Id), (Id, u32, Timestamp)>,
+    /// Departures by (closing tick, venue, zone): counted in the minute they happen.
+    departures: BTreeMap<(Timestamp, Id, Id), Departures>,
+    /// Recent readings per (venue, zone), oldest first.
+    readings: BTreeMap<(Id, Id), VecDeque<Reading>>,
     stands: BTreeMap<(Id, Id), Stand>,
     minutes: Ticker,
 }
@@ -163,9 +167,14 @@ impl Venue {
         }
     }
 
-    fn depart(departures: &mut BTreeMap<(Id, Id), Departures>, p: &Presence) {
+    fn depart(
+        departures: &mut BTreeMap<(Timestamp, Id, Id), Departures>,
+        p: &Presence,
+        at: Timestamp,
+    ) {
+        let tick = tumbling_start(at, MINUTE) + MINUTE;
         let d = departures
-            .entry((p.venue_id.clone(), p.zone_id.clone()))
+            .entry((tick, p.venue_id.clone(), p.zone_id.clone()))
             .or_default();
         d.left += 1;
         d.dwell_ms += (p.last_seen - p.entered).max(0);
@@ -180,7 +189,7 @@ impl Venue {
         let departures = &mut state.departures;
         state.installations.retain(|_, p| {
             if p.last_seen < tick - timeout {
-                Self::depart(departures, p);
+                Self::depart(departures, p, p.last_seen + timeout);
                 return false;
             }
             // In the zone at the tick: entered before it and not yet timed out. (Ticks
@@ -196,7 +205,17 @@ impl Venue {
             }
             true
         });
-        let departures = std::mem::take(&mut state.departures);
+        // This minute's departures (and any of earlier minutes not yet closed).
+        let mut departures: BTreeMap<(Id, Id), Departures> = BTreeMap::new();
+        while let Some(entry) = state.departures.first_entry() {
+            if entry.key().0 > tick {
+                break;
+            }
+            let ((_, venue, zone), d) = entry.remove_entry();
+            let sum = departures.entry((venue, zone)).or_default();
+            sum.left += d.left;
+            sum.dwell_ms += d.dwell_ms;
+        }
         let mut in_venue: BTreeMap<&Id, u32> = BTreeMap::new();
         for ((venue, _), (n, _)) in &present {
             *in_venue.entry(venue).or_default() += n;
@@ -219,11 +238,15 @@ impl Venue {
                     matches!(zone.kind, ZoneKind::Food | ZoneKind::Bar | ZoneKind::Merch);
                 let queue = is_stand.then(|| {
                     let max_age = i64::from(self.config.reading_max_age_s) * 1000;
-                    match self.state.readings.get(&key) {
-                        Some((stand, length, at)) if *at >= tick - max_age => {
-                            (stand.clone(), *length, false)
-                        }
-                        _ => (
+                    // The latest reading before the tick: later ones belong to later minutes.
+                    let reading = self.state.readings.get(&key).and_then(|r| {
+                        r.iter()
+                            .rev()
+                            .find(|(at, _, _)| *at < tick && *at >= tick - max_age)
+                    });
+                    match reading {
+                        Some((_, stand, length)) => (stand.clone(), *length, false),
+                        None => (
                             zone.zone_id.clone(),
                             (f64::from(waiting_here) * scale).round() as u32,
                             true,
@@ -360,7 +383,7 @@ impl Job for Venue {
                     }
                     Some(p) => {
                         // Moved: the old zone's dwell ends with its last sighting.
-                        Self::depart(&mut self.state.departures, p);
+                        Self::depart(&mut self.state.departures, p, time);
                         *p = Presence {
                             venue_id: b.venue_id.clone(),
                             zone_id: b.zone_id.clone(),
@@ -382,16 +405,19 @@ impl Job for Venue {
                 }
             }
             AnyRecord::Queues(q) => {
-                let key = (q.venue_id.clone(), q.zone_id.clone());
-                let newer = self
+                let max_age = i64::from(self.config.reading_max_age_s) * 1000;
+                let readings = self
                     .state
                     .readings
-                    .get(&key)
-                    .is_none_or(|(_, _, at)| *at <= time);
-                if newer {
-                    self.state
-                        .readings
-                        .insert(key, (q.stand_id.clone(), q.length, time));
+                    .entry((q.venue_id.clone(), q.zone_id.clone()))
+                    .or_default();
+                let at = readings.partition_point(|(t, _, _)| *t <= time);
+                readings.insert(at, (time, q.stand_id.clone(), q.length));
+                // Keep what a tick within the lateness may still need.
+                let keep_from = time - max_age - 2 * MINUTE - self.allowed_lateness_ms;
+                while readings.len() > 1 && readings.front().is_some_and(|(t, _, _)| *t < keep_from)
+                {
+                    readings.pop_front();
                 }
             }
             AnyRecord::Sales(_) | AnyRecord::Social(_) => return,
