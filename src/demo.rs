@@ -130,8 +130,7 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         eprintln!("ingest done; running the pipelines over the streams...");
     }
     let pipelines_started = Instant::now();
-    let report =
-        wiring::pipelines(config, log.clone(), catalog.clone(), clock.clone())?.run_to_end()?;
+    let report = wiring::pipelines(config, log.clone(), catalog)?.run_to_end()?;
     let pipelines = PipelinesSummary {
         records: report.totals.records,
         late: report.totals.late,

@@ -58,14 +58,12 @@ pub fn pipelines(
     config: &Config,
     log: Arc<EmbeddedLog>,
     catalog: Arc<Catalog>,
-    clock: Arc<dyn Clock>,
 ) -> anyhow::Result<sellout_pipelines::Runner> {
     sellout_pipelines::Runner::open(
         config.pipelines.clone(),
         catalog,
         log,
         config.pipelines_checkpoint(),
-        clock,
     )
     .context("cannot start the pipelines")
 }

@@ -28,22 +28,25 @@ fn last_json(cmd: &mut Command) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("last line is not JSON ({e}): {line}\nstderr: {stderr}"))
 }
 
+/// A small, fast, faulty demo run.
+const SMALL_DEMO: [&str; 10] = [
+    "demo",
+    "--headless",
+    "--duration",
+    "0s",
+    "--scale",
+    "0.02",
+    "--seed",
+    "7",
+    "--fault-rate",
+    "0.01",
+];
+
 #[test]
 fn headless_demo_reconciles_and_dead_letters_the_faults() {
     let scratch = tempfile::tempdir().unwrap();
     let data = scratch.path().join("data");
-    let summary = last_json(sellout(&data).args([
-        "demo",
-        "--headless",
-        "--duration",
-        "0s",
-        "--scale",
-        "0.02",
-        "--seed",
-        "7",
-        "--fault-rate",
-        "0.01",
-    ]));
+    let summary = last_json(sellout(&data).args(SMALL_DEMO));
     assert_eq!(summary["reconciled"], true, "{summary:#}");
     let total_received: u64 = summary["records"]["topics"]
         .as_object()
@@ -77,21 +80,50 @@ fn headless_demo_reconciles_and_dead_letters_the_faults() {
     }
     assert!(data.join("catalog.json").is_file() && data.join("truth.json").is_file());
 
+    // The pipelines saw every accepted record and found something in them.
+    let accepted: u64 = ["sales", "beacons", "social", "queues"]
+        .iter()
+        .map(|t| summary["log_end_offsets"][t].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(
+        summary["pipelines"]["records"].as_u64(),
+        Some(accepted),
+        "{summary:#}"
+    );
+    let signals = summary["pipelines"]["signals"]
+        .as_object()
+        .expect("signals by kind");
+    assert!(
+        signals
+            .get("cart_abandoned")
+            .and_then(|n| n.as_u64())
+            .unwrap_or(0)
+            > 0,
+        "{summary:#}"
+    );
+    let features = summary["pipelines"]["features"]
+        .as_object()
+        .expect("features by type");
+    for kind in ["sell_out", "occupancy"] {
+        assert!(
+            features.get(kind).and_then(|n| n.as_u64()).unwrap_or(0) > 0,
+            "no {kind} features: {summary:#}"
+        );
+    }
+
     // The same seed gives the same run.
-    let again = last_json(sellout(&data).args([
-        "demo",
-        "--headless",
-        "--duration",
-        "0s",
-        "--scale",
-        "0.02",
-        "--seed",
-        "7",
-        "--fault-rate",
-        "0.01",
-    ]));
+    let again = last_json(sellout(&data).args(SMALL_DEMO));
     assert_eq!(again["records"], summary["records"]);
     assert_eq!(again["log_end_offsets"], summary["log_end_offsets"]);
+    // ...and the pipelines start over with it (the old checkpoint is gone).
+    assert_eq!(
+        again["pipelines"]["signals"],
+        summary["pipelines"]["signals"]
+    );
+    assert_eq!(
+        again["pipelines"]["features"],
+        summary["pipelines"]["features"]
+    );
 }
 
 #[test]

@@ -5,7 +5,9 @@
 //! oldest head record first, ties in topic order, so the order is the same on every
 //! run), feeds the engine, and appends what comes out to `signals`, `features` and the
 //! `late` side output. Every `checkpoint_every_records` records it appends pending
-//! outputs, flushes the transport and saves a [`Checkpoint`].
+//! outputs, flushes the transport and saves a [`Checkpoint`]. Input is bounded: what
+//! the topics hold when they are read, each topic finished once read to its end
+//! (following live input, with idle sources by a clock, is still to come).
 //!
 //! After a crash it restores the last checkpoint and replays from its positions. The
 //! replay emits exactly what the lost run emitted after that checkpoint (same order,
@@ -20,7 +22,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashSet;
 use sellout_ingest::catalog::Catalog;
 use sellout_ingest::records::{AnyRecord, Timestamp, Topic, wire};
-use sellout_streams::{Batch, Clock, Offset, StreamError, Transport};
+use sellout_streams::{Batch, Offset, StreamError, Transport};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
@@ -108,7 +110,6 @@ pub struct RunReport {
 pub struct Runner {
     engine: Engine,
     transport: Arc<dyn Transport>,
-    clock: Arc<dyn Clock>,
     checkpoint_path: PathBuf,
     every: u64,
     output_every: u64,
@@ -140,7 +141,6 @@ impl Runner {
         catalog: Arc<Catalog>,
         transport: Arc<dyn Transport>,
         checkpoint_path: PathBuf,
-        clock: Arc<dyn Clock>,
     ) -> Result<Self, RunnerError> {
         let every = config.checkpoint_every_records;
         let output_every = config.output_every_records;
@@ -171,7 +171,6 @@ impl Runner {
         Ok(Self {
             engine,
             transport,
-            clock,
             checkpoint_path,
             every,
             output_every,
@@ -196,8 +195,6 @@ impl Runner {
     /// the watermark moves to the last event time seen, so every timer due by then
     /// fires; then the outputs are appended and a checkpoint is saved.
     pub fn run_to_end(&mut self) -> Result<RunReport, RunnerError> {
-        // Processing time is held still: a bounded input has no idle sources, so the
-        // outputs depend on the records alone.
         while self.run_bounded(usize::MAX)? > 0 {}
         for topic in Topic::ALL {
             self.engine.finish_topic(topic);
@@ -220,30 +217,7 @@ impl Runner {
             let Some(slot) = self.next_slot()? else { break };
             self.step(slot, now)?;
             n += 1;
-            // A topic read to its end no longer holds the watermark back.
-            for (i, topic) in Topic::ALL.into_iter().enumerate() {
-                if self.exhausted[i] && self.buffers[i].is_empty() {
-                    self.engine.finish_topic(topic);
-                }
-            }
         }
-        Ok(n)
-    }
-
-    /// Processes at most `max_records` records of what is there now, as a live input:
-    /// sources silent for the idle timeout (by the runner's clock) stop holding the
-    /// watermark back. Returns the records processed; checkpoints as configured.
-    pub fn poll(&mut self, max_records: usize) -> Result<usize, RunnerError> {
-        self.exhausted = [false; 4];
-        let mut n = 0;
-        while n < max_records {
-            let Some(slot) = self.next_slot()? else { break };
-            self.step(slot, self.clock.now_ms())?;
-            n += 1;
-        }
-        self.engine.advance(self.clock.now_ms());
-        self.collect();
-        self.append_outputs()?;
         Ok(n)
     }
 
@@ -335,7 +309,10 @@ impl Runner {
             self.buffers[slot].push_back((view.offset, record));
         }
         if self.buffers[slot].is_empty() {
+            // The input is bounded: a topic read to its end no longer holds the
+            // watermark back.
             self.exhausted[slot] = true;
+            self.engine.finish_topic(topic);
         }
         Ok(())
     }

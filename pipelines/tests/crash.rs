@@ -74,7 +74,6 @@ fn runner(dir: &Path) -> Runner {
         Arc::new(sim().catalog().clone()),
         open_log(dir),
         dir.join("pipelines/checkpoint.bin"),
-        Arc::new(ManualClock::new(0)),
     )
     .expect("runner")
 }

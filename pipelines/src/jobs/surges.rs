@@ -151,10 +151,9 @@ impl Job for Surges {
         let AnyRecord::Sales(sale) = input.record else {
             return;
         };
-        let buckets = match sale.kind {
-            SaleKind::Purchase | SaleKind::CartAdd => sale.kind,
-            _ => return,
-        };
+        if !matches!(sale.kind, SaleKind::Purchase | SaleKind::CartAdd) {
+            return;
+        }
         let span = i64::from(self.config.window_minutes.max(1)) * MINUTE + 60 * MINUTE;
         let c = self
             .state
@@ -169,11 +168,12 @@ impl Job for Surges {
             });
         c.last_activity = c.last_activity.max(sale.time);
         let quantity = i64::from(sale.quantity);
-        if buckets == SaleKind::Purchase {
-            c.purchases.add(sale.time, quantity);
+        let buckets = if sale.kind == SaleKind::Purchase {
+            &mut c.purchases
         } else {
-            c.cart_adds.add(sale.time, quantity);
-        }
+            &mut c.cart_adds
+        };
+        buckets.add(sale.time, quantity);
         self.state.minutes.start(sale.time);
     }
 
