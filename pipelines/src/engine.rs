@@ -116,6 +116,11 @@ impl Engine {
         self.jobs.iter().map(|j| j.name()).collect()
     }
 
+    /// True when a configured job reads `topic`.
+    pub fn reads(&self, topic: Topic) -> bool {
+        self.jobs.iter().any(|j| j.inputs().contains(&topic))
+    }
+
     /// The current watermark.
     pub fn watermark(&self) -> Timestamp {
         self.watermarks.current()
@@ -148,7 +153,9 @@ impl Engine {
             record,
         };
         for job in &mut self.jobs {
-            job.on_record(&input, &mut self.out);
+            if job.inputs().contains(&topic) {
+                job.on_record(&input, &mut self.out);
+            }
         }
         self.watermarks.observe(topic_index(topic), time, now_ms);
         self.advance(now_ms);
@@ -161,6 +168,12 @@ impl Engine {
             self.fire(watermark);
         }
         self.feed_signals();
+    }
+
+    /// Notes that the next record of `topic` to be processed has event time `time`
+    /// (see [`Watermarks::expect`]).
+    pub fn expect(&mut self, topic: Topic, time: Timestamp) {
+        self.watermarks.expect(topic_index(topic), time);
     }
 
     /// Marks a topic as read to its end (bounded input).

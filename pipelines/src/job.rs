@@ -62,6 +62,10 @@ pub trait Job: Send {
     /// The job's name (config key, checkpoint key).
     fn name(&self) -> &'static str;
 
+    /// The input topics the job reads; the engine hands it records of these only,
+    /// and a runner reads no topic that no configured job reads.
+    fn inputs(&self) -> &'static [Topic];
+
     /// Handles one record that is not late.
     fn on_record(&mut self, input: &Input<'_>, out: &mut Emitter);
 

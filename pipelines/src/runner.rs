@@ -5,9 +5,16 @@
 //! oldest head record first, ties in topic order, so the order is the same on every
 //! run), feeds the engine, and appends what comes out to `signals`, `features` and the
 //! `late` side output. Every `checkpoint_every_records` records it appends pending
-//! outputs, flushes the transport and saves a [`Checkpoint`]. Input is bounded: what
-//! the topics hold when they are read, each topic finished once read to its end
-//! (following live input, with idle sources by a clock, is still to come).
+//! outputs, flushes the transport and saves a [`Checkpoint`]. Topics no configured job
+//! reads are not read at all.
+//!
+//! Two ways to drive it. [`Runner::run_to_end`] and [`Runner::run_bounded`] treat what
+//! the topics hold as a bounded input: each topic is finished once read to its end,
+//! processing time stands still, and the outputs depend on the records alone.
+//! [`Runner::poll`] follows live input (`sellout serve`): it processes what has
+//! arrived, then lets the watermark move on with the processing time it is given, so
+//! a source silent for the idle timeout stops holding it back. Live outputs depend on
+//! how records interleave on arrival, but their ids depend on the records alone.
 //!
 //! After a crash it restores the last checkpoint and replays from its positions. The
 //! replay emits exactly what the lost run emitted after that checkpoint (same order,
@@ -145,6 +152,8 @@ impl Runner {
         let every = config.checkpoint_every_records;
         let output_every = config.output_every_records;
         let mut engine = Engine::new(config, catalog)?;
+        // A topic no job reads is never read: it counts as read to its end.
+        let exhausted = Topic::ALL.map(|t| !engine.reads(t));
         let mut positions = [0; 4];
         let mut already = FxHashSet::default();
         if let Some(cp) = Checkpoint::load(&checkpoint_path)? {
@@ -176,7 +185,7 @@ impl Runner {
             output_every,
             positions,
             buffers: Default::default(),
-            exhausted: [false; 4],
+            exhausted,
             already,
             signals: Batch::new(),
             features: Batch::new(),
@@ -218,6 +227,28 @@ impl Runner {
             self.step(slot, now)?;
             n += 1;
         }
+        Ok(n)
+    }
+
+    /// Follows live input: processes up to `max_records` records of what the input
+    /// topics hold now (merged by event time among the topics that have some), then
+    /// advances the watermark to processing time `now_ms`, so sources silent for the
+    /// idle timeout stop holding it back, and appends the outputs. Returns how many
+    /// records it processed (0: caught up). Checkpoints as configured.
+    pub fn poll(&mut self, now_ms: i64, max_records: usize) -> Result<usize, RunnerError> {
+        // Topics a bounded run finished may have grown since.
+        let mut dry = Topic::ALL.map(|t| !self.engine.reads(t));
+        let mut n = 0;
+        while n < max_records {
+            let Some(slot) = self.head_slot(&mut dry)? else {
+                break;
+            };
+            self.step(slot, now_ms)?;
+            n += 1;
+        }
+        self.engine.advance(now_ms);
+        self.collect();
+        self.append_outputs()?;
         Ok(n)
     }
 
@@ -268,15 +299,36 @@ impl Runner {
         Ok(())
     }
 
-    /// The input slot whose head record is oldest, refilling empty buffers first.
+    /// The input slot whose head record is oldest, refilling empty buffers first; a
+    /// topic read to its end is finished (bounded input).
     fn next_slot(&mut self) -> Result<Option<usize>, RunnerError> {
+        let mut exhausted = self.exhausted;
+        let slot = self.head_slot(&mut exhausted)?;
+        for (i, topic) in Topic::ALL.into_iter().enumerate() {
+            if exhausted[i] && !self.exhausted[i] {
+                // The input is bounded: a topic read to its end no longer holds the
+                // watermark back.
+                self.exhausted[i] = true;
+                self.engine.finish_topic(topic);
+            }
+        }
+        Ok(slot)
+    }
+
+    /// The input slot whose head record is oldest, refilling empty buffers of the
+    /// slots not `dry` first; a refill that finds nothing marks its slot dry.
+    fn head_slot(&mut self, dry: &mut [bool; 4]) -> Result<Option<usize>, RunnerError> {
         let mut best: Option<(Timestamp, usize)> = None;
         for slot in 0..Topic::ALL.len() {
-            if self.buffers[slot].is_empty() && !self.exhausted[slot] {
+            if self.buffers[slot].is_empty() && !dry[slot] {
                 self.fill(slot)?;
+                dry[slot] = self.buffers[slot].is_empty();
             }
             if let Some((_, r)) = self.buffers[slot].front() {
                 let t = r.time();
+                // A topic whose next record is newer than the others' holds nothing
+                // older back: the watermark needn't wait for it.
+                self.engine.expect(Topic::ALL[slot], t);
                 if best.is_none_or(|(b, _)| t < b) {
                     best = Some((t, slot));
                 }
@@ -307,12 +359,6 @@ impl Runner {
                 detail: e.to_string(),
             })?;
             self.buffers[slot].push_back((view.offset, record));
-        }
-        if self.buffers[slot].is_empty() {
-            // The input is bounded: a topic read to its end no longer holds the
-            // watermark back.
-            self.exhausted[slot] = true;
-            self.engine.finish_topic(topic);
         }
         Ok(())
     }

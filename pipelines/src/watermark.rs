@@ -99,6 +99,15 @@ impl Watermarks {
         }
     }
 
+    /// Notes that the next record of `source` (already read, not yet processed) has
+    /// event time `time`: a reader that merges sources by event time knows a silent
+    /// source has nothing older coming, so it need not hold the watermark back.
+    pub fn expect(&mut self, source: usize, time: Timestamp) {
+        if let Some(s) = self.sources.get_mut(source) {
+            s.max_time = Some(s.max_time.map_or(time, |m| m.max(time)));
+        }
+    }
+
     /// Marks `source` as finished: it no longer holds the watermark back.
     pub fn finish(&mut self, source: usize) {
         if let Some(s) = self.sources.get_mut(source) {
@@ -182,6 +191,22 @@ mod tests {
         w.observe(1, 70_000, 5_001);
         w.observe(0, 90_000, 5_001);
         assert_eq!(w.advance(&c, 5_001), Some(69_900));
+    }
+
+    #[test]
+    fn a_source_whose_next_record_is_known_releases_the_watermark_up_to_it() {
+        let c = config();
+        let mut w = Watermarks::new(2);
+        w.observe(1, 1_000, 0);
+        w.observe(0, 50_000, 0);
+        assert_eq!(w.advance(&c, 0), Some(900), "source 1 holds it back");
+        // A merging reader sees source 1's next record at 40_000.
+        w.expect(1, 40_000);
+        assert_eq!(w.advance(&c, 0), Some(39_900));
+        assert!(
+            !w.is_late(&c, 40_000),
+            "the expected record itself is in time"
+        );
     }
 
     #[test]

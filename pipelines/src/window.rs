@@ -80,8 +80,9 @@ impl Buckets {
         }
     }
 
-    /// Adds `n` at `time`. Records older than the span are ignored (callers route late
-    /// records before they get here).
+    /// Adds `n` at `time`. Nothing expires here: the newest record may run far ahead
+    /// of the windows still to be closed (the watermark waits for the slowest source),
+    /// so callers expire when they close a window ([`Buckets::expire`]).
     pub fn add(&mut self, time: Timestamp, n: i64) {
         let start = tumbling_start(time, self.bucket_ms);
         match self.buckets.back_mut() {
@@ -97,13 +98,13 @@ impl Buckets {
                 }
             }
         }
-        self.expire(time);
     }
 
-    /// Drops buckets that ended more than the span before `now`.
+    /// Drops buckets that ended more than the span before `now`: call it with the end
+    /// of the oldest window still to be summed.
     pub fn expire(&mut self, now: Timestamp) {
         while let Some((s, _)) = self.buckets.front() {
-            if *s + self.bucket_ms <= now - self.span_ms - self.bucket_ms {
+            if *s + self.bucket_ms <= now - self.span_ms {
                 self.buckets.pop_front();
             } else {
                 break;
@@ -168,6 +169,18 @@ mod tests {
         assert_eq!(b.window(240_000, 60_000), 8);
         assert_eq!(b.window(120_000, 120_000), 7);
         b.add(10_000_000, 1);
+        assert_eq!(
+            b.window(240_000, 240_000),
+            15,
+            "adds far ahead expire nothing"
+        );
+        b.expire(3_660_000);
+        assert_eq!(
+            b.window(240_000, 240_000),
+            10,
+            "the bucket that ended an hour before expired"
+        );
+        b.expire(10_020_000);
         assert_eq!(b.window(10_020_000, 100_000_000), 1, "old buckets expired");
     }
 }

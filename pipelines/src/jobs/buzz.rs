@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use sellout_ingest::records::{AnyRecord, Id, Timestamp};
+use sellout_ingest::records::{AnyRecord, Id, Timestamp, Topic};
 use serde::{Deserialize, Serialize};
 
 use crate::detector::{ChangeDetector, DetectorConfig};
@@ -42,8 +42,12 @@ impl Default for BuzzConfig {
             active_hours: 24,
             min_posts_for_sentiment: 5,
             volume: DetectorConfig::default(),
+            // Mean sentiment is a score in [-1, 1], not a count: no Poisson or
+            // relative noise floor, which would hide every swing near zero.
             sentiment: DetectorConfig {
                 min_std: 0.05,
+                min_std_rel: 0.0,
+                poisson_std: 0.0,
                 ..DetectorConfig::default()
             },
         }
@@ -165,6 +169,10 @@ impl Buzz {
 impl Job for Buzz {
     fn name(&self) -> &'static str {
         "buzz"
+    }
+
+    fn inputs(&self) -> &'static [Topic] {
+        &[Topic::Social]
     }
 
     fn on_record(&mut self, input: &Input<'_>, _out: &mut Emitter) {

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
-use sellout_ingest::records::{AnyRecord, Id, SaleKind, SaleRecord, Timestamp};
+use sellout_ingest::records::{AnyRecord, Id, SaleKind, SaleRecord, Timestamp, Topic};
 use serde::{Deserialize, Serialize};
 
 use crate::job::{Emitter, Input, Job, RestoreError, load_state, save_state};
@@ -302,6 +302,10 @@ impl Carts {
 impl Job for Carts {
     fn name(&self) -> &'static str {
         "carts"
+    }
+
+    fn inputs(&self) -> &'static [Topic] {
+        &[Topic::Sales]
     }
 
     fn on_record(&mut self, input: &Input<'_>, out: &mut Emitter) {

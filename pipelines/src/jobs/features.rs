@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use sellout_ingest::catalog::Catalog;
-use sellout_ingest::records::{AnyRecord, Id, SaleKind, Timestamp};
+use sellout_ingest::records::{AnyRecord, Id, SaleKind, Timestamp, Topic};
 use serde::{Deserialize, Serialize};
 
 use crate::job::{Emitter, Input, Job, RestoreError, load_state, save_state};
@@ -30,9 +30,6 @@ use crate::window::{Buckets, Ticker, tumbling_start};
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
-/// History kept beyond the longest window, because ticks run behind the newest
-/// record by the watermark's lag.
-const SLACK: i64 = HOUR;
 
 /// Settings of the sell-out features job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +58,9 @@ struct Category {
     currency: Id,
     first_activity: Timestamp,
     last_activity: Timestamp,
+    /// Time of the last snapshot emitted: a tick and a signal (or two signals) in the
+    /// same minute share one snapshot.
+    last_snapshot: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,14 +109,15 @@ impl Features {
                 key.clone(),
                 Category {
                     sold: 0,
-                    sales: Buckets::new(MINUTE, DAY + SLACK),
-                    cart_adds: Buckets::new(MINUTE, HOUR + SLACK),
-                    abandoned: Buckets::new(MINUTE, DAY + SLACK),
-                    bought: Buckets::new(MINUTE, DAY + SLACK),
+                    sales: Buckets::new(MINUTE, DAY),
+                    cart_adds: Buckets::new(MINUTE, HOUR),
+                    abandoned: Buckets::new(MINUTE, DAY),
+                    bought: Buckets::new(MINUTE, DAY),
                     price_minor: category.list_price_minor,
                     currency: category.currency.clone(),
                     first_activity: Timestamp::MAX,
                     last_activity: Timestamp::MIN,
+                    last_snapshot: Timestamp::MIN,
                 },
             );
         }
@@ -172,12 +173,23 @@ impl Features {
         })
     }
 
-    fn emit(&self, event_id: &Id, category_id: &Id, at: Timestamp, why: &[u8], out: &mut Emitter) {
-        let Some(c) = self
-            .state
-            .categories
-            .get(&(event_id.clone(), category_id.clone()))
-        else {
+    fn emit(
+        &mut self,
+        event_id: &Id,
+        category_id: &Id,
+        at: Timestamp,
+        why: &[u8],
+        out: &mut Emitter,
+    ) {
+        let key = (event_id.clone(), category_id.clone());
+        let Some(c) = self.state.categories.get_mut(&key) else {
+            return;
+        };
+        if c.last_snapshot == at {
+            return;
+        }
+        c.last_snapshot = at;
+        let Some(c) = self.state.categories.get(&key) else {
             return;
         };
         if let Some(features) = self.snapshot_of(event_id, category_id, c, at) {
@@ -196,6 +208,22 @@ impl Features {
     }
 
     fn tick(&mut self, at: Timestamp, out: &mut Emitter) {
+        // Windows end at `at` or later from here on (signal snapshots come before the
+        // tick of their minute).
+        for c in self.state.categories.values_mut() {
+            for buckets in [
+                &mut c.sales,
+                &mut c.cart_adds,
+                &mut c.abandoned,
+                &mut c.bought,
+            ] {
+                buckets.expire(at);
+            }
+        }
+        for b in self.state.buzz.values_mut() {
+            b.posts.expire(at);
+            b.sentiment_milli.expire(at);
+        }
         let active: Vec<(Id, Id)> = self
             .state
             .categories
@@ -212,6 +240,10 @@ impl Features {
 impl Job for Features {
     fn name(&self) -> &'static str {
         "features"
+    }
+
+    fn inputs(&self) -> &'static [Topic] {
+        &[Topic::Sales, Topic::Social]
     }
 
     fn on_record(&mut self, input: &Input<'_>, _out: &mut Emitter) {
@@ -251,8 +283,8 @@ impl Job for Features {
                         .buzz
                         .entry(event_id.clone())
                         .or_insert_with(|| Buzz {
-                            posts: Buckets::new(MINUTE, HOUR + SLACK),
-                            sentiment_milli: Buckets::new(MINUTE, HOUR + SLACK),
+                            posts: Buckets::new(MINUTE, HOUR),
+                            sentiment_milli: Buckets::new(MINUTE, HOUR),
                         });
                     buzz.posts.add(post.time, 1);
                     buzz.sentiment_milli

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use sellout_ingest::records::{AnyRecord, Id, SaleKind, Timestamp};
+use sellout_ingest::records::{AnyRecord, Id, SaleKind, Timestamp, Topic};
 use serde::{Deserialize, Serialize};
 
 use crate::detector::{ChangeDetector, DetectorConfig, Direction, Trigger};
@@ -87,6 +87,8 @@ impl Surges {
             .categories
             .retain(|_, c| c.last_activity >= tick - active);
         for ((event_id, category_id), c) in &mut self.state.categories {
+            c.purchases.expire(tick);
+            c.cart_adds.expire(tick);
             for (metric, buckets, state) in [
                 (
                     RateMetric::Purchases,
@@ -147,6 +149,10 @@ impl Job for Surges {
         "surges"
     }
 
+    fn inputs(&self) -> &'static [Topic] {
+        &[Topic::Sales]
+    }
+
     fn on_record(&mut self, input: &Input<'_>, _out: &mut Emitter) {
         let AnyRecord::Sales(sale) = input.record else {
             return;
@@ -154,7 +160,7 @@ impl Job for Surges {
         if !matches!(sale.kind, SaleKind::Purchase | SaleKind::CartAdd) {
             return;
         }
-        let span = i64::from(self.config.window_minutes.max(1)) * MINUTE + 60 * MINUTE;
+        let span = i64::from(self.config.window_minutes.max(1)) * MINUTE;
         let c = self
             .state
             .categories

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use sellout_ingest::catalog::{Catalog, ZoneKind};
-use sellout_ingest::records::{AnyRecord, Id, Timestamp};
+use sellout_ingest::records::{AnyRecord, Id, Timestamp, Topic};
 use serde::{Deserialize, Serialize};
 
 use crate::job::{Emitter, Input, Job, RestoreError, load_state, save_state};
@@ -371,6 +371,10 @@ impl Venue {
 impl Job for Venue {
     fn name(&self) -> &'static str {
         "venue"
+    }
+
+    fn inputs(&self) -> &'static [Topic] {
+        &[Topic::Beacons, Topic::Queues]
     }
 
     fn on_record(&mut self, input: &Input<'_>, _out: &mut Emitter) {
