@@ -107,6 +107,9 @@ pub struct ServeArgs {
     /// Address to listen on (overrides server.listen).
     #[arg(long)]
     pub listen: Option<std::net::SocketAddr>,
+    /// Serve the routes only, without following the streams with the pipelines.
+    #[arg(long)]
+    pub no_pipelines: bool,
 }
 
 /// `sellout bench`.

@@ -1,21 +1,45 @@
-//! `sellout serve`: the HTTP routes over the data directory until Ctrl-C or SIGTERM.
+//! `sellout serve`: the HTTP routes over the data directory, and the pipelines
+//! following the streams live, until Ctrl-C or SIGTERM.
+//!
+//! Stopping is orderly: the server stops accepting, in-flight requests finish, the
+//! pipelines process what was ingested and take a checkpoint, the log is flushed, and
+//! the last line printed is a JSON summary of what the pipelines did.
 
 use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
 use axum::routing::get;
+use sellout_ingest::catalog::Catalog;
 use sellout_ingest::http::{self as ingest_http, IngestService};
-use sellout_streams::{SystemClock, Transport as _};
+use sellout_pipelines::{RunReport, Runner};
+use sellout_streams::log::EmbeddedLog;
+use sellout_streams::{Clock, SystemClock, Transport as _};
 
 use crate::cli::ServeArgs;
 use crate::config::Config;
 use crate::wiring;
 
+/// Records one poll processes at most before it looks for a stop request.
+const POLL_RECORDS: usize = 50_000;
+
 pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
-    let clock = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let log = wiring::open_log(config, clock.clone())?;
     let catalog = wiring::load_catalog(config)?;
+    let pipelines = if args.no_pipelines {
+        None
+    } else {
+        Some(LivePipelines::start(
+            config,
+            log.clone(),
+            catalog.clone(),
+            clock.clone(),
+        )?)
+    };
     let ingestor = Arc::new(wiring::ingestor(config, log.clone(), catalog, clock));
     let service = IngestService::new(ingestor, config.http_ingest.clone());
     let app = app(service);
@@ -23,7 +47,7 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
@@ -38,9 +62,16 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("server failed")
-    })?;
+    });
+    let report = pipelines.map(LivePipelines::stop).transpose();
     log.flush()?;
+    served?;
+    let report = report?;
     tracing::info!(message = "Stopped; the log is flushed.");
+    println!(
+        "{}",
+        serde_json::json!({ "stopped": { "pipelines": report } })
+    );
     Ok(())
 }
 
@@ -49,6 +80,69 @@ pub fn app(ingest: Arc<IngestService>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(ingest_http::router(ingest))
+}
+
+/// The pipelines following the streams on a thread of their own.
+struct LivePipelines {
+    stop: mpsc::Sender<()>,
+    thread: JoinHandle<anyhow::Result<RunReport>>,
+}
+
+impl LivePipelines {
+    fn start(
+        config: &Config,
+        log: Arc<EmbeddedLog>,
+        catalog: Arc<Catalog>,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let mut runner = wiring::pipelines(config, log, catalog)?;
+        let idle = Duration::from_millis(config.pipelines.poll_interval_ms.max(1));
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("pipelines".into())
+            .spawn(move || {
+                let result = follow(&mut runner, clock.as_ref(), idle, &stopped);
+                if let Err(e) = &result {
+                    // Ingest goes on (records wait in the log); the operator must know.
+                    tracing::error!(message = "The pipelines stopped.", error = %format!("{e:#}"));
+                }
+                result
+            })
+            .context("cannot start the pipelines thread")?;
+        tracing::info!(message = "Pipelines follow the streams.");
+        Ok(Self { stop, thread })
+    }
+
+    /// Stops the pipelines after they processed everything ingested so far.
+    fn stop(self) -> anyhow::Result<RunReport> {
+        // A send fails only when the thread already ended, with an error to report.
+        let _ = self.stop.send(());
+        match self.thread.join() {
+            Ok(result) => result.context("the pipelines failed"),
+            Err(_) => anyhow::bail!("the pipelines thread panicked"),
+        }
+    }
+}
+
+/// Polls the runner until a stop request, waiting `idle` whenever it caught up; then
+/// processes what was ingested before the stop and takes a checkpoint.
+fn follow(
+    runner: &mut Runner,
+    clock: &dyn Clock,
+    idle: Duration,
+    stopped: &mpsc::Receiver<()>,
+) -> anyhow::Result<RunReport> {
+    loop {
+        let processed = runner.poll(clock.now_ms(), POLL_RECORDS)?;
+        let wait = if processed == 0 { idle } else { Duration::ZERO };
+        match stopped.recv_timeout(wait) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    while runner.poll(clock.now_ms(), POLL_RECORDS)? > 0 {}
+    runner.checkpoint()?;
+    Ok(runner.report())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -1,7 +1,7 @@
 //! End-to-end tests of the `sellout` binary: the demo, simulate → ingest, and
 //! simulate → HTTP → serve, each in its own scratch data directory.
 
-use std::io::{BufRead as _, BufReader};
+use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -182,9 +182,8 @@ fn simulate_posts_to_a_running_server() {
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    stdout.read_line(&mut first).unwrap();
     let url = serde_json::from_str::<serde_json::Value>(&first).unwrap()["serve"]
         .as_str()
         .unwrap()
@@ -196,12 +195,28 @@ fn simulate_posts_to_a_running_server() {
         ])
         .output()
         .unwrap();
-    server.kill().unwrap();
-    server.wait().unwrap();
+    // SIGTERM: an orderly stop, after which the pipelines have processed every
+    // record that was accepted.
+    let term = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert!(server.wait().unwrap().success(), "serve exits cleanly");
     assert!(
         sent.status.success(),
         "{}",
         String::from_utf8_lossy(&sent.stderr)
+    );
+    let stopped: serde_json::Value =
+        serde_json::from_str(rest.lines().last().expect("a summary line")).unwrap();
+    let pipelines = &stopped["stopped"]["pipelines"];
+    assert_eq!(pipelines["totals"]["records"], 5000, "{stopped:#}");
+    assert!(
+        pipelines["checkpoints"].as_u64().unwrap() >= 1,
+        "{stopped:#}"
     );
     let report: serde_json::Value = serde_json::from_str(
         String::from_utf8_lossy(&sent.stdout)

@@ -26,6 +26,9 @@ pub struct PipelinesConfig {
     /// Records between two appends of pending outputs (lower: fresher signals
     /// downstream; higher: fewer, larger appends). Polls also append when they end.
     pub output_every_records: u64,
+    /// Milliseconds a live runner (`sellout serve`) waits before it looks again once
+    /// it has caught up with the streams.
+    pub poll_interval_ms: u64,
     /// Abandoned carts.
     pub carts: CartsConfig,
     /// Surges and slumps.
@@ -45,6 +48,7 @@ impl Default for PipelinesConfig {
             watermark: WatermarkConfig::default(),
             checkpoint_every_records: 200_000,
             output_every_records: 1_000,
+            poll_interval_ms: 100,
             carts: CartsConfig::default(),
             surges: SurgesConfig::default(),
             buzz: BuzzConfig::default(),

@@ -319,10 +319,10 @@ impl Runner {
     /// slots not `dry` first; a refill that finds nothing marks its slot dry.
     fn head_slot(&mut self, dry: &mut [bool; 4]) -> Result<Option<usize>, RunnerError> {
         let mut best: Option<(Timestamp, usize)> = None;
-        for slot in 0..Topic::ALL.len() {
-            if self.buffers[slot].is_empty() && !dry[slot] {
+        for (slot, dry) in dry.iter_mut().enumerate() {
+            if self.buffers[slot].is_empty() && !*dry {
                 self.fill(slot)?;
-                dry[slot] = self.buffers[slot].is_empty();
+                *dry = self.buffers[slot].is_empty();
             }
             if let Some((_, r)) = self.buffers[slot].front() {
                 let t = r.time();

@@ -25,7 +25,7 @@ use sellout_simulator::{ListPrices, SimConfig, Simulation};
 /// out-of-orderness bound, one in 500 three minutes late.
 fn delay_ms(i: u64) -> i64 {
     let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33;
-    if h % 500 == 0 {
+    if h.is_multiple_of(500) {
         180_000
     } else {
         (h % 4_000) as i64
@@ -283,9 +283,8 @@ fn streamed_window_counts_equal_sql_over_the_same_records() {
             .expect("ids")
             .clone();
         let columns: Vec<Vec<i64>> = (1..=6).map(|i| column_i64(&batch, i)).collect();
-        for row in 0..batch.num_rows() {
-            let id = ids.value(row);
-            let (time, event, category, streamed) = &tables.features[&id];
+        for (row, id) in ids.values().iter().enumerate() {
+            let (time, event, category, streamed) = &tables.features[id];
             let batch_counts: [i64; 6] = std::array::from_fn(|c| columns[c][row]);
             assert_eq!(
                 *streamed, batch_counts,
@@ -313,13 +312,9 @@ fn streamed_window_counts_equal_sql_over_the_same_records() {
             .expect("ids")
             .clone();
         let posts = column_i64(&batch, 1);
-        for row in 0..batch.num_rows() {
-            let id = ids.value(row);
-            let (time, event, streamed) = &tables.buzz[&id];
-            assert_eq!(
-                *streamed, posts[row],
-                "buzz point {id} of {event} at {time}"
-            );
+        for (id, posts) in ids.values().iter().zip(posts) {
+            let (time, event, streamed) = &tables.buzz[id];
+            assert_eq!(*streamed, posts, "buzz point {id} of {event} at {time}");
             checked += 1;
         }
     }
