@@ -1,0 +1,315 @@
+//! The archive and SQL over archive + tail, against a simulated on-sale: a query
+//! answers what the records say, whichever part is archived; compaction rewrites the
+//! same bytes; queries can't write or escape.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use sellout_analyst::{Archive, ArchiveConfig, Format, SqlError, SqlLimits, SqlSession, render};
+use sellout_ingest::records::{AnyRecord, wire};
+use sellout_pipelines::{PipelinesConfig, RunReport, Runner};
+use sellout_simulator::{ListPrices, SimConfig, Simulation};
+use sellout_streams::log::{EmbeddedLog, LogConfig};
+use sellout_streams::{Batch, ManualClock, Transport};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: std::path::PathBuf,
+    log: Arc<EmbeddedLog>,
+    /// (event, kind) → (quantity, rows), from the records themselves.
+    sales: BTreeMap<(String, String), (i64, i64)>,
+    report: RunReport,
+}
+
+/// One simulated on-sale for all tests of this file (simulating and running the
+/// pipelines is the slow part).
+fn fixture() -> &'static Fixture {
+    static FIXTURE: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
+    FIXTURE.get_or_init(make_fixture)
+}
+
+fn make_fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().to_owned();
+    let log = Arc::new(
+        EmbeddedLog::open(
+            &root.join("log"),
+            LogConfig::default(),
+            Arc::new(ManualClock::new(0)),
+        )
+        .expect("log"),
+    );
+    let config = SimConfig {
+        events: 2,
+        scale: 0.01,
+        sale_days: 2.0,
+        include_venue_day: false,
+        ..SimConfig::default()
+    };
+    let sim = Simulation::new(config, Arc::new(ListPrices)).expect("simulation");
+    let catalog = Arc::new(sim.catalog().clone());
+    let mut sales = BTreeMap::new();
+    let mut batches: BTreeMap<&str, Batch> = BTreeMap::new();
+    for record in sim {
+        if let AnyRecord::Sales(s) = &record {
+            let kind = serde_json::to_value(s.kind).expect("kind");
+            let entry = sales
+                .entry((
+                    s.event_id.to_string(),
+                    kind.as_str().unwrap_or_default().to_owned(),
+                ))
+                .or_insert((0, 0));
+            entry.0 += i64::from(s.quantity);
+            entry.1 += 1;
+        }
+        let batch = batches.entry(record.topic().as_str()).or_default();
+        batch.push_with(record.key().as_bytes(), record.time(), |buf| {
+            wire::encode_any_into(&record, buf)
+        });
+        if batch.len() >= 2_000 {
+            log.append(record.topic().as_str(), batch).expect("append");
+            batch.clear();
+        }
+    }
+    for (topic, batch) in &batches {
+        log.append(topic, batch).expect("append");
+    }
+    let report = Runner::open(
+        PipelinesConfig::default(),
+        catalog,
+        log.clone(),
+        root.join("checkpoint.bin"),
+    )
+    .expect("runner")
+    .run_to_end()
+    .expect("pipelines");
+    Fixture {
+        _dir: dir,
+        root,
+        log,
+        sales,
+        report,
+    }
+}
+
+fn archive(root: &Path, name: &str) -> Archive {
+    Archive::new(
+        root.join(name),
+        ArchiveConfig {
+            chunk_records: 2_000,
+            ..ArchiveConfig::default()
+        },
+    )
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime")
+}
+
+fn query_json(session: &SqlSession, sql: &str) -> Vec<serde_json::Value> {
+    let result = runtime()
+        .block_on(session.query(sql, SqlLimits::default()))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let json = render(&result, Format::Json).expect("render");
+    serde_json::from_str(&json).expect("json")
+}
+
+fn sales_by_sql(session: &SqlSession) -> BTreeMap<(String, String), (i64, i64)> {
+    query_json(
+        session,
+        "SELECT event_id, kind, SUM(quantity) AS q, COUNT(*) AS n FROM sales \
+         GROUP BY event_id, kind",
+    )
+    .into_iter()
+    .map(|row| {
+        (
+            (
+                row["event_id"].as_str().unwrap_or_default().to_owned(),
+                row["kind"].as_str().unwrap_or_default().to_owned(),
+            ),
+            (
+                row["q"].as_i64().unwrap_or(-1),
+                row["n"].as_i64().unwrap_or(-1),
+            ),
+        )
+    })
+    .collect()
+}
+
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let name = path
+                    .strip_prefix(dir)
+                    .expect("prefix")
+                    .display()
+                    .to_string();
+                out.insert(name, std::fs::read(&path).expect("read"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn archive_plus_tail_answers_what_the_records_say() {
+    let f = fixture();
+    let sales_end = f.log.offsets("sales").expect("offsets").end;
+    assert!(sales_end > 5_000, "too few sales to judge: {sales_end}");
+
+    // Nothing archived, half archived, everything archived: the same answers.
+    let a = archive(&f.root, "archive");
+    for until in [Some(0), Some(sales_end / 2), None] {
+        let reports = a.compact_all(f.log.as_ref(), until).expect("compact");
+        let session = runtime()
+            .block_on(SqlSession::open(&a, f.log.as_ref()))
+            .expect("session");
+        assert_eq!(sales_by_sql(&session), f.sales, "archived up to {until:?}");
+        let tail: usize = session.tails().iter().map(|(_, n)| n).sum();
+        match until {
+            Some(0) => assert!(reports.iter().all(|r| r.files.is_empty()) && tail > 0),
+            None => assert_eq!(tail, 0, "everything archived"),
+            Some(_) => assert!(tail > 0 && reports.iter().any(|r| !r.files.is_empty())),
+        }
+
+        // Pipeline outputs are tables too.
+        let signals: BTreeMap<String, u64> = query_json(
+            &session,
+            "SELECT kind, COUNT(*) AS n FROM signals GROUP BY kind",
+        )
+        .into_iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap_or_default().to_owned(),
+                r["n"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+        assert_eq!(signals, f.report.signals_written);
+        let sold_out = query_json(
+            &session,
+            "SELECT COUNT(*) AS n FROM features WHERE type = 'sell_out' AND sold IS NOT NULL",
+        );
+        assert_eq!(
+            sold_out[0]["n"].as_u64(),
+            f.report.features_written.get("sell_out").copied()
+        );
+    }
+
+    // Files are partitioned by day, and the partition column is queryable.
+    let days = query_json(
+        &session_of(&a, f),
+        "SELECT DISTINCT date FROM sales ORDER BY date",
+    );
+    assert!(days.len() >= 2, "{days:?}");
+    for day in &days {
+        let day = day["date"].as_str().expect("date");
+        assert!(a.dir().join("sales").join(format!("date={day}")).is_dir());
+    }
+}
+
+fn session_of(a: &Archive, f: &Fixture) -> SqlSession {
+    runtime()
+        .block_on(SqlSession::open(a, f.log.as_ref()))
+        .expect("session")
+}
+
+#[test]
+fn compaction_over_the_same_offsets_writes_the_same_bytes() {
+    let f = fixture();
+    let first = archive(&f.root, "first");
+    first.compact_all(f.log.as_ref(), None).expect("compact");
+    let written = files(first.dir());
+    assert!(written.keys().any(|k| k.ends_with(".parquet")));
+
+    // A crash after the files but before the positions: everything is redone.
+    std::fs::remove_file(first.dir().join("_positions.json")).expect("remove");
+    first
+        .compact_all(f.log.as_ref(), None)
+        .expect("compact again");
+    assert_eq!(
+        files(first.dir()),
+        written,
+        "rewritten byte for byte, nothing added"
+    );
+
+    // Another archive over the same offsets, in two steps that end on the same chunk
+    // boundaries, holds the same files.
+    let second = archive(&f.root, "second");
+    second
+        .compact_all(f.log.as_ref(), Some(4_000))
+        .expect("compact");
+    second.compact_all(f.log.as_ref(), None).expect("compact");
+    assert_eq!(files(second.dir()), written);
+}
+
+#[test]
+fn queries_are_read_only_limited_and_explain_their_errors() {
+    let f = fixture();
+    let a = archive(&f.root, "archive");
+    let session = session_of(&a, f);
+    let run = |sql: &str, limits: SqlLimits| runtime().block_on(session.query(sql, limits));
+
+    for sql in [
+        "COPY (SELECT 1) TO '/tmp/sellout-escape.csv'",
+        "CREATE EXTERNAL TABLE etc STORED AS CSV LOCATION '/etc/'",
+        "INSERT INTO sales SELECT * FROM sales",
+        "SET datafusion.execution.batch_size = 1",
+        "DROP VIEW sales",
+    ] {
+        match run(sql, SqlLimits::default()) {
+            Err(SqlError::Query(message)) => {
+                assert!(
+                    message.contains("not supported")
+                        || message.contains("not allowed")
+                        || message.contains("Unsupported"),
+                    "{sql}: {message}"
+                );
+            }
+            other => panic!("{sql}: expected a refusal, got {other:?}"),
+        }
+    }
+    assert!(!Path::new("/tmp/sellout-escape.csv").exists());
+
+    match run("SELEC event_id FROM sales", SqlLimits::default()) {
+        Err(SqlError::Query(message)) => {
+            assert!(
+                message.contains("Line: 1") && message.contains("Column"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a parse error, got {other:?}"),
+    }
+    match run("SELECT nope FROM sales", SqlLimits::default()) {
+        Err(SqlError::Query(message)) => assert!(message.contains("nope"), "{message}"),
+        other => panic!("expected a planning error, got {other:?}"),
+    }
+
+    let limited = run(
+        "SELECT * FROM sales",
+        SqlLimits {
+            max_rows: 10,
+            ..SqlLimits::default()
+        },
+    )
+    .expect("query");
+    assert_eq!(limited.rows(), 10);
+    assert!(limited.truncated);
+    let csv = render(&limited, Format::Csv).expect("csv");
+    assert_eq!(csv.lines().count(), 11, "a header and ten rows");
+    assert!(
+        csv.starts_with("kind,") || csv.lines().next().unwrap_or_default().contains("event_id")
+    );
+    let table = render(&limited, Format::Table).expect("table");
+    assert!(table.contains("event_id"));
+}
