@@ -1,0 +1,264 @@
+//! The OpenAPI 3.1 document of the API, built by hand from one table of operations.
+//!
+//! Hand-built rather than generated (utoipa) to keep the dependency set small; the
+//! tests check that the documented operations and [`crate::api::ROUTES`] are the same
+//! set and that each of them is routed.
+
+use serde_json::{Value, json};
+
+/// One documented operation.
+struct Op {
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    /// `portal`, `admin`, or `None` for open routes.
+    security: Option<&'static str>,
+    request: Option<&'static str>,
+    ok_status: &'static str,
+    ok: Value,
+}
+
+fn schema(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn ops() -> Vec<Op> {
+    let obj = json!({ "type": "object" });
+    let op = |method, path, summary, security, request, ok_status, ok| Op {
+        method,
+        path,
+        summary,
+        security,
+        request,
+        ok_status,
+        ok,
+    };
+    vec![
+        op(
+            "get",
+            "/v1/events/{event_id}/prices",
+            "Prices of all categories of an event",
+            Some("portal"),
+            None,
+            "200",
+            schema("EventPrices"),
+        ),
+        op(
+            "get",
+            "/v1/events/{event_id}/prices/stream",
+            "Server-sent events: a `snapshot` event, then one `price` event per change (`lagged` when a slow client skipped some)",
+            Some("portal"),
+            None,
+            "200",
+            json!({ "type": "string", "contentMediaType": "text/event-stream" }),
+        ),
+        op(
+            "get",
+            "/v1/events/{event_id}/categories/{category_id}/price",
+            "Price of one category",
+            Some("portal"),
+            None,
+            "200",
+            obj.clone(),
+        ),
+        op(
+            "get",
+            "/v1/events/{event_id}/categories/{category_id}/history",
+            "Latest price changes of a category, newest first (`?limit=`)",
+            Some("portal"),
+            None,
+            "200",
+            obj.clone(),
+        ),
+        op(
+            "post",
+            "/v1/quotes",
+            "Quote a price for seats: signed, honoured until it expires",
+            Some("portal"),
+            Some("QuoteRequest"),
+            "201",
+            schema("Quote"),
+        ),
+        op(
+            "post",
+            "/v1/quotes/verify",
+            "Verify a quote's signature and expiry (422 with `reason` when invalid)",
+            Some("portal"),
+            Some("Quote"),
+            "200",
+            obj.clone(),
+        ),
+        op(
+            "get",
+            "/v1/admin/catalog",
+            "Events, categories, capacity, limits, published ranges, freeze and override",
+            Some("admin"),
+            None,
+            "200",
+            obj.clone(),
+        ),
+        op(
+            "put",
+            "/v1/admin/events/{event_id}/categories/{category_id}/limits",
+            "Set floor, cap and published range (range only before the sale opens: 409 after)",
+            Some("admin"),
+            Some("LimitsRequest"),
+            "200",
+            schema("Decision"),
+        ),
+        op(
+            "put",
+            "/v1/admin/events/{event_id}/categories/{category_id}/freeze",
+            "Freeze or unfreeze repricing of a category",
+            Some("admin"),
+            Some("FreezeRequest"),
+            "200",
+            schema("Decision"),
+        ),
+        op(
+            "put",
+            "/v1/admin/events/{event_id}/categories/{category_id}/override",
+            "Set (`price_minor`) or clear (`null`) a manual price",
+            Some("admin"),
+            Some("OverrideRequest"),
+            "200",
+            schema("Decision"),
+        ),
+        op(
+            "get",
+            "/v1/admin/audit",
+            "Audited decisions, newest first (`event_id`, `category_id`, `guardrail`, `limit`)",
+            Some("admin"),
+            None,
+            "200",
+            obj.clone(),
+        ),
+        op(
+            "get",
+            "/healthz",
+            "Liveness",
+            None,
+            None,
+            "200",
+            obj.clone(),
+        ),
+        op(
+            "get",
+            "/readyz",
+            "Readiness: the book has caught up with the price topics",
+            None,
+            None,
+            "200",
+            obj.clone(),
+        ),
+        op(
+            "get",
+            "/metrics",
+            "Prometheus metrics (text format)",
+            None,
+            None,
+            "200",
+            json!({ "type": "string" }),
+        ),
+        op(
+            "get",
+            "/openapi.json",
+            "This document",
+            None,
+            None,
+            "200",
+            obj,
+        ),
+    ]
+}
+
+/// The (method, path) pairs the document describes.
+pub fn documented() -> Vec<(&'static str, &'static str)> {
+    ops().iter().map(|o| (o.method, o.path)).collect()
+}
+
+fn operation(o: &Op) -> Value {
+    let params: Vec<Value> = o
+        .path
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+        .collect();
+    let error = |d: &str| json!({ "description": d, "content": { "application/json": { "schema": schema("Error") } } });
+    let mut responses = serde_json::Map::new();
+    responses.insert(
+        o.ok_status.into(),
+        json!({ "description": "Success", "content": { "application/json": { "schema": o.ok } } }),
+    );
+    if o.security.is_some() {
+        responses.insert("401".into(), error("No key, or an unknown key"));
+        responses.insert("403".into(), error("A key of the other kind"));
+        responses.insert("404".into(), error("Unknown event or category"));
+        responses.insert("422".into(), error("A request the service can't accept"));
+        responses.insert(
+            "503".into(),
+            error("Saturated or timed out: retry after `Retry-After` seconds"),
+        );
+    }
+    let mut op = json!({
+        "summary": o.summary,
+        "operationId": format!("{}_{}", o.method, o.path.replace(['/', '{', '}', '.'], "_").trim_matches('_')),
+        "parameters": params,
+        "responses": responses,
+    });
+    match o.security {
+        Some(kind) => op["security"] = json!([{ format!("{kind}Key"): [] }]),
+        None => op["security"] = json!([]),
+    }
+    if let Some(req) = o.request {
+        op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": schema(req) } } });
+    }
+    op
+}
+
+fn components() -> Value {
+    let money = json!({ "type": "integer", "format": "int64", "description": "minor units" });
+    let range = json!({ "type": ["object", "null"], "properties": { "min_minor": money, "max_minor": money }, "required": ["min_minor", "max_minor"] });
+    json!({
+        "securitySchemes": {
+            "portalKey": { "type": "http", "scheme": "bearer", "description": "Portal API key (or X-Api-Key)" },
+            "adminKey": { "type": "http", "scheme": "bearer", "description": "Admin API key (or X-Api-Key)" },
+        },
+        "schemas": {
+            "Error": { "type": "object", "properties": { "error": { "type": "string" } }, "required": ["error"] },
+            "EventPrices": { "type": "object", "properties": { "event_id": { "type": "string" }, "categories": { "type": "array", "items": { "type": "object" } } } },
+            "QuoteRequest": { "type": "object", "properties": { "event_id": { "type": "string" }, "category_id": { "type": "string" }, "quantity": { "type": "integer", "minimum": 1 } }, "required": ["event_id", "category_id", "quantity"] },
+            "Quote": { "type": "object", "properties": {
+                "id": { "type": "string" }, "event_id": { "type": "string" }, "category_id": { "type": "string" },
+                "quantity": { "type": "integer" }, "unit_price_minor": money, "total_minor": money,
+                "currency": { "type": "string" }, "issued_at": { "type": "integer" }, "expires_at": { "type": "integer" },
+                "key_id": { "type": "string" }, "signature": { "type": "string", "description": "HMAC-SHA256, hex" } },
+                "required": ["id", "event_id", "category_id", "quantity", "unit_price_minor", "total_minor", "currency", "issued_at", "expires_at", "key_id", "signature"] },
+            "LimitsRequest": { "type": "object", "properties": { "floor_minor": money, "cap_minor": money, "published_range": range }, "required": ["floor_minor", "cap_minor"] },
+            "FreezeRequest": { "type": "object", "properties": { "frozen": { "type": "boolean" } }, "required": ["frozen"] },
+            "OverrideRequest": { "type": "object", "properties": { "price_minor": { "type": ["integer", "null"] } }, "required": ["price_minor"] },
+            "Decision": { "type": "object", "properties": {
+                "outcome": { "enum": ["changed", "no_change"] }, "guardrail": { "type": ["string", "null"] },
+                "proposed_minor": money, "reason": { "type": "string", "description": "why no change" }, "proposal_reason": { "type": "string" }, "model_version": { "type": "string" }, "time": { "type": "integer" } } },
+        },
+    })
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for o in ops() {
+        let item = paths.entry(o.path).or_insert_with(|| json!({}));
+        item[o.method] = operation(&o);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "sellout pricing",
+            "version": "1",
+            "description": "Live prices, signed quotes and price administration for the sales portal.",
+        },
+        "paths": paths,
+        "components": components(),
+    })
+}
