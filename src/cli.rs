@@ -31,8 +31,16 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Ingest files (JSON, JSON Lines, CloudEvents, Arrow IPC, Parquet) into the streams.
     Ingest(IngestArgs),
-    /// Serve the HTTP routes (ingest) until Ctrl-C or SIGTERM.
+    /// Serve ingest, the pricing API and SQL, run the pipelines and the repricer live,
+    /// until Ctrl-C or SIGTERM.
     Serve(ServeArgs),
+    /// Answer a read-only SQL query over the archive and the streams' live tail.
+    Sql(SqlArgs),
+    /// Compact the streams into the Parquet archive now.
+    Archive,
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Run a benchmark; the last line printed is one JSON object.
     Bench(BenchArgs),
     /// Print the effective configuration as JSON.
@@ -110,12 +118,48 @@ pub struct ServeArgs {
     /// Serve the routes only, without following the streams with the pipelines.
     #[arg(long)]
     pub no_pipelines: bool,
+    /// Don't run the repricer here (a read replica: another process reprices).
+    #[arg(long)]
+    pub no_repricer: bool,
+}
+
+/// `sellout sql`.
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The query, e.g. "SELECT kind, COUNT(*) FROM signals GROUP BY kind". Tables:
+    /// sales, beacons, social, queues, signals, features (each with a `date` column).
+    pub query: String,
+    /// Output: `table`, `csv` or `json`.
+    #[arg(long, default_value = "table")]
+    pub format: sellout_analyst::Format,
+    /// Rows returned at most (more are cut, with a note on stderr).
+    #[arg(long, default_value_t = 10_000)]
+    pub max_rows: usize,
+}
+
+/// `sellout key`.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Make a new API key; prints it once, stores only its SHA-256.
+    New {
+        /// `portal` (prices, quotes) or `admin` (catalog, limits, audit, SQL).
+        #[arg(long, value_parser = parse_key_kind)]
+        kind: sellout_pricing::auth::KeyKind,
+    },
+}
+
+fn parse_key_kind(s: &str) -> Result<sellout_pricing::auth::KeyKind, String> {
+    match s {
+        "portal" => Ok(sellout_pricing::auth::KeyKind::Portal),
+        "admin" => Ok(sellout_pricing::auth::KeyKind::Admin),
+        other => Err(format!("unknown key kind {other:?}: use portal or admin")),
+    }
 }
 
 /// `sellout bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Which benchmark: `ingest`, `log` or `pipeline`.
+    /// Which benchmark: `ingest`, `log`, `pipeline` or `pricing`.
     pub name: String,
     /// Records to use (default depends on the benchmark).
     #[arg(long)]

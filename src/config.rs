@@ -10,9 +10,11 @@ use figment::Figment;
 use figment::providers::{Env, Format as _, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use sellout_analyst::ArchiveConfig;
 use sellout_ingest::http::HttpIngestConfig;
 use sellout_ingest::validate::Limits;
 use sellout_pipelines::PipelinesConfig;
+use sellout_pricing::PricingConfig;
 use sellout_simulator::SimConfig;
 use sellout_streams::log::LogConfig;
 
@@ -34,6 +36,10 @@ pub struct Config {
     pub simulator: SimConfig,
     /// The streaming jobs: watermarks, checkpoints, each job's settings.
     pub pipelines: PipelinesConfig,
+    /// The Parquet archive of the streams.
+    pub archive: ArchiveConfig,
+    /// The pricing service: guardrails, quotes, keys, limits.
+    pub pricing: PricingConfig,
 }
 
 impl Default for Config {
@@ -46,6 +52,8 @@ impl Default for Config {
             http_ingest: HttpIngestConfig::default(),
             simulator: SimConfig::default(),
             pipelines: PipelinesConfig::default(),
+            archive: ArchiveConfig::default(),
+            pricing: PricingConfig::default(),
         }
     }
 }
@@ -99,6 +107,16 @@ impl Config {
     }
 
     /// Path of the simulator's ground truth.
+    /// The Parquet archive of the streams.
+    pub fn archive_dir(&self) -> PathBuf {
+        self.data_dir.join("archive")
+    }
+
+    /// Keys made by `sellout key` and the generated quote-signing key.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.data_dir.join("keys")
+    }
+
     pub fn truth_path(&self) -> PathBuf {
         self.data_dir.join("truth.json")
     }

@@ -23,7 +23,9 @@ use serde::Serialize;
 
 use crate::cli::DemoArgs;
 use crate::config::Config;
+use crate::market::{BookPrices, Loop, Progress};
 use crate::wiring;
+use sellout_pricing::Repricer;
 
 /// Records rendered and ingested together.
 const CHUNK_RECORDS: usize = 8192;
@@ -41,6 +43,19 @@ struct PipelinesSummary {
     wall_seconds: f64,
 }
 
+/// The pricing part of the summary.
+#[derive(Debug, Serialize)]
+struct PricingSummary {
+    /// Price changes on the `prices` topic.
+    price_changes: u64,
+    /// Revenue per currency with the repricer in the loop, in minor units.
+    revenue_minor: BTreeMap<String, i64>,
+    /// The same simulation (same seed) at list prices throughout.
+    list_price_revenue_minor: BTreeMap<String, i64>,
+    /// Mean over events of dynamic revenue / list-price revenue.
+    revenue_vs_list: f64,
+}
+
 /// The final JSON line.
 #[derive(Debug, Serialize)]
 struct Summary {
@@ -54,6 +69,10 @@ struct Summary {
     records: CountersSnapshot,
     /// What the pipelines made of the streams.
     pipelines: PipelinesSummary,
+    /// Dynamic prices against the list-price run of the same seed.
+    pricing: PricingSummary,
+    /// Parquet files written to the archive.
+    archived_files: usize,
     faults_injected: BTreeMap<&'static str, u64>,
     reconciled: bool,
     log_end_offsets: BTreeMap<String, u64>,
@@ -79,7 +98,10 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         sim_config.scale = scale;
     }
     let seed = sim_config.seed;
-    let sim = Simulation::new(sim_config, Arc::new(ListPrices))?;
+    let list_config = sim_config.clone();
+    let progress = Arc::new(Progress::default());
+    let prices = Arc::new(BookPrices::new(progress.clone()));
+    let sim = Simulation::new(sim_config, prices.clone())?;
 
     prepare_data_dir(config)?;
     sim.catalog().save(&config.catalog_path())?;
@@ -91,6 +113,15 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let log = wiring::open_log(config, clock.clone())?;
     let catalog = Arc::new(sim.catalog().clone());
     let ingestor = wiring::ingestor(config, log.clone(), catalog.clone(), clock.clone());
+    // The closed loop: pipelines and repricer after every chunk, the book as the
+    // shoppers' price source.
+    let pricing = wiring::pricing(config, log.clone(), &catalog, clock.clone())?;
+    prices.connect(pricing.clone());
+    let mut market = Loop {
+        runner: wiring::pipelines(config, log.clone(), catalog.clone())?,
+        repricer: Repricer::rule_based(pricing.clone()),
+        progress: progress.clone(),
+    };
     let faults = FaultInjector::new(seed ^ 0x0005_e110_u64, args.fault_rate);
 
     let show = !args.headless && std::io::stderr().is_terminal();
@@ -106,37 +137,53 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     // Two threads, because the machine has at least two cores: this one decodes,
     // validates and appends; the producer simulates, renders and keeps the pace.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(4);
+    let sent = progress.clone();
     let producer = std::thread::Builder::new()
         .name("demo-simulator".into())
-        .spawn(move || produce(sim, faults, pace, tx))
+        .spawn(move || produce(sim, faults, pace, tx, &sent))
         .context("cannot start the simulator thread")?;
     let mut behind = false;
     let mut records_total = 0u64;
-    for chunk in &rx {
-        clock.set(chunk.sim_now);
-        ingest_chunk(&ingestor, &chunk.lines)?;
-        records_total = chunk.records;
-        behind |= chunk.behind;
-        update_bar(&bar, &chunk, &ingestor, started);
-    }
+    let mut pipelines_seconds = 0.0;
+    let consumed = (|| -> anyhow::Result<()> {
+        for chunk in &rx {
+            clock.set(chunk.sim_now);
+            ingest_chunk(&ingestor, &chunk.lines)?;
+            let step = Instant::now();
+            market.step(chunk.sim_now)?;
+            pipelines_seconds += step.elapsed().as_secs_f64();
+            records_total = chunk.records;
+            behind |= chunk.behind;
+            update_bar(&bar, &chunk, &ingestor, started);
+        }
+        Ok(())
+    })();
+    // Shoppers waiting for prices must not wait for a loop that stopped.
+    progress.priced(i64::MAX);
+    drop(rx);
     let (sim, injected) = producer
         .join()
         .map_err(|_| anyhow::anyhow!("the simulator thread panicked"))?;
+    consumed?;
     log.flush()?;
     bar.finish_and_clear();
 
-    // The streams through the jobs: signals and features, checkpointed as they go.
-    if !args.headless {
-        eprintln!("ingest done; running the pipelines over the streams...");
-    }
+    // The end of the input: the last timers fire, the repricer sees the last signals.
     let pipelines_started = Instant::now();
-    let report = wiring::pipelines(config, log.clone(), catalog)?.run_to_end()?;
+    let report = market.runner.run_to_end()?;
+    while market.repricer.poll()? > 0 {}
+    pipelines_seconds += pipelines_started.elapsed().as_secs_f64();
+    if !args.headless {
+        eprintln!("archiving the streams and replaying the day at list prices...");
+    }
+    let archived = crate::sql::archive_of(config).compact_all(log.as_ref(), None)?;
+    let pricing_summary = pricing_summary(&sim, list_config, log.as_ref())?;
     let pipelines = PipelinesSummary {
         records: report.totals.records,
         late: report.totals.late,
         signals: report.signals_written,
         features: report.features_written,
-        wall_seconds: round_ms(pipelines_started.elapsed().as_secs_f64()),
+        wall_seconds: round_ms(pipelines_seconds),
     };
     if behind && !args.headless {
         eprintln!(
@@ -172,6 +219,8 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         behind_schedule: behind,
         records,
         pipelines,
+        pricing: pricing_summary,
+        archived_files: archived.iter().map(|r| r.files.len()).sum(),
         faults_injected: injected,
         reconciled,
         log_end_offsets,
@@ -191,6 +240,35 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string(&summary)?);
     anyhow::ensure!(reconciled, "counts do not reconcile: see the summary above");
     Ok(())
+}
+
+/// Replays the same simulation at list prices and compares revenue event by event.
+fn pricing_summary(
+    dynamic: &Simulation,
+    list_config: sellout_simulator::SimConfig,
+    log: &dyn sellout_streams::Transport,
+) -> anyhow::Result<PricingSummary> {
+    let mut list = Simulation::new(list_config, Arc::new(ListPrices))?;
+    for _ in list.by_ref() {}
+    let (dynamic, list) = (dynamic.stats(), list.stats());
+    let mut revenue = BTreeMap::new();
+    let mut list_revenue = BTreeMap::new();
+    let mut ratios = Vec::new();
+    for (event, d) in &dynamic.events {
+        *revenue.entry(d.currency.clone()).or_insert(0) += d.revenue_minor;
+        if let Some(l) = list.events.get(event) {
+            *list_revenue.entry(l.currency.clone()).or_insert(0) += l.revenue_minor;
+            if l.revenue_minor > 0 {
+                ratios.push(d.revenue_minor as f64 / l.revenue_minor as f64);
+            }
+        }
+    }
+    Ok(PricingSummary {
+        price_changes: log.offsets(sellout_pricing::change::PRICES_TOPIC)?.end,
+        revenue_minor: revenue,
+        list_price_revenue_minor: list_revenue,
+        revenue_vs_list: ratios.iter().sum::<f64>() / ratios.len().max(1) as f64,
+    })
 }
 
 fn round_ms(seconds: f64) -> f64 {
@@ -248,6 +326,7 @@ fn produce(
     mut faults: FaultInjector,
     pace: Pace,
     tx: std::sync::mpsc::SyncSender<Chunk>,
+    progress: &Progress,
 ) -> (Simulation, BTreeMap<&'static str, u64>) {
     let mut injected: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut lines: [Vec<u8>; 4] = Default::default();
@@ -262,8 +341,11 @@ fn produce(
             records,
             behind,
         };
+        let sim_now = chunk.sim_now;
         // The receiver only goes away on an ingest error, which it reports itself.
-        tx.send(chunk).is_ok()
+        let sent = tx.send(chunk).is_ok();
+        progress.sent(sim_now);
+        sent
     };
     let mut next = sim.next();
     while let Some(record) = next.take() {
@@ -336,12 +418,13 @@ fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
         tracing::info!(message = "Replacing the previous demo's data.", dir = %dir.display());
         std::fs::remove_dir_all(&log_dir)
             .with_context(|| format!("cannot clear {}", log_dir.display()))?;
-        // The old run's checkpoint describes the old streams.
-        if let Some(dir) = config.pipelines_checkpoint().parent()
-            && dir.exists()
-        {
-            std::fs::remove_dir_all(dir)
-                .with_context(|| format!("cannot clear {}", dir.display()))?;
+        // The old run's checkpoint and archive describe the old streams.
+        let checkpoints = config.pipelines_checkpoint().parent().map(|d| d.to_owned());
+        for dir in checkpoints.into_iter().chain([config.archive_dir()]) {
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)
+                    .with_context(|| format!("cannot clear {}", dir.display()))?;
+            }
         }
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

@@ -9,9 +9,12 @@
 //! - [`config`]: layered configuration (defaults, `sellout.toml`, `--config`, `SELLOUT__*`).
 //! - [`wiring`]: opening the data directory: the log, the catalog, an ingestor.
 //! - [`demo`]: `sellout demo`, the whole system on a compressed clock.
+//! - [`market`]: the demo's closed loop between shoppers and the price book.
 //! - [`simulate`]: `sellout simulate`, records to a file or an ingest URL.
 //! - [`ingest_files`]: `sellout ingest FILE...`.
-//! - [`serve`]: `sellout serve`, the HTTP routes.
+//! - [`serve`]: `sellout serve`, the HTTP routes, the live pipelines and repricer.
+//! - [`sql`]: `sellout sql` and `sellout archive`, the analyst surface.
+//! - [`keys`]: API keys and the quote-signing key.
 //! - [`bench`]: `sellout bench <name>`, one JSON object as the last line.
 
 mod bench;
@@ -19,8 +22,11 @@ mod cli;
 mod config;
 mod demo;
 mod ingest_files;
+mod keys;
+mod market;
 mod serve;
 mod simulate;
+mod sql;
 mod wiring;
 
 use clap::Parser as _;
@@ -48,6 +54,14 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Ingest(args) => ingest_files::run(&config, args),
         cli::Command::Serve(args) => serve::run(&config, args),
         cli::Command::Bench(args) => bench::run(&config, args),
+        cli::Command::Sql(args) => sql::run(&config, args),
+        cli::Command::Archive => sql::archive(&config),
+        cli::Command::Key(cli::KeyCommand::New { kind }) => {
+            let key = keys::new_api_key(&config, kind)?;
+            eprintln!("This key is shown once; only its SHA-256 is stored.");
+            println!("{}", serde_json::json!({ "kind": kind, "key": key }));
+            Ok(())
+        }
         cli::Command::Config => {
             println!("{}", serde_json::to_string_pretty(&config)?);
             Ok(())

@@ -1,9 +1,11 @@
-//! `sellout serve`: the HTTP routes over the data directory, and the pipelines
-//! following the streams live, until Ctrl-C or SIGTERM.
+//! `sellout serve`: everything a node does, until Ctrl-C or SIGTERM: the HTTP routes
+//! (ingest, the pricing API under `/v1`, `POST /v1/sql` for admin keys), the
+//! pipelines following the streams, the pricing replica following the price topics,
+//! the repricer (unless `--no-repricer`) and the archive compacting in the background.
 //!
 //! Stopping is orderly: the server stops accepting, in-flight requests finish, the
-//! pipelines process what was ingested and take a checkpoint, the log is flushed, and
-//! the last line printed is a JSON summary of what the pipelines did.
+//! background tasks stop, the pipelines process what was ingested and take a
+//! checkpoint, the log is flushed, and the last line printed is a JSON summary.
 
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -12,16 +14,24 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::post;
+use sellout_analyst::{Archive, SqlLimits};
 use sellout_ingest::catalog::Catalog;
 use sellout_ingest::http::{self as ingest_http, IngestService};
 use sellout_pipelines::{RunReport, Runner};
+use sellout_pricing::{PricingService, Repricer};
 use sellout_streams::log::EmbeddedLog;
 use sellout_streams::{Clock, SystemClock, Transport as _};
 
 use crate::cli::ServeArgs;
 use crate::config::Config;
+use crate::sql::{SqlRoute, post_sql};
 use crate::wiring;
+
+/// Largest SQL request body.
+const SQL_BODY_BYTES: usize = 64 * 1024;
 
 /// Records one poll processes at most before it looks for a stop request.
 const POLL_RECORDS: usize = 50_000;
@@ -40,13 +50,37 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
             clock.clone(),
         )?)
     };
+    let pricing = wiring::pricing(config, log.clone(), &catalog, clock.clone())?;
     let ingestor = Arc::new(wiring::ingestor(config, log.clone(), catalog, clock));
     let service = IngestService::new(ingestor, config.http_ingest.clone());
-    let app = app(service);
+    let sql = SqlRoute {
+        archive: crate::sql::archive_of(config),
+        transport: log.clone(),
+        limits: SqlLimits::default(),
+    };
+    let app = app(service, pricing.clone(), sql.clone());
     let listen = args.listen.unwrap_or(config.server.listen);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let (stop_tasks, stopping) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut stopping = stopping.clone();
+        async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        }
+    };
+    let poll = Duration::from_millis(config.pricing.follow_poll_ms.max(1));
+    let mut tasks = vec![runtime.spawn(pricing.clone().follow(stopped()))];
+    if !args.no_repricer {
+        tasks.push(runtime.spawn(Repricer::rule_based(pricing.clone()).run(poll, stopped())));
+    }
+    tasks.push(runtime.spawn(compact_in_background(
+        sql.archive.clone(),
+        log.clone(),
+        Duration::from_secs(config.archive.interval_s.max(1)),
+        stopped(),
+    )));
     let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -58,10 +92,15 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
             "{}",
             serde_json::json!({ "serve": format!("http://{local}") })
         );
-        axum::serve(listener, app)
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .context("server failed")
+            .context("server failed");
+        let _ = stop_tasks.send(true);
+        for task in tasks {
+            let _ = task.await;
+        }
+        served
     });
     let report = pipelines.map(LivePipelines::stop).transpose();
     log.flush()?;
@@ -75,11 +114,45 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every route the binary serves.
-pub fn app(ingest: Arc<IngestService>) -> Router {
+/// Every route the binary serves. `/healthz`, `/readyz`, `/metrics` and
+/// `/openapi.json` come with the pricing API.
+pub fn app(ingest: Arc<IngestService>, pricing: Arc<PricingService>, sql: SqlRoute) -> Router {
+    let sql = Router::new()
+        .route("/v1/sql", post(post_sql))
+        .with_state(sql)
+        .layer(DefaultBodyLimit::max(SQL_BODY_BYTES))
+        .route_layer(middleware::from_fn_with_state(
+            pricing.clone(),
+            sellout_pricing::api::require_admin,
+        ));
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
         .merge(ingest_http::router(ingest))
+        .merge(sellout_pricing::router(pricing))
+        .merge(sql)
+}
+
+/// Compacts the streams into the archive every `every` until `stopped` resolves.
+/// Runs on a blocking thread, so requests and the pipelines are not held up.
+async fn compact_in_background(
+    archive: Archive,
+    log: Arc<EmbeddedLog>,
+    every: Duration,
+    stopped: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(stopped);
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut stopped => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        let (archive, log) = (archive.clone(), log.clone());
+        match tokio::task::spawn_blocking(move || archive.compact_all(log.as_ref(), None)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(message = "Archiving failed; will retry.", error = %e),
+            Err(e) => tracing::error!(message = "The archive task failed.", error = %e),
+        }
+    }
 }
 
 /// The pipelines following the streams on a thread of their own.

@@ -67,3 +67,18 @@ pub fn pipelines(
     )
     .context("cannot start the pipelines")
 }
+
+/// The pricing service over `log`, with every key filled in (see [`crate::keys`]),
+/// caught up with the price topics.
+pub fn pricing(
+    config: &Config,
+    log: Arc<EmbeddedLog>,
+    catalog: &Catalog,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<sellout_pricing::PricingService>> {
+    let pricing_config = crate::keys::pricing_config(config)?;
+    let service = sellout_pricing::PricingService::new(pricing_config, catalog.clone(), log, clock)
+        .context("cannot start the pricing service")?;
+    service.catch_up().context("cannot read the price topics")?;
+    Ok(service)
+}

@@ -124,6 +124,38 @@ fn headless_demo_reconciles_and_dead_letters_the_faults() {
         again["pipelines"]["features"],
         summary["pipelines"]["features"]
     );
+    // Shoppers read the book with a fixed lag, so the closed loop is deterministic too.
+    assert_eq!(again["pricing"], summary["pricing"], "{summary:#}");
+    assert!(summary["pricing"]["revenue_vs_list"].as_f64().unwrap() > 0.0);
+
+    // The archive holds the day, and SQL over it counts what the log holds.
+    assert!(
+        summary["archived_files"].as_u64().unwrap() > 0,
+        "{summary:#}"
+    );
+    let out = sellout(&data)
+        .args([
+            "sql",
+            "--format",
+            "json",
+            "SELECT COUNT(*) AS n, COUNT(DISTINCT date) AS days FROM sales",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["n"], summary["log_end_offsets"]["sales"], "{rows}");
+    let bad = sellout(&data).args(["sql", "SELEC 1"]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("invalid query"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
 }
 
 #[test]
@@ -162,6 +194,39 @@ fn simulated_file_ingests_with_exact_counts() {
     assert_eq!(report["rejected"], 1);
 }
 
+/// One HTTP request with an optional API key and JSON body: (status, JSON body).
+fn http(
+    method: &str,
+    url: &str,
+    key: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut request = match method {
+            "POST" => client.post(url),
+            _ => client.get(url),
+        };
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    })
+}
+
 #[test]
 fn simulate_posts_to_a_running_server() {
     let scratch = tempfile::tempdir().unwrap();
@@ -175,6 +240,13 @@ fn simulate_posts_to_a_running_server() {
             ])
             .arg(&file),
     );
+    let key = |kind: &str| {
+        last_json(sellout(&data).args(["key", "new", "--kind", kind]))["key"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (portal, admin) = (key("portal"), key("admin"));
     let mut server = sellout(&data)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -195,6 +267,33 @@ fn simulate_posts_to_a_running_server() {
         ])
         .output()
         .unwrap();
+    // The pricing API and SQL, each for its own kind of key only.
+    let catalog: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("catalog.json")).unwrap()).unwrap();
+    let event = catalog["events"][0]["event_id"].as_str().unwrap();
+    let prices = format!("{url}/v1/events/{event}/prices");
+    assert_eq!(http("GET", &prices, None, None).0, 401);
+    assert_eq!(http("GET", &prices, Some(&admin), None).0, 403);
+    let (status, body) = http("GET", &prices, Some(&portal), None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.to_string().contains("price_minor"), "{body}");
+    let sql = format!("{url}/v1/sql");
+    let count = serde_json::json!({ "sql": "SELECT COUNT(*) AS n FROM sales UNION ALL \
+        SELECT COUNT(*) FROM beacons UNION ALL SELECT COUNT(*) FROM social UNION ALL \
+        SELECT COUNT(*) FROM queues" });
+    assert_eq!(http("POST", &sql, Some(&portal), Some(&count)).0, 403);
+    let (status, body) = http("POST", &sql, Some(&admin), Some(&count));
+    assert_eq!(status, 200, "{body}");
+    let total: u64 = body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["n"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 5000, "{body}");
+    let bad = serde_json::json!({ "sql": "DROP VIEW sales" });
+    assert_eq!(http("POST", &sql, Some(&admin), Some(&bad)).0, 400);
+
     // SIGTERM: an orderly stop, after which the pipelines have processed every
     // record that was accepted.
     let term = Command::new("kill")

@@ -19,10 +19,25 @@ pub fn run(config: &Config, args: BenchArgs) -> anyhow::Result<()> {
         "ingest" => ingest::run(config, args.records.unwrap_or(1_000_000))?,
         "pipeline" => pipeline::run(config, args.records.unwrap_or(4_000_000))?,
         "log" => log(args.records.unwrap_or(2_000_000))?,
-        other => anyhow::bail!("unknown benchmark {other:?}: choose ingest, log or pipeline"),
+        "pricing" => pricing()?,
+        other => {
+            anyhow::bail!("unknown benchmark {other:?}: choose ingest, log, pipeline or pricing")
+        }
     };
     println!("{}", serde_json::to_string(&figures)?);
     Ok(())
+}
+
+/// The pricing API under load beside a fixed-body handler, while prices change at
+/// 1,000/s (see `sellout_pricing::bench`).
+fn pricing() -> anyhow::Result<serde_json::Value> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let figures = runtime.block_on(sellout_pricing::bench::run(
+        sellout_pricing::bench::BenchOptions::default(),
+    ))?;
+    Ok(serde_json::to_value(figures)?)
 }
 
 /// Append and read throughput of the embedded log beside a raw sequential write.

@@ -302,7 +302,9 @@ async fn require_portal(State(state): State<AppState>, req: Request, next: Next)
     }
 }
 
-async fn require_admin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Lets requests with an admin key through (401 without a key, 403 with a portal
+/// key); for routes the binary adds beside this API, such as `POST /v1/sql`.
+pub async fn require_admin(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match rejected(&state, &req, KeyKind::Admin) {
         Some(response) => response,
         None => next.run(req).await,

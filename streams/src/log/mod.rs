@@ -138,6 +138,8 @@ pub struct TopicStats {
 pub struct EmbeddedLog {
     inner: Arc<Inner>,
     flusher: Option<Flusher>,
+    /// Held for the log's lifetime: see [`EmbeddedLog::open`].
+    _lock: std::fs::File,
 }
 
 /// The state shared with the flusher thread.
@@ -189,6 +191,22 @@ impl EmbeddedLog {
             std::fs::create_dir_all(d)
                 .map_err(|e| StreamError::io(format!("creating directory {}", d.display()), e))?;
         }
+        // One process at a time: opening cuts torn tails, which would cut another
+        // process's append in flight. The OS releases the lock when the process ends.
+        let lock_path = dir.join("LOCK");
+        let lock = std::fs::File::create(&lock_path)
+            .map_err(|e| StreamError::io(format!("creating {}", lock_path.display()), e))?;
+        if let Err(e) = lock.try_lock() {
+            return Err(match e {
+                std::fs::TryLockError::WouldBlock => StreamError::Unavailable(format!(
+                    "the log in {} is open in another process (a running `sellout serve`?)",
+                    dir.display()
+                )),
+                std::fs::TryLockError::Error(e) => {
+                    StreamError::io(format!("locking {}", lock_path.display()), e)
+                }
+            });
+        }
         let mut topics = BTreeMap::new();
         let mut recovery = Vec::new();
         let listing = std::fs::read_dir(&topics_dir)
@@ -226,7 +244,11 @@ impl EmbeddedLog {
             )?),
             FsyncPolicy::Always | FsyncPolicy::Never => None,
         };
-        Ok(Self { inner, flusher })
+        Ok(Self {
+            inner,
+            flusher,
+            _lock: lock,
+        })
     }
 
     /// The torn tails cut when this log was opened.

@@ -697,3 +697,18 @@ fn the_interval_flusher_syncs_dirty_topics_and_the_log_is_shareable() {
             .is_dirty()
     );
 }
+
+#[test]
+fn a_second_open_of_the_same_log_is_refused_until_the_first_is_dropped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(0));
+    let first = EmbeddedLog::open(dir.path(), LogConfig::default(), clock.clone()).expect("open");
+    match EmbeddedLog::open(dir.path(), LogConfig::default(), clock.clone()) {
+        Err(StreamError::Unavailable(message)) => {
+            assert!(message.contains("another process"), "{message}")
+        }
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    }
+    drop(first);
+    EmbeddedLog::open(dir.path(), LogConfig::default(), clock).expect("open again");
+}
