@@ -127,7 +127,7 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct SqlArgs {
     /// The query, e.g. "SELECT kind, COUNT(*) FROM signals GROUP BY kind". Tables:
-    /// sales, beacons, social, queues, signals, features (each with a `date` column).
+    /// sales, beacons, social, queues, signals, features, prices (each with a `date` column).
     pub query: String,
     /// Output: `table`, `csv` or `json`.
     #[arg(long, default_value = "table")]

@@ -149,6 +149,19 @@ fn headless_demo_reconciles_and_dead_letters_the_faults() {
     );
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows[0]["n"], summary["log_end_offsets"]["sales"], "{rows}");
+    let out = sellout(&data)
+        .args(["sql", "--format", "csv", "SELECT COUNT(*) AS n FROM prices"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("n\n{}", summary["pricing"]["price_changes"]),
+    );
     let bad = sellout(&data).args(["sql", "SELEC 1"]).output().unwrap();
     assert!(!bad.status.success());
     assert!(

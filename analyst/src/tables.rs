@@ -5,7 +5,8 @@
 //! `features` are flattened for SQL: common columns (id, kind or type, time, the ids
 //! of what they are about) and, for features, one nullable column per measure, so
 //! `SELECT sold, remaining FROM features WHERE type = 'sell_out'` needs no JSON.
-//! A signal's detail stays one JSON column (its shape depends on the kind).
+//! A signal's detail stays one JSON column (its shape depends on the kind). `prices`
+//! has one row per price change, with its reason, model and guardrail.
 //! Every table also has the hive partition column `date` (`YYYY-MM-DD` of `time`,
 //! UTC), which the archive encodes in its paths.
 
@@ -20,6 +21,7 @@ use arrow::error::ArrowError;
 use sellout_ingest::arrow as canonical;
 use sellout_ingest::records::{AnyRecord, Timestamp, Topic, wire};
 use sellout_pipelines::output::{self, Feature, FeatureBody, Signal};
+use sellout_pricing::change::{PRICES_TOPIC, PriceChange, decode_json};
 
 /// One queryable table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -30,17 +32,20 @@ pub enum Table {
     Signals,
     /// Pipeline features.
     Features,
+    /// Authoritative price changes.
+    Prices,
 }
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 6] = [
+    pub const ALL: [Table; 7] = [
         Table::Input(Topic::Sales),
         Table::Input(Topic::Beacons),
         Table::Input(Topic::Social),
         Table::Input(Topic::Queues),
         Table::Signals,
         Table::Features,
+        Table::Prices,
     ];
 
     /// The table's name, which is also its topic's name.
@@ -49,6 +54,7 @@ impl Table {
             Table::Input(topic) => topic.as_str(),
             Table::Signals => output::SIGNALS_TOPIC,
             Table::Features => output::FEATURES_TOPIC,
+            Table::Prices => PRICES_TOPIC,
         }
     }
 
@@ -63,6 +69,7 @@ impl Table {
             Table::Input(topic) => canonical::schema(topic),
             Table::Signals => signal_schema(),
             Table::Features => feature_schema(),
+            Table::Prices => price_schema(),
         }
     }
 
@@ -92,6 +99,14 @@ impl Table {
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| TableError::Decode(self.name(), e.to_string()))?;
                 features_batch(&features)
+            }
+            Table::Prices => {
+                let changes = values
+                    .iter()
+                    .map(|v| decode_json::<PriceChange>("price change", 0, v))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| TableError::Decode(self.name(), e.to_string()))?;
+                prices_batch(&changes)
             }
         }
     }
@@ -307,6 +322,74 @@ fn features_batch(features: &[Feature]) -> Result<RecordBatch, TableError> {
     Ok(RecordBatch::try_new(feature_schema(), columns)?)
 }
 
+fn price_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::UInt64, false),
+        Field::new("time", canonical::time_type(), false),
+        Field::new("event_id", DataType::Utf8, false),
+        Field::new("category_id", DataType::Utf8, false),
+        Field::new("old_minor", DataType::Int64, false),
+        Field::new("new_minor", DataType::Int64, false),
+        Field::new("currency", DataType::Utf8, false),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("detail", DataType::Utf8, false),
+        Field::new("model_version", DataType::Utf8, false),
+        nullable("guardrail", DataType::Utf8),
+    ]))
+}
+
+/// The `snake_case` name serde gives a unit enum variant.
+fn variant_name<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+fn prices_batch(changes: &[PriceChange]) -> Result<RecordBatch, TableError> {
+    let n = changes.len();
+    let mut id = UInt64Builder::with_capacity(n);
+    let mut time = time_builder(n);
+    let mut strings: [StringBuilder; 6] = std::array::from_fn(|_| StringBuilder::new());
+    let mut old = Int64Builder::with_capacity(n);
+    let mut new = Int64Builder::with_capacity(n);
+    let mut guardrail = StringBuilder::new();
+    for c in changes {
+        id.append_value(c.id);
+        time.append_value(c.time);
+        old.append_value(c.old_minor);
+        new.append_value(c.new_minor);
+        let values = [
+            c.event_id.to_string(),
+            c.category_id.to_string(),
+            c.currency.to_string(),
+            variant_name(&c.reason),
+            c.detail.clone(),
+            c.model_version.clone(),
+        ];
+        for (b, v) in strings.iter_mut().zip(values) {
+            b.append_value(v);
+        }
+        guardrail.append_option(c.guardrail.as_ref().map(variant_name));
+    }
+    let [event, category, currency, reason, detail, model] = strings.map(|mut b| b.finish());
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(id.finish()),
+        Arc::new(time.finish()),
+        Arc::new(event),
+        Arc::new(category),
+        Arc::new(old.finish()),
+        Arc::new(new.finish()),
+        Arc::new(currency),
+        Arc::new(reason),
+        Arc::new(detail),
+        Arc::new(model),
+        Arc::new(guardrail.finish()),
+    ];
+    Ok(RecordBatch::try_new(price_schema(), columns)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,6 +399,38 @@ mod tests {
         assert_eq!(date_of(0), "1970-01-01");
         assert_eq!(date_of(1_795_598_100_000), "2026-11-25");
         assert_eq!(date_of(86_400_000 - 1), "1970-01-01");
+    }
+
+    #[test]
+    fn price_changes_become_rows_with_reason_and_guardrail() {
+        use arrow::array::{Array, Int64Array, StringArray};
+        let change = |id: u64, guardrail: Option<&str>| {
+            serde_json::to_vec(&serde_json::json!({
+                "id": id, "event_id": "ev-1", "category_id": "cat-1", "old_minor": 5000,
+                "new_minor": 5250, "currency": "GBP", "reason": "repricer",
+                "detail": "sustained surge", "model_version": "rule-based/1",
+                "guardrail": guardrail, "time": 1_795_598_100_000_i64,
+            }))
+            .expect("json")
+        };
+        let (a, b) = (change(1, Some("max_step")), change(2, None));
+        let batch = Table::Prices.to_batch(&[&a, &b]).expect("batch");
+        assert_eq!(batch.num_rows(), 2);
+        let column = |name: &str| batch.column_by_name(name).expect(name).clone();
+        let new = column("new_minor");
+        let new = new.as_any().downcast_ref::<Int64Array>().expect("i64");
+        assert_eq!(new.value(1), 5250);
+        let guardrail = column("guardrail");
+        let guardrail = guardrail
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("utf8");
+        assert_eq!(guardrail.value(0), "max_step");
+        assert!(guardrail.is_null(1));
+        let reason = column("reason");
+        let reason = reason.as_any().downcast_ref::<StringArray>().expect("utf8");
+        assert_eq!(reason.value(0), "repricer");
+        assert!(Table::Prices.to_batch(&[b"{not json"]).is_err());
     }
 
     #[test]
