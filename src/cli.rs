@@ -94,6 +94,9 @@ pub struct SimulateArgs {
     /// Records per POST with --to.
     #[arg(long, default_value_t = 2000)]
     pub batch: usize,
+    /// An ingest key for `--to` (`sellout key new --kind ingest`).
+    #[arg(long, env = "SELLOUT_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
 }
 
 /// `sellout ingest`.
@@ -142,7 +145,8 @@ pub struct SqlArgs {
 pub enum KeyCommand {
     /// Make a new API key; prints it once, stores only its SHA-256.
     New {
-        /// `portal` (prices, quotes) or `admin` (catalog, limits, audit, SQL).
+        /// `portal` (prices, quotes), `admin` (catalog, limits, audit, SQL) or
+        /// `ingest` (posting records).
         #[arg(long, value_parser = parse_key_kind)]
         kind: sellout_pricing::auth::KeyKind,
     },
@@ -152,7 +156,10 @@ fn parse_key_kind(s: &str) -> Result<sellout_pricing::auth::KeyKind, String> {
     match s {
         "portal" => Ok(sellout_pricing::auth::KeyKind::Portal),
         "admin" => Ok(sellout_pricing::auth::KeyKind::Admin),
-        other => Err(format!("unknown key kind {other:?}: use portal or admin")),
+        "ingest" => Ok(sellout_pricing::auth::KeyKind::Ingest),
+        other => Err(format!(
+            "unknown key kind {other:?}: use portal, admin or ingest"
+        )),
     }
 }
 

@@ -73,6 +73,7 @@ pub fn new_api_key(config: &Config, kind: KeyKind) -> anyhow::Result<String> {
     let prefix = match kind {
         KeyKind::Portal => "so_portal_",
         KeyKind::Admin => "so_admin_",
+        KeyKind::Ingest => "so_ingest_",
     };
     let key = format!("{prefix}{}", to_hex(&random_bytes(32)?));
     let mut hashes = stored_hashes(config)?;

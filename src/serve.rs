@@ -125,8 +125,12 @@ pub fn app(ingest: Arc<IngestService>, pricing: Arc<PricingService>, sql: SqlRou
             pricing.clone(),
             sellout_pricing::api::require_admin,
         ));
+    let ingest = ingest_http::router(ingest).route_layer(middleware::from_fn_with_state(
+        pricing.clone(),
+        sellout_pricing::api::require_ingest,
+    ));
     Router::new()
-        .merge(ingest_http::router(ingest))
+        .merge(ingest)
         .merge(sellout_pricing::router(pricing))
         .merge(sql)
 }

@@ -32,7 +32,13 @@ pub fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
     let records = sim.take(usize::try_from(limit).unwrap_or(usize::MAX));
     let summary = match (&args.out, &args.to) {
         (Some(path), _) => write_file(path, records, seed)?,
-        (None, Some(url)) => post(url, records, seed, args.batch.max(1))?,
+        (None, Some(url)) => post(
+            url,
+            records,
+            seed,
+            args.batch.max(1),
+            args.api_key.as_deref(),
+        )?,
         (None, None) => anyhow::bail!("give --out FILE or --to URL"),
     };
     println!("{}", serde_json::to_string(&summary)?);
@@ -90,6 +96,7 @@ fn post(
     records: impl Iterator<Item = AnyRecord>,
     seed: u64,
     batch: usize,
+    api_key: Option<&str>,
 ) -> anyhow::Result<serde_json::Value> {
     let endpoint = format!("{}/v1/cloudevents", url.trim_end_matches('/'));
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -111,7 +118,7 @@ fn post(
         }
         let body = serde_json::to_vec(&pending)?;
         let report: serde_json::Value =
-            runtime.block_on(send_with_retry(&client, &endpoint, body))?;
+            runtime.block_on(send_with_retry(&client, &endpoint, api_key, body))?;
         accepted += report["accepted"].as_u64().unwrap_or(0);
         rejected += report["rejected"].as_u64().unwrap_or(0);
     }
@@ -124,12 +131,17 @@ fn post(
 async fn send_with_retry(
     client: &reqwest::Client,
     endpoint: &str,
+    api_key: Option<&str>,
     body: Vec<u8>,
 ) -> anyhow::Result<serde_json::Value> {
     for attempt in 0..20u32 {
-        let response = client
+        let mut request = client
             .post(endpoint)
-            .header("content-type", "application/cloudevents-batch+json")
+            .header("content-type", "application/cloudevents-batch+json");
+        if let Some(key) = api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = request
             .body(body.clone())
             .send()
             .await

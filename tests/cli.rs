@@ -259,7 +259,7 @@ fn simulate_posts_to_a_running_server() {
             .unwrap()
             .to_owned()
     };
-    let (portal, admin) = (key("portal"), key("admin"));
+    let (portal, admin, ingest) = (key("portal"), key("admin"), key("ingest"));
     let mut server = sellout(&data)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -278,9 +278,14 @@ fn simulate_posts_to_a_running_server() {
             "simulate", "--seed", "5", "--scale", "0.02", "--limit", "5000", "--batch", "700",
             "--to", &url,
         ])
+        .env("SELLOUT_API_KEY", &ingest)
         .output()
         .unwrap();
-    // The pricing API and SQL, each for its own kind of key only.
+    // Ingest, the pricing API and SQL, each for its own kind of key only.
+    let post = format!("{url}/v1/records/sales");
+    let sale = serde_json::json!([]);
+    assert_eq!(http("POST", &post, None, Some(&sale)).0, 401);
+    assert_eq!(http("POST", &post, Some(&portal), Some(&sale)).0, 403);
     let catalog: serde_json::Value =
         serde_json::from_slice(&std::fs::read(data.join("catalog.json")).unwrap()).unwrap();
     let event = catalog["events"][0]["event_id"].as_str().unwrap();

@@ -23,6 +23,8 @@ pub enum KeyKind {
     Portal,
     /// Operators: catalog, limits, freeze, override, audit.
     Admin,
+    /// Record sources posting to the ingest routes (`sellout serve` adds the check).
+    Ingest,
 }
 
 /// One configured key: its kind and the SHA-256 of the key, hex.

@@ -302,6 +302,15 @@ async fn require_portal(State(state): State<AppState>, req: Request, next: Next)
     }
 }
 
+/// Lets requests with an ingest key through (401 without a key, 403 with another
+/// kind); for the ingest routes the binary serves beside this API.
+pub async fn require_ingest(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match rejected(&state, &req, KeyKind::Ingest) {
+        Some(response) => response,
+        None => next.run(req).await,
+    }
+}
+
 /// Lets requests with an admin key through (401 without a key, 403 with a portal
 /// key); for routes the binary adds beside this API, such as `POST /v1/sql`.
 pub async fn require_admin(State(state): State<AppState>, req: Request, next: Next) -> Response {
