@@ -38,6 +38,11 @@ pub enum Command {
     Sql(SqlArgs),
     /// Compact the streams into the Parquet archive now.
     Archive,
+    /// Train the models on Parquet history and save them as the next version.
+    Train(TrainArgs),
+    /// Evaluate the models on simulator scenarios with known ground truth (fixed
+    /// seeds); the last line is one JSON object.
+    Eval,
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -138,6 +143,18 @@ pub struct SqlArgs {
     /// Rows returned at most (more are cut, with a note on stderr).
     #[arg(long, default_value_t = 10_000)]
     pub max_rows: usize,
+}
+
+/// `sellout train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Parquet training history (default `<data_dir>/history`; generated from the
+    /// simulator with fixed seeds when it holds none).
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
+    /// The model registry (default `<data_dir>/models`).
+    #[arg(long, value_name = "DIR")]
+    pub registry: Option<PathBuf>,
 }
 
 /// `sellout key`.

@@ -15,6 +15,7 @@
 //! - [`serve`]: `sellout serve`, the HTTP routes, the live pipelines and repricer.
 //! - [`sql`]: `sellout sql` and `sellout archive`, the analyst surface.
 //! - [`keys`]: API keys and the quote-signing key.
+//! - [`models`]: `sellout train` and `sellout eval`.
 //! - [`bench`]: `sellout bench <name>`, one JSON object as the last line.
 
 mod bench;
@@ -24,6 +25,7 @@ mod demo;
 mod ingest_files;
 mod keys;
 mod market;
+mod models;
 mod serve;
 mod simulate;
 mod sql;
@@ -56,6 +58,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Bench(args) => bench::run(&config, args),
         cli::Command::Sql(args) => sql::run(&config, args),
         cli::Command::Archive => sql::archive(&config),
+        cli::Command::Train(args) => models::train(&config, args),
+        cli::Command::Eval => models::eval(),
         cli::Command::Key(cli::KeyCommand::New { kind }) => {
             let key = keys::new_api_key(&config, kind)?;
             eprintln!("This key is shown once; only its SHA-256 is stored.");

@@ -1,8 +1,43 @@
 //! # sellout-models
 //!
-//! Will own sell-out probability, demand (price response), price optimisation,
-//! event/customer clustering and offer choice: training, evaluation and the model
-//! registry. It reads features produced by `sellout-pipelines`.
+//! Owns the models beside the pipelines: price optimisation, demand (price response),
+//! sell-out probability, training from history, the model registry and evaluation
+//! against the simulator's ground truth. It reads
+//! [`sellout_pipelines::output::SellOutFeatures`] snapshots and the simulator's records.
 //!
-//! Nothing is implemented yet: this crate is a placeholder in the workspace layout and
-//! exports nothing.
+//! It must not read the wall clock (times are passed in), must not panic on bad input
+//! (errors name what is wrong) and does I/O only in [`registry`] and [`history_io`].
+//!
+//! # Layout
+//! - [`optimiser`]: the finite-horizon DP and the fluid relaxation over a price grid
+//!   between floor and cap ([`optimiser::PriceDecision`] with its [`optimiser::Binding`]).
+//! - [`pricing`]: what the pricing service calls: [`pricing::Optimiser::optimal_price`]
+//!   from a feature snapshot and [`pricing::PriceBounds`].
+//! - [`demand`]: the Poisson GLM per category, with a prior and online updates.
+//! - [`sellout`]: calibrated `P(sold out within 7 d / 14 d / by start)` and the expected
+//!   sell-out time ([`sellout::SellOutModel::score`]).
+//! - [`logistic`]: logistic regression (linfa, label trap handled) and Platt scaling.
+//! - [`history`]: labelled training history generated from the simulator.
+//! - [`history_io`]: that history as Parquet (polars), read from a directory.
+//! - [`train`]: history → [`train::ModelBundle`] → registry ([`train::train_dir`]).
+//! - [`registry`]: versioned `model.json` + `meta.json`, newest or pinned, clear errors.
+//! - [`cluster`]: k-means of events (cold-start priors, "events like this one").
+//! - [`offers`]: Thompson-sampling voucher choice learning from redemptions.
+//! - [`metrics`]: Brier, ECE, AUC.
+//! - [`eval`]: the standalone evaluation ([`eval::evaluate`] → [`eval::EvalReport`]).
+//! - `linalg`: the small Cholesky solve behind the Newton steps.
+
+pub mod cluster;
+pub mod demand;
+pub mod eval;
+pub mod history;
+pub mod history_io;
+mod linalg;
+pub mod logistic;
+pub mod metrics;
+pub mod offers;
+pub mod optimiser;
+pub mod pricing;
+pub mod registry;
+pub mod sellout;
+pub mod train;

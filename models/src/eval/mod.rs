@@ -1,0 +1,252 @@
+//! Evaluation against known ground truth, standalone: it generates its own training
+//! history and test runs from the simulator with fixed seeds (test seeds differ from the
+//! training and calibration seeds) and its own pricing scenarios.
+//!
+//! - Sell-out: Brier, ECE (10 bins) and AUC of the calibrated model over every test
+//!   snapshot and horizon, and the oracle Brier ([`oracle`]: from the true parameters).
+//! - Pricing ([`market`]): closed-loop revenue of the learning optimiser and revenue of
+//!   the best static price, each over the clairvoyant DP optimum, per scenario.
+//!
+//! [`evaluate`] returns an [`EvalReport`]; `sellout eval` prints it as one JSON line.
+
+pub mod market;
+pub mod oracle;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::history::{self, HistoryConfig, Labelled};
+use crate::metrics::{auc, brier, ece};
+use crate::sellout::{Horizon, SellOutModel};
+use crate::train::{self, ModelBundle, TrainError};
+use market::{LoopConfig, MarketResult, Scenario};
+use oracle::Oracle;
+
+/// What to evaluate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalConfig {
+    /// History shape (its `seeds` are ignored: the three seed lists below are used).
+    pub history: HistoryConfig,
+    /// Seeds of the training runs.
+    pub train_seeds: Vec<u64>,
+    /// Seeds of the calibration runs.
+    pub calibration_seeds: Vec<u64>,
+    /// Seeds of the test runs (ground truth known).
+    pub test_seeds: Vec<u64>,
+    /// Seats per pricing scenario.
+    pub market_seats: u32,
+    /// Decision steps per pricing scenario.
+    pub market_steps: usize,
+    /// How the closed loop runs (its prior is replaced by the trained demand prior).
+    pub market_loop: LoopConfig,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self {
+            history: HistoryConfig::default(),
+            train_seeds: (101..=116).collect(),
+            calibration_seeds: vec![151, 152],
+            test_seeds: (201..=206).collect(),
+            market_seats: 120,
+            market_steps: 28,
+            market_loop: LoopConfig {
+                runs: 40,
+                ..LoopConfig::default()
+            },
+        }
+    }
+}
+
+/// Sell-out figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SellOutEval {
+    /// Brier score of the calibrated model.
+    pub brier: f64,
+    /// Brier score of the oracle (true parameters).
+    pub oracle_brier: f64,
+    /// Expected calibration error.
+    pub ece: f64,
+    /// Area under the ROC curve.
+    pub auc: f64,
+    /// Scored (snapshot, horizon) pairs.
+    pub n: usize,
+    /// Share of positives.
+    pub base_rate: f64,
+}
+
+/// The report `sellout eval` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    /// Brier over all horizons.
+    pub brier: f64,
+    /// Oracle Brier over the same pairs.
+    pub oracle_brier: f64,
+    /// ECE over all horizons.
+    pub ece: f64,
+    /// AUC over all horizons.
+    pub auc: f64,
+    /// Per horizon (`days7`, `days14`, `by_start`).
+    pub sellout_by_horizon: BTreeMap<String, SellOutEval>,
+    /// Per pricing scenario.
+    pub scenarios: Vec<MarketResult>,
+    /// Mean of `revenue_vs_optimal` over scenarios.
+    pub revenue_vs_optimal_mean: f64,
+    /// Mean of `static_vs_optimal` over scenarios.
+    pub static_vs_optimal_mean: f64,
+    /// Whether the closed loop beat the best static price in every scenario.
+    pub beats_static_everywhere: bool,
+    /// Training rows (snapshots).
+    pub train_rows: usize,
+    /// Test rows (snapshots).
+    pub test_rows: usize,
+}
+
+fn runs(config: &EvalConfig, seeds: &[u64]) -> Result<history::History, TrainError> {
+    let h = HistoryConfig {
+        seeds: seeds.to_vec(),
+        ..config.history.clone()
+    };
+    history::generate(&h).map_err(|e| {
+        TrainError::SellOut(crate::sellout::SellOutError::Fit(format!("simulator: {e}")))
+    })
+}
+
+/// Trains on the training seeds, then evaluates sell-out and pricing.
+pub fn evaluate(config: &EvalConfig) -> Result<(EvalReport, ModelBundle), TrainError> {
+    let train_h = runs(config, &config.train_seeds)?;
+    let cal_h = runs(config, &config.calibration_seeds)?;
+    let test_h = runs(config, &config.test_seeds)?;
+    let bundle = train::train(&train_h.snapshots, &cal_h.snapshots)?;
+    let (all, by_horizon) = evaluate_sellout(&bundle.sellout, &test_h);
+    let loop_config = LoopConfig {
+        prior: bundle.demand_prior,
+        ..config.market_loop
+    };
+    let scenarios: Vec<MarketResult> = Scenario::standard(config.market_seats, config.market_steps)
+        .iter()
+        .map(|s| market::evaluate(s, &loop_config))
+        .collect();
+    let n = scenarios.len().max(1) as f64;
+    let report = EvalReport {
+        brier: all.brier,
+        oracle_brier: all.oracle_brier,
+        ece: all.ece,
+        auc: all.auc,
+        sellout_by_horizon: by_horizon,
+        revenue_vs_optimal_mean: scenarios.iter().map(|s| s.revenue_vs_optimal).sum::<f64>() / n,
+        static_vs_optimal_mean: scenarios.iter().map(|s| s.static_vs_optimal).sum::<f64>() / n,
+        beats_static_everywhere: scenarios
+            .iter()
+            .all(|s| s.revenue_vs_optimal > s.static_vs_optimal),
+        scenarios,
+        train_rows: train_h.snapshots.len(),
+        test_rows: test_h.snapshots.len(),
+    };
+    Ok((report, bundle))
+}
+
+/// Scores every test snapshot for every horizon against outcome and oracle.
+pub fn evaluate_sellout(
+    model: &SellOutModel,
+    test: &history::History,
+) -> (SellOutEval, BTreeMap<String, SellOutEval>) {
+    // Which categories of each event were still on sale at each snapshot time.
+    let mut open: HashMap<(u64, &str, i64), u32> = HashMap::new();
+    for l in &test.snapshots {
+        let bit = test
+            .truths
+            .iter()
+            .find(|t| t.seed == l.seed)
+            .and_then(|t| t.event(&l.features.event_id))
+            .and_then(|e| {
+                e.categories
+                    .iter()
+                    .position(|c| c.category_id == l.features.category_id.as_str())
+            })
+            .map_or(0, |i| 1u32 << i);
+        *open
+            .entry((l.seed, &l.features.event_id, l.time))
+            .or_default() |= bit;
+    }
+    let mut oracle = Oracle::new(&test.truths);
+    let mut pooled = (Vec::new(), Vec::new(), Vec::new());
+    let mut by_horizon = BTreeMap::new();
+    for horizon in Horizon::ALL {
+        let (mut p, mut q, mut y) = (Vec::new(), Vec::new(), Vec::new());
+        let rows: Vec<&Labelled> = test
+            .snapshots
+            .iter()
+            .filter(|l| horizon.effective_hours(l.features.hours_to_event) > 0.0)
+            .collect();
+        for l in rows {
+            let mask = open
+                .get(&(l.seed, l.features.event_id.as_str(), l.time))
+                .copied()
+                .unwrap_or(0);
+            let Some(o) = oracle.probability(l, horizon, mask) else {
+                continue;
+            };
+            p.push(model.probability(&l.features, l.list_minor, horizon));
+            q.push(o);
+            y.push(horizon.label(l.time, l.sold_out_at));
+        }
+        let name = serde_json::to_value(horizon)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        by_horizon.insert(name, figures(&p, &q, &y));
+        pooled.0.extend(p);
+        pooled.1.extend(q);
+        pooled.2.extend(y);
+    }
+    (figures(&pooled.0, &pooled.1, &pooled.2), by_horizon)
+}
+
+fn figures(p: &[f64], q: &[f64], y: &[bool]) -> SellOutEval {
+    SellOutEval {
+        brier: brier(p, y),
+        oracle_brier: brier(q, y),
+        ece: ece(p, y, 10),
+        auc: auc(p, y),
+        n: p.len(),
+        base_rate: y.iter().filter(|v| **v).count() as f64 / y.len().max(1) as f64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_evaluation_runs_end_to_end() {
+        let config = EvalConfig {
+            history: HistoryConfig {
+                sale_days: 10.0,
+                scale: 0.3,
+                hotness: (0.2, 1.5),
+                snapshot_hours: 12.0,
+                ..HistoryConfig::default()
+            },
+            train_seeds: vec![1],
+            calibration_seeds: vec![2],
+            test_seeds: vec![3],
+            market_seats: 60,
+            market_steps: 12,
+            market_loop: LoopConfig {
+                runs: 3,
+                ..LoopConfig::default()
+            },
+        };
+        let (report, _bundle) = evaluate(&config).unwrap();
+        eprintln!("{}", serde_json::to_string(&report).unwrap());
+        assert_eq!(report.scenarios.len(), 4);
+        assert!(report.auc > 0.7, "{report:?}");
+        assert!(
+            report.oracle_brier > 0.0 && report.brier < 0.25,
+            "{report:?}"
+        );
+    }
+}

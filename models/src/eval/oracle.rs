@@ -1,0 +1,225 @@
+//! The oracle of sell-out probability: `P(sold out within H)` computed from the
+//! simulator's *true* parameters, the reference the learned model's Brier is held to.
+//!
+//! Per event: expected shopper arrivals are integrated from [`EventTruth::arrival_rate`]
+//! on a 5-minute grid. Per (event, set of categories still on sale): a Monte Carlo of
+//! 20,000 sessions through the true funnel (first view by preference, correlated
+//! log-normal willingness to pay, cart intent, abandonment, views of other categories
+//! weighted as the simulator does) gives buying sessions per arrival for each category.
+//! Seats demanded within the window are then compound Poisson (sessions × seats per
+//! cart from the true quantity weights): Monte Carlo when few sessions are expected, a
+//! normal approximation with continuity correction when many.
+//!
+//! Approximations (so the oracle is near, not exactly, the truth): cart holds, refunds,
+//! categories selling out *inside* the window, and prices are at list.
+
+use std::collections::HashMap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Poisson, StandardNormal};
+use sellout_ingest::records::Timestamp;
+use sellout_simulator::GroundTruth;
+use sellout_simulator::truth::EventTruth;
+
+use crate::history::Labelled;
+use crate::sellout::Horizon;
+
+const STEP_MS: i64 = 5 * 60_000;
+const SESSIONS: usize = 20_000;
+
+/// Oracle probabilities for the snapshots of one or more simulator runs.
+pub struct Oracle<'a> {
+    truths: &'a [GroundTruth],
+    cum: HashMap<(u64, String), (Timestamp, Vec<f64>)>,
+    funnel: HashMap<(u64, String, u32), Vec<f64>>,
+    rng: ChaCha8Rng,
+}
+
+impl<'a> Oracle<'a> {
+    /// An oracle over the ground truth of the runs (matched by seed).
+    pub fn new(truths: &'a [GroundTruth]) -> Self {
+        Self {
+            truths,
+            cum: HashMap::new(),
+            funnel: HashMap::new(),
+            rng: ChaCha8Rng::seed_from_u64(0x0_5eed),
+        }
+    }
+
+    fn event(&self, seed: u64, event_id: &str) -> Option<(&'a GroundTruth, &'a EventTruth)> {
+        let truth = self.truths.iter().find(|t| t.seed == seed)?;
+        Some((truth, truth.event(event_id)?))
+    }
+
+    /// Expected arrivals of the event between `from` and `to`.
+    fn arrivals(&mut self, seed: u64, event: &EventTruth, scale: f64, from: i64, to: i64) -> f64 {
+        let (start, cum) = self
+            .cum
+            .entry((seed, event.event_id.clone()))
+            .or_insert_with(|| {
+                let (open, close) = (event.curve.on_sale, event.curve.sales_close);
+                let mut cum = vec![0.0];
+                let mut t = open;
+                while t < close {
+                    let rate = event.arrival_rate(t + STEP_MS / 2, scale);
+                    let last = cum[cum.len() - 1];
+                    cum.push(last + rate * STEP_MS as f64 / 60_000.0);
+                    t += STEP_MS;
+                }
+                (open, cum)
+            });
+        let at = |t: i64| {
+            let x = (t - *start) as f64 / STEP_MS as f64;
+            let i = (x.floor().max(0.0) as usize).min(cum.len() - 1);
+            let j = (i + 1).min(cum.len() - 1);
+            let frac = (x - i as f64).clamp(0.0, 1.0);
+            cum[i] + frac * (cum[j] - cum[i])
+        };
+        (at(to) - at(from)).max(0.0)
+    }
+
+    /// Buying sessions per arrival for each category, given which are still on sale.
+    fn buyers_per_arrival(
+        &mut self,
+        truth: &GroundTruth,
+        event: &EventTruth,
+        mask: u32,
+    ) -> Vec<f64> {
+        let key = (truth.seed, event.event_id.clone(), mask);
+        if let Some(v) = self.funnel.get(&key) {
+            return v.clone();
+        }
+        let cats = &event.categories;
+        let model = &truth.shopper;
+        let rho = model.wtp_correlation;
+        let mut buyers = vec![0.0; cats.len()];
+        let open = |k: usize| mask & (1 << k) != 0;
+        for _ in 0..SESSIONS {
+            let z: f64 = StandardNormal.sample(&mut self.rng);
+            let mut c = pick(&mut self.rng, cats.iter().map(|c| c.preference));
+            let mut seen = 0u32;
+            for view in 0..model.max_views {
+                seen |= 1 << c;
+                let t = &cats[c];
+                let e: f64 = StandardNormal.sample(&mut self.rng);
+                let wtp = t.wtp_median_minor
+                    * (t.wtp_sigma * (rho * z + (1.0 - rho * rho).sqrt() * e)).exp();
+                if open(c)
+                    && wtp >= t.list_price_minor as f64
+                    && self.rng.random::<f64>() < t.cart_intent
+                {
+                    if self.rng.random::<f64>() >= t.abandonment_rate {
+                        buyers[c] += 1.0;
+                    }
+                    break;
+                }
+                if view + 1 >= model.max_views
+                    || self.rng.random::<f64>() >= model.view_another_probability
+                {
+                    break;
+                }
+                let weights: Vec<f64> = (0..cats.len())
+                    .map(|k| {
+                        let w = if seen & (1 << k) != 0 {
+                            0.0
+                        } else {
+                            cats[k].preference
+                        };
+                        if open(k) { w } else { 0.15 * w }
+                    })
+                    .collect();
+                if weights.iter().sum::<f64>() <= 0.0 {
+                    break;
+                }
+                c = pick(&mut self.rng, weights.into_iter());
+            }
+        }
+        let out: Vec<f64> = buyers.iter().map(|b| b / SESSIONS as f64).collect();
+        self.funnel.insert(key, out.clone());
+        out
+    }
+
+    /// `P(category sold out within horizon)` at the snapshot; `open_mask` has a bit per
+    /// category of the event (catalog order) still on sale.
+    pub fn probability(&mut self, l: &Labelled, horizon: Horizon, open_mask: u32) -> Option<f64> {
+        let (truth, event) = self.event(l.seed, &l.features.event_id)?;
+        let c = event
+            .categories
+            .iter()
+            .position(|c| c.category_id == l.features.category_id.as_str())?;
+        let end = match horizon.hours() {
+            Some(h) => (l.time + (h * 3_600_000.0) as i64).min(event.curve.sales_close),
+            None => event.curve.sales_close,
+        };
+        let arrivals = self.arrivals(l.seed, event, truth.scale, l.time, end);
+        let per_arrival = self.buyers_per_arrival(truth, event, open_mask | (1 << c));
+        let sessions = arrivals * per_arrival[c];
+        let w = &truth.shopper.quantity_weights;
+        let total: f64 = w.iter().sum();
+        let q1: f64 = w
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i + 1) as f64 * p)
+            .sum::<f64>()
+            / total;
+        let q2: f64 = w
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ((i + 1) as f64).powi(2) * p)
+            .sum::<f64>()
+            / total;
+        let need = f64::from(l.features.remaining);
+        if sessions >= 30.0 {
+            let mean = sessions * q1;
+            let sd = (sessions * q2).sqrt();
+            return Some(1.0 - normal_cdf((need - 0.5 - mean) / sd));
+        }
+        let Ok(poisson) = Poisson::new(sessions.max(1e-12)) else {
+            return Some(0.0);
+        };
+        let draws = 400;
+        let mut hits = 0;
+        for _ in 0..draws {
+            let n = poisson.sample(&mut self.rng) as usize;
+            let seats: usize = (0..n)
+                .map(|_| 1 + pick(&mut self.rng, w.iter().copied()))
+                .sum();
+            if seats as f64 >= need {
+                hits += 1;
+            }
+        }
+        Some(f64::from(hits) / f64::from(draws))
+    }
+}
+
+/// Index drawn with probability proportional to the weights.
+fn pick(rng: &mut ChaCha8Rng, weights: impl Iterator<Item = f64> + Clone) -> usize {
+    let total: f64 = weights.clone().sum();
+    let mut x = rng.random::<f64>() * total;
+    let mut last = 0;
+    for (i, w) in weights.enumerate() {
+        if x < w {
+            return i;
+        }
+        x -= w;
+        last = i;
+    }
+    last
+}
+
+/// Standard normal CDF (Abramowitz–Stegun 7.1.26 on erf, |error| < 1.5e-7).
+fn normal_cdf(x: f64) -> f64 {
+    let z = x.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * z);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erf = 1.0 - poly * (-z * z).exp();
+    if x >= 0.0 {
+        0.5 * (1.0 + erf)
+    } else {
+        0.5 * (1.0 - erf)
+    }
+}

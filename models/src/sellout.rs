@@ -1,0 +1,321 @@
+//! Sell-out probability: `P(category sold out within H)` for H = 7 days, 14 days and by
+//! the event's start, from a [`SellOutFeatures`] snapshot; with the expected sell-out
+//! time alongside.
+//!
+//! One logistic regression per horizon (linfa-logistic, L-BFGS) over standardised
+//! features built around a *coverage* ratio: the seats the current pace would sell within
+//! the horizon over the seats left, at the 24-hour, 1-hour and 15-minute pace. Then
+//! Platt scaling, fitted either on a held-out split of other runs
+//! ([`SellOutModel::train`]) or on out-of-fold predictions over all runs
+//! ([`SellOutModel::train_cross_fitted`], what training uses: a few held-out runs are a
+//! dozen events whose outcomes are correlated, too few to calibrate on).
+//!
+//! The regression and calibration live in [`crate::logistic`] (which minds linfa 0.8.1's
+//! label trap); scoring is a dot product in plain Rust.
+//!
+//! The expected sell-out time walks the demand forward hour by hour (the GLM's rate when
+//! given, else the recent pace) until the expected sales cover the seats left.
+
+use sellout_ingest::records::Timestamp;
+use sellout_pipelines::output::SellOutFeatures;
+use serde::{Deserialize, Serialize};
+
+use crate::demand::{DemandInputs, PoissonGlm};
+use crate::history::Labelled;
+pub use crate::logistic::{Logistic, Platt, fit_logistic};
+
+/// Hours before the event start at which sales close.
+pub const CLOSE_HOURS: f64 = 2.75;
+
+/// Names of the features, in order (stored in model metadata).
+pub const SELLOUT_FEATURES: [&str; 11] = [
+    "ln_coverage_24h",
+    "ln_coverage_1h",
+    "sold_share",
+    "ln1p_remaining",
+    "ln1p_horizon_hours",
+    "ln1p_hours_to_event",
+    "ln1p_buzz_posts_1h",
+    "ln_price_over_list",
+    "ln_coverage_15m",
+    "ln1p_cart_adds_1h",
+    "ln_coverage_24h_squared",
+];
+
+/// Why a sell-out model could not be trained.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SellOutError {
+    /// No training rows.
+    #[error("no training data for horizon {0:?}")]
+    NoData(Horizon),
+    /// linfa failed.
+    #[error("logistic fit failed: {0}")]
+    Fit(String),
+}
+
+/// A prediction horizon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Horizon {
+    /// Within 7 days.
+    Days7,
+    /// Within 14 days.
+    Days14,
+    /// Before the event starts (sales close).
+    ByStart,
+}
+
+impl Horizon {
+    /// All horizons, in order.
+    pub const ALL: [Horizon; 3] = [Horizon::Days7, Horizon::Days14, Horizon::ByStart];
+
+    /// Hours of the horizon, `None` for "by start".
+    pub fn hours(self) -> Option<f64> {
+        match self {
+            Horizon::Days7 => Some(168.0),
+            Horizon::Days14 => Some(336.0),
+            Horizon::ByStart => None,
+        }
+    }
+
+    /// Selling hours inside the horizon from a snapshot `hours_to_event` before start.
+    pub fn effective_hours(self, hours_to_event: f64) -> f64 {
+        let left = (hours_to_event - CLOSE_HOURS).max(0.0);
+        self.hours().map_or(left, |h| h.min(left))
+    }
+
+    /// Whether a category that sold out at `sold_out_at` did so within the horizon.
+    pub fn label(self, at: Timestamp, sold_out_at: Option<Timestamp>) -> bool {
+        match (sold_out_at, self.hours()) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(t), Some(h)) => t <= at + (h * 3_600_000.0) as i64,
+        }
+    }
+}
+
+/// The feature row of a snapshot for a horizon (unstandardised).
+pub fn feature_row(f: &SellOutFeatures, list_minor: i64, horizon: Horizon) -> [f64; 11] {
+    let h = horizon.effective_hours(f.hours_to_event);
+    let remaining = f64::from(f.remaining) + 1.0;
+    let pace_24 = f64::from(f.sales_24h) / 24.0;
+    let pace_1 = f64::from(f.sales_1h);
+    let pace_15 = f64::from(f.sales_15m) * 4.0;
+    let coverage_24 = ((pace_24 * h + 1.0) / remaining).ln();
+    let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
+    [
+        coverage_24,
+        ((pace_1 * h + 1.0) / remaining).ln(),
+        f64::from(f.sold) / f64::from(f.capacity.max(1)),
+        remaining.ln(),
+        h.ln_1p(),
+        finite(f.hours_to_event.max(0.0).ln_1p()),
+        f64::from(f.buzz_posts_1h).ln_1p(),
+        (f.price_minor.max(1) as f64 / list_minor.max(1) as f64).ln(),
+        ((pace_15 * h + 1.0) / remaining).ln(),
+        f64::from(f.cart_adds_1h).ln_1p(),
+        coverage_24.clamp(-6.0, 6.0).powi(2),
+    ]
+    .map(finite)
+}
+
+/// The calibrated model of one horizon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HorizonModel {
+    /// Which horizon.
+    pub horizon: Horizon,
+    /// The raw logistic model.
+    pub logistic: Logistic,
+    /// Its calibration.
+    pub platt: Platt,
+}
+
+/// Sell-out probabilities of one category now, with the expected sell-out time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SellOutScore {
+    /// `P(sold out within 7 days)`.
+    pub within_7d: f64,
+    /// `P(sold out within 14 days)`.
+    pub within_14d: f64,
+    /// `P(sold out before the event starts)`.
+    pub by_start: f64,
+    /// When the expected sales cover the seats left, if before sales close.
+    pub expected_sell_out_at: Option<Timestamp>,
+}
+
+/// The three horizons' models.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SellOutModel {
+    /// One per horizon, in [`Horizon::ALL`] order.
+    pub horizons: Vec<HorizonModel>,
+}
+
+impl SellOutModel {
+    /// Trains on `train` and calibrates on `calibrate` (different runs).
+    pub fn train(train: &[Labelled], calibrate: &[Labelled]) -> Result<Self, SellOutError> {
+        let mut horizons = Vec::new();
+        for horizon in Horizon::ALL {
+            let (rows, labels) = design(train, horizon);
+            if rows.is_empty() {
+                return Err(SellOutError::NoData(horizon));
+            }
+            let logistic = fit_logistic(&rows, &labels)?;
+            let (cal_rows, cal_labels) = design(calibrate, horizon);
+            let raw: Vec<f64> = cal_rows.iter().map(|r| logistic.probability(r)).collect();
+            let positives = cal_labels.iter().filter(|l| **l).count();
+            let both = positives >= 5 && cal_labels.len() - positives >= 5;
+            let platt = if both {
+                Platt::fit(&raw, &cal_labels)
+            } else {
+                Platt::IDENTITY
+            };
+            horizons.push(HorizonModel {
+                horizon,
+                logistic,
+                platt,
+            });
+        }
+        Ok(Self { horizons })
+    }
+
+    /// Trains on every run, with Platt scaling fitted on out-of-fold predictions: the
+    /// runs (seeds) are split into `folds`, each fold is scored by a model fitted on the
+    /// others, and the final model is fitted on all. Outcomes of one event are strongly
+    /// correlated, so a held-out split of a few runs calibrates on a dozen events only;
+    /// cross-fitting calibrates on all of them.
+    pub fn train_cross_fitted(data: &[Labelled], folds: usize) -> Result<Self, SellOutError> {
+        let mut seeds: Vec<u64> = data.iter().map(|l| l.seed).collect();
+        seeds.sort_unstable();
+        seeds.dedup();
+        let folds = folds.clamp(1, seeds.len().max(1));
+        let fold_of = |seed: u64| seeds.binary_search(&seed).unwrap_or(0) % folds;
+        let mut horizons = Vec::new();
+        for horizon in Horizon::ALL {
+            let (rows, labels) = design(data, horizon);
+            if rows.is_empty() {
+                return Err(SellOutError::NoData(horizon));
+            }
+            let row_folds: Vec<usize> = data
+                .iter()
+                .filter(|l| horizon.effective_hours(l.features.hours_to_event) > 0.0)
+                .map(|l| fold_of(l.seed))
+                .collect();
+            let mut raw = vec![0.5; rows.len()];
+            if folds > 1 {
+                for f in 0..folds {
+                    let (fit_rows, fit_labels): (Vec<Vec<f64>>, Vec<bool>) = rows
+                        .iter()
+                        .zip(&labels)
+                        .zip(&row_folds)
+                        .filter(|(_, k)| **k != f)
+                        .map(|((r, y), _)| (r.clone(), *y))
+                        .unzip();
+                    if fit_rows.is_empty() {
+                        continue;
+                    }
+                    let model = fit_logistic(&fit_rows, &fit_labels)?;
+                    for (i, _) in row_folds.iter().enumerate().filter(|(_, k)| **k == f) {
+                        raw[i] = model.probability(&rows[i]);
+                    }
+                }
+            }
+            let positives = labels.iter().filter(|l| **l).count();
+            let both = folds > 1 && positives >= 5 && labels.len() - positives >= 5;
+            let platt = if both {
+                Platt::fit(&raw, &labels)
+            } else {
+                Platt::IDENTITY
+            };
+            horizons.push(HorizonModel {
+                horizon,
+                logistic: fit_logistic(&rows, &labels)?,
+                platt,
+            });
+        }
+        Ok(Self { horizons })
+    }
+
+    /// Calibrated `P(sold out within horizon)`; 1 when nothing is left.
+    pub fn probability(&self, f: &SellOutFeatures, list_minor: i64, horizon: Horizon) -> f64 {
+        if f.remaining == 0 {
+            return 1.0;
+        }
+        if horizon.effective_hours(f.hours_to_event) <= 0.0 {
+            return 0.0;
+        }
+        self.horizons
+            .iter()
+            .find(|m| m.horizon == horizon)
+            .map_or(0.0, |m| {
+                let row = feature_row(f, list_minor, horizon);
+                m.platt.apply(m.logistic.probability(&row))
+            })
+    }
+
+    /// Scores a snapshot taken at `at` (the snapshot's event time, never the wall clock).
+    pub fn score(
+        &self,
+        f: &SellOutFeatures,
+        list_minor: i64,
+        at: Timestamp,
+        demand: Option<&PoissonGlm>,
+    ) -> SellOutScore {
+        SellOutScore {
+            within_7d: self.probability(f, list_minor, Horizon::Days7),
+            within_14d: self.probability(f, list_minor, Horizon::Days14),
+            by_start: self.probability(f, list_minor, Horizon::ByStart),
+            expected_sell_out_at: expected_sell_out_hours(f, list_minor, demand)
+                .map(|h| at + (h * 3_600_000.0) as i64),
+        }
+    }
+}
+
+/// Rows and labels of labelled snapshots for one horizon.
+pub fn design(data: &[Labelled], horizon: Horizon) -> (Vec<Vec<f64>>, Vec<bool>) {
+    data.iter()
+        .filter(|l| horizon.effective_hours(l.features.hours_to_event) > 0.0)
+        .map(|l| {
+            (
+                feature_row(&l.features, l.list_minor, horizon).to_vec(),
+                horizon.label(l.time, l.sold_out_at),
+            )
+        })
+        .unzip()
+}
+
+/// Hours until expected sales cover the seats left, stepping hour by hour to sales close.
+pub fn expected_sell_out_hours(
+    f: &SellOutFeatures,
+    list_minor: i64,
+    demand: Option<&PoissonGlm>,
+) -> Option<f64> {
+    let selling = (f.hours_to_event - CLOSE_HOURS).max(0.0);
+    let remaining = f64::from(f.remaining);
+    if remaining <= 0.0 {
+        return Some(0.0);
+    }
+    let pace = (f64::from(f.sales_24h) / 24.0).max(f64::from(f.sales_1h) * 0.5);
+    let base = DemandInputs::from_features(f, list_minor);
+    let mut sold = 0.0;
+    let mut hour = 0.0;
+    while hour < selling {
+        let rate = match demand {
+            Some(glm) => glm.rate_per_hour(&DemandInputs {
+                hours_to_event: f.hours_to_event - hour,
+                ..base
+            }),
+            None => pace,
+        };
+        let step = (selling - hour).min(1.0);
+        if sold + rate * step >= remaining {
+            return Some(hour + (remaining - sold) / rate.max(1e-12));
+        }
+        sold += rate * step;
+        hour += step;
+    }
+    None
+}
+
+#[cfg(test)]
+#[path = "sellout_tests.rs"]
+mod tests;

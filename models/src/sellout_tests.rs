@@ -1,0 +1,64 @@
+use super::*;
+use crate::history::{HistoryConfig, generate};
+use crate::metrics::auc;
+
+#[test]
+fn logistic_minds_the_label_trap_whichever_class_is_larger() {
+    // x > 0 means true; once with true the minority, once the majority.
+    for threshold in [1.0, -1.0] {
+        let rows: Vec<Vec<f64>> = (0..200).map(|i| vec![i as f64 / 50.0 - 2.0]).collect();
+        let labels: Vec<bool> = rows.iter().map(|r| r[0] > threshold).collect();
+        let m = fit_logistic(&rows, &labels).unwrap();
+        assert!(m.probability(&[2.0]) > 0.9, "{threshold}: {m:?}");
+        assert!(m.probability(&[-2.0]) < 0.1, "{threshold}: {m:?}");
+    }
+    // One class only: a constant, no error.
+    let m = fit_logistic(&[vec![1.0], vec![2.0]], &[true, true]).unwrap();
+    assert!(m.probability(&[0.0]) > 0.5);
+}
+
+#[test]
+fn trained_model_ranks_and_scores_snapshots() {
+    let config = HistoryConfig {
+        seeds: vec![11, 12],
+        events: 4,
+        sale_days: 10.0,
+        scale: 0.3,
+        hotness: (0.2, 1.5),
+        snapshot_hours: 12.0,
+    };
+    let h = generate(&config).unwrap();
+    let (train, cal): (Vec<_>, Vec<_>) = h.snapshots.into_iter().partition(|l| l.seed == 11);
+    let model = SellOutModel::train(&train, &cal).unwrap();
+    let (p, y): (Vec<f64>, Vec<bool>) = cal
+        .iter()
+        .map(|l| {
+            (
+                model.probability(&l.features, l.list_minor, Horizon::ByStart),
+                Horizon::ByStart.label(l.time, l.sold_out_at),
+            )
+        })
+        .unzip();
+    assert!(auc(&p, &y) > 0.8, "auc {}", auc(&p, &y));
+    let l = &cal[0];
+    let s = model.score(&l.features, l.list_minor, l.time, None);
+    assert!(
+        s.within_7d <= s.within_14d + 0.05 && s.within_14d <= s.by_start + 0.05,
+        "{s:?}"
+    );
+    let mut gone = l.features.clone();
+    gone.remaining = 0;
+    assert_eq!(model.probability(&gone, l.list_minor, Horizon::Days7), 1.0);
+}
+
+#[test]
+fn expected_sell_out_follows_the_pace() {
+    let mut f = crate::pricing::tests::snapshot(100, 100.0);
+    f.sales_24h = 240; // 10 an hour
+    f.sales_1h = 10;
+    let h = expected_sell_out_hours(&f, 10_000, None).unwrap();
+    assert!((h - 10.0).abs() < 1e-9, "{h}");
+    f.sales_24h = 0;
+    f.sales_1h = 0;
+    assert!(expected_sell_out_hours(&f, 10_000, None).is_none());
+}

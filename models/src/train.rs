@@ -1,0 +1,237 @@
+//! Training: from labelled history to a [`ModelBundle`] (sell-out models for the three
+//! horizons and the demand prior every category's online GLM starts from), and the
+//! bundle's round trip through the [`Registry`].
+//!
+//! The demand prior is a Poisson GLM fitted on consecutive snapshots of the same
+//! category (purchases between them over the hours between them). History sold at list
+//! prices says nothing about elasticity, so the elasticity keeps the default prior and
+//! the fit learns the level, time, momentum and buzz terms.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::demand::{DEMAND_FEATURES, DemandInputs, Observation, PoissonGlm, Prior};
+use crate::history::Labelled;
+use crate::registry::{Meta, Registry, RegistryError, TrainingRange, Version};
+use crate::sellout::{SELLOUT_FEATURES, SellOutError, SellOutModel};
+
+/// Registry name of the bundle.
+pub const BUNDLE_NAME: &str = "sellout";
+/// Registry kind of the bundle.
+pub const BUNDLE_KIND: &str = "sellout_bundle";
+
+/// Why training failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The sell-out model could not be fitted.
+    #[error(transparent)]
+    SellOut(#[from] SellOutError),
+    /// The demand prior could not be fitted.
+    #[error(transparent)]
+    Demand(#[from] crate::demand::DemandError),
+    /// The registry failed.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+/// Everything serving needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelBundle {
+    /// Sell-out probability per horizon.
+    pub sellout: SellOutModel,
+    /// The prior of every category's demand GLM (fitted on history).
+    pub demand_prior: Prior,
+}
+
+/// Demand observations from consecutive snapshots of each category.
+pub fn demand_observations(history: &[Labelled]) -> Vec<Observation> {
+    let mut by_key: BTreeMap<(u64, &str, &str), Vec<&Labelled>> = BTreeMap::new();
+    for l in history {
+        by_key
+            .entry((l.seed, &l.features.event_id, &l.features.category_id))
+            .or_default()
+            .push(l);
+    }
+    let mut out = Vec::new();
+    for snaps in by_key.values_mut() {
+        snaps.sort_by_key(|l| l.time);
+        // The opening spike (first day) is its own phenomenon, not the price response
+        // and time trend the pricing horizon needs: it would bend the time term upwards.
+        let opening_end = snaps.first().map_or(0, |l| l.time) + 24 * 3_600_000;
+        for pair in snaps.windows(2).filter(|p| p[0].time >= opening_end) {
+            let (a, b) = (pair[0], pair[1]);
+            let hours = (b.time - a.time) as f64 / 3_600_000.0;
+            // Skip stretches that ended in a sell-out: their demand is censored.
+            if hours <= 0.0 || b.features.remaining == 0 {
+                continue;
+            }
+            let bought = f64::from(b.features.sold) - f64::from(a.features.sold);
+            out.push(Observation {
+                inputs: DemandInputs::from_features(&a.features, a.list_minor),
+                purchases: bought.max(0.0),
+                exposure_hours: hours,
+            });
+        }
+    }
+    out
+}
+
+/// Trains the bundle on both sets: sell-out cross-fitted over the runs (Platt on
+/// out-of-fold predictions, see [`SellOutModel::train_cross_fitted`]), demand on all.
+pub fn train(train: &[Labelled], calibrate: &[Labelled]) -> Result<ModelBundle, TrainError> {
+    let mut all_rows = train.to_vec();
+    all_rows.extend_from_slice(calibrate);
+    let sellout = SellOutModel::train_cross_fitted(&all_rows, 4)?;
+    let mut all = demand_observations(train);
+    all.extend(demand_observations(calibrate));
+    let default = Prior::default();
+    // Momentum is pinned at 0 in the fit as in serving: in a pricing loop it feeds back
+    // (a higher price lowers momentum, which lowers predicted demand, which lowers the
+    // price; it cost 1–3% revenue in the market evaluation).
+    let fit_prior = Prior {
+        precision: [1e-4, default.precision[1], 1.0, 1e6, 1.0],
+        ..default
+    };
+    let glm = PoissonGlm::fit(fit_prior, &all, all.len())?;
+    // Keep the fitted level, time shape and buzz; elasticity stays the default's
+    // (history is at list prices, so it holds no information about price).
+    let demand_prior = Prior {
+        mean: [
+            glm.coef[0],
+            default.mean[1],
+            glm.coef[2].clamp(-1.0, 0.0),
+            0.0,
+            glm.coef[4].clamp(0.0, 1.0),
+        ],
+        precision: [1e-4, 8.0, 16.0, 1e6, 1.0],
+    };
+    Ok(ModelBundle {
+        sellout,
+        demand_prior,
+    })
+}
+
+/// Saves a bundle as the next version; `trained_at` is event time passed in.
+pub fn save(
+    registry: &Registry,
+    bundle: &ModelBundle,
+    history: &[Labelled],
+    metrics: BTreeMap<String, f64>,
+    trained_at: i64,
+) -> Result<u64, TrainError> {
+    let features = SELLOUT_FEATURES
+        .iter()
+        .chain(DEMAND_FEATURES.iter())
+        .map(|s| (*s).to_owned())
+        .collect();
+    let meta = Meta {
+        format_version: 0,
+        name: BUNDLE_NAME.into(),
+        version: 0,
+        kind: BUNDLE_KIND.into(),
+        features,
+        training_range: TrainingRange {
+            from: history.iter().map(|l| l.time).min().unwrap_or(0),
+            to: history.iter().map(|l| l.time).max().unwrap_or(0),
+            rows: history.len() as u64,
+        },
+        metrics,
+        trained_at,
+    };
+    Ok(registry.save(bundle, meta)?)
+}
+
+/// Loads the newest or a pinned bundle.
+pub fn load(registry: &Registry, version: Version) -> Result<(ModelBundle, Meta), TrainError> {
+    Ok(registry.load(BUNDLE_NAME, BUNDLE_KIND, version)?)
+}
+
+/// `sellout train --history DIR`: reads the Parquet history in `history_dir`, trains
+/// (the last third of the seeds, at least one, calibrate), scores the calibration split
+/// and saves the bundle as the next version in `registry`. Returns the version.
+pub fn train_dir(
+    history_dir: &std::path::Path,
+    registry: &Registry,
+    trained_at: i64,
+) -> Result<u64, TrainDirError> {
+    let rows = crate::history_io::read_dir(history_dir)?;
+    let mut seeds: Vec<u64> = rows.iter().map(|l| l.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    if seeds.len() < 2 {
+        return Err(TrainDirError::Seeds(seeds.len()));
+    }
+    let cut = seeds[seeds.len() - (seeds.len() / 3).max(1)];
+    let (fit, cal): (Vec<_>, Vec<_>) = rows.iter().cloned().partition(|l| l.seed < cut);
+    let bundle = train(&fit, &cal)?;
+    let mut metrics = BTreeMap::new();
+    for horizon in crate::sellout::Horizon::ALL {
+        let (p, y): (Vec<f64>, Vec<bool>) = cal
+            .iter()
+            .filter(|l| horizon.effective_hours(l.features.hours_to_event) > 0.0)
+            .map(|l| {
+                (
+                    bundle
+                        .sellout
+                        .probability(&l.features, l.list_minor, horizon),
+                    horizon.label(l.time, l.sold_out_at),
+                )
+            })
+            .unzip();
+        let name = format!("{horizon:?}").to_lowercase();
+        metrics.insert(
+            format!("calibration_brier_{name}"),
+            crate::metrics::brier(&p, &y),
+        );
+        metrics.insert(
+            format!("calibration_auc_{name}"),
+            crate::metrics::auc(&p, &y),
+        );
+    }
+    Ok(save(registry, &bundle, &rows, metrics, trained_at)?)
+}
+
+/// Why `train_dir` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainDirError {
+    /// The history could not be read.
+    #[error(transparent)]
+    History(#[from] crate::history_io::HistoryIoError),
+    /// Training or saving failed.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// Too few runs to hold some out for calibration.
+    #[error("history has {0} run(s) (seeds); at least 2 are needed to calibrate")]
+    Seeds(usize),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{HistoryConfig, generate};
+
+    #[test]
+    fn trains_from_a_parquet_directory_into_the_registry_and_loads_back() {
+        let h = generate(&HistoryConfig {
+            seeds: vec![21, 22],
+            events: 4,
+            sale_days: 6.0,
+            scale: 0.3,
+            hotness: (0.2, 1.5),
+            snapshot_hours: 12.0,
+        })
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let hist = dir.path().join("history");
+        std::fs::create_dir_all(&hist).unwrap();
+        crate::history_io::write(&hist.join("part-0.parquet"), &h.snapshots).unwrap();
+        let registry = Registry::new(dir.path().join("models"));
+        let v = train_dir(&hist, &registry, 1_795_424_400_000).unwrap();
+        assert_eq!(v, 1);
+        let (bundle, meta) = load(&registry, Version::Newest).unwrap();
+        assert_eq!(meta.training_range.rows, h.snapshots.len() as u64);
+        assert!(meta.metrics.contains_key("calibration_auc_bystart"));
+        assert_eq!(bundle.sellout.horizons.len(), 3);
+    }
+}
