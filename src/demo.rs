@@ -48,6 +48,8 @@ struct PipelinesSummary {
 struct PricingSummary {
     /// Price changes on the `prices` topic.
     price_changes: u64,
+    /// Quotes shoppers took when they added seats to a cart (paid at checkout).
+    quotes_issued: u64,
     /// Revenue per currency with the repricer in the loop, in minor units.
     revenue_minor: BTreeMap<String, i64>,
     /// The same simulation (same seed) at list prices throughout.
@@ -121,6 +123,8 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         runner: wiring::pipelines(config, log.clone(), catalog.clone())?,
         repricer: Repricer::rule_based(pricing.clone()),
         progress: progress.clone(),
+        prices: prices.clone(),
+        service: pricing.clone(),
     };
     let faults = FaultInjector::new(seed ^ 0x0005_e110_u64, args.fault_rate);
 
@@ -177,7 +181,8 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         eprintln!("archiving the streams and replaying the day at list prices...");
     }
     let archived = crate::sql::archive_of(config).compact_all(log.as_ref(), None)?;
-    let pricing_summary = pricing_summary(&sim, list_config, log.as_ref())?;
+    let mut pricing_summary = pricing_summary(&sim, list_config, log.as_ref())?;
+    pricing_summary.quotes_issued = prices.quotes_issued();
     let pipelines = PipelinesSummary {
         records: report.totals.records,
         late: report.totals.late,
@@ -265,6 +270,7 @@ fn pricing_summary(
     }
     Ok(PricingSummary {
         price_changes: log.offsets(sellout_pricing::change::PRICES_TOPIC)?.end,
+        quotes_issued: 0,
         revenue_minor: revenue,
         list_price_revenue_minor: list_revenue,
         revenue_vs_list: ratios.iter().sum::<f64>() / ratios.len().max(1) as f64,

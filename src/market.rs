@@ -8,8 +8,19 @@
 //! is earlier. Before answering, the simulator thread waits until the pricing side
 //! has processed up to that time, so with `--duration 0s` a run's prices depend on
 //! the seed alone, never on thread timing.
+//!
+//! Shoppers who add seats to a cart get a signed quote for the price they saw and pay
+//! it at checkout. The quote's hold (which stops the repricer raising that price) is
+//! registered on the ingest side when pricing reaches the quote's time, so the
+//! repricer sees holds in simulated-time order too.
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
+
+use sellout_ingest::records::Id;
+use sellout_pricing::quotes::Quote;
+use sellout_pricing::service::QuoteRequest;
 
 use sellout_pipelines::Runner;
 use sellout_pricing::{PricingService, Repricer};
@@ -84,6 +95,10 @@ impl Progress {
 pub struct BookPrices {
     service: OnceLock<Arc<PricingService>>,
     progress: Arc<Progress>,
+    /// Quotes issued to shoppers whose holds pricing hasn't registered yet, in
+    /// simulated-time order.
+    pending: Mutex<VecDeque<Quote>>,
+    issued: AtomicU64,
 }
 
 impl BookPrices {
@@ -91,6 +106,25 @@ impl BookPrices {
         Self {
             service: OnceLock::new(),
             progress,
+            pending: Mutex::new(VecDeque::new()),
+            issued: AtomicU64::new(0),
+        }
+    }
+
+    /// Quotes issued so far.
+    pub fn quotes_issued(&self) -> u64 {
+        self.issued.load(Ordering::Relaxed)
+    }
+
+    /// Registers the holds of the quotes issued up to simulated time `now`.
+    fn register_holds(&self, service: &PricingService, now: Timestamp) {
+        let Ok(mut pending) = self.pending.lock() else {
+            return;
+        };
+        while pending.front().is_some_and(|q| q.issued_at <= now) {
+            if let Some(quote) = pending.pop_front() {
+                service.holds().hold(&quote);
+            }
         }
     }
 
@@ -114,6 +148,32 @@ impl PriceSource for BookPrices {
         };
         Some(price.unwrap_or(category.price_minor))
     }
+
+    fn quote(
+        &self,
+        event_id: &str,
+        category_id: &str,
+        quantity: u32,
+        unit_price_minor: i64,
+        at: Timestamp,
+    ) -> Option<Id> {
+        let service = self.service.get()?;
+        // The simulator thread is the only caller, so the numbering is the seed's.
+        let n = self.issued.fetch_add(1, Ordering::Relaxed);
+        let request = QuoteRequest {
+            event_id: event_id.to_owned(),
+            category_id: category_id.to_owned(),
+            quantity,
+        };
+        let quote = service
+            .make_quote(format!("q-{n:010}"), &request, unit_price_minor, at)
+            .ok()?;
+        let id = Id::from(quote.id.as_str());
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.push_back(quote);
+        }
+        Some(id)
+    }
 }
 
 /// The pricing side of the loop, run on the ingest thread after each chunk.
@@ -121,6 +181,8 @@ pub struct Loop {
     pub runner: Runner,
     pub repricer: Repricer,
     pub progress: Arc<Progress>,
+    pub prices: Arc<BookPrices>,
+    pub service: Arc<PricingService>,
 }
 
 impl Loop {
@@ -128,6 +190,7 @@ impl Loop {
     /// outputs, at simulated time `now`; then lets waiting shoppers go on.
     pub fn step(&mut self, now: Timestamp) -> anyhow::Result<()> {
         while self.runner.poll(now, usize::MAX)? > 0 {}
+        self.prices.register_holds(&self.service, now);
         while self.repricer.poll()? > 0 {}
         self.progress.priced(now);
         Ok(())

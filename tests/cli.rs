@@ -162,6 +162,23 @@ fn headless_demo_reconciles_and_dead_letters_the_faults() {
         String::from_utf8_lossy(&out.stdout).trim(),
         format!("n\n{}", summary["pricing"]["price_changes"]),
     );
+    // Shoppers buy with quotes: every purchase carries the quote its cart took.
+    assert!(
+        summary["pricing"]["quotes_issued"].as_u64().unwrap() > 0,
+        "{summary:#}"
+    );
+    let out = sellout(&data)
+        .args([
+            "sql",
+            "--format",
+            "json",
+            "SELECT COUNT(*) AS n, COUNT(quote_id) AS quoted FROM sales WHERE kind = 'purchase'",
+        ])
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(rows[0]["n"].as_u64().unwrap() > 0, "{rows}");
+    assert_eq!(rows[0]["n"], rows[0]["quoted"], "{rows}");
     let bad = sellout(&data).args(["sql", "SELEC 1"]).output().unwrap();
     assert!(!bad.status.success());
     assert!(

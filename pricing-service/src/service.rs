@@ -14,7 +14,7 @@ use std::time::Duration;
 use sellout_ingest::catalog::Catalog;
 use sellout_ingest::records::Id;
 use sellout_pipelines::output::output_id;
-use sellout_streams::{Batch, Clock, StreamError, Transport};
+use sellout_streams::{Batch, Clock, StreamError, Timestamp, Transport};
 use tokio::sync::Semaphore;
 
 use crate::audit::{Actor, AuditEntry, AuditLog};

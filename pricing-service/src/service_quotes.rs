@@ -47,6 +47,36 @@ impl PricingService {
         Ok(quote)
     }
 
+    /// A signed quote with id `id` for `quantity` seats at `unit_price_minor`, issued
+    /// at `issued_at`, without registering its hold: for callers that register holds
+    /// in an order of their own (the demo's closed loop does it in simulated time).
+    pub fn make_quote(
+        &self,
+        id: String,
+        req: &QuoteRequest,
+        unit_price_minor: i64,
+        issued_at: Timestamp,
+    ) -> Result<Quote, PricingError> {
+        let cat = self.category(&req.event_id, &req.category_id)?;
+        let ttl_ms = (self.config.quote_ttl_s as i64).saturating_mul(1000);
+        let mut quote = Quote {
+            id,
+            event_id: req.event_id.as_str().into(),
+            category_id: req.category_id.as_str().into(),
+            quantity: req.quantity,
+            unit_price_minor,
+            total_minor: unit_price_minor.saturating_mul(i64::from(req.quantity)),
+            currency: cat.currency,
+            issued_at,
+            expires_at: issued_at.saturating_add(ttl_ms),
+            key_id: String::new(),
+            signature: String::new(),
+        };
+        self.keys.sign(&mut quote);
+        self.metrics.quotes_issued.fetch_add(1, Ordering::Relaxed);
+        Ok(quote)
+    }
+
     /// Verifies a quote's signature and expiry: a valid quote is honoured at its price.
     pub fn verify_quote(&self, quote: &Quote) -> Result<(), QuoteError> {
         let result = self.keys.verify(quote, self.clock.now_ms());

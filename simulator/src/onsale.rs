@@ -64,6 +64,8 @@ struct Session {
     wtp: f64,
     /// Price of the seats in the cart.
     price: i64,
+    /// The quote holding that price, when the price source gives quotes.
+    quote: Option<Id>,
     cart_at: Timestamp,
     holder: u32,
     /// Standard-normal taste shared across categories.
@@ -249,6 +251,7 @@ impl OnSale {
             customer_num,
             wtp: 0.0,
             price: 0,
+            quote: None,
             cart_at: 0,
             holder: u32::MAX,
             z,
@@ -370,6 +373,7 @@ impl OnSale {
                 cat.held += u32::from(s.qty);
                 s.price = price;
                 s.cart_at = now;
+                s.quote = prices.quote(&ev.event_id, &cat.id, u32::from(s.qty), price, now);
                 out.record(sale(ev, s, SaleKind::CartAdd, s.qty, price, now));
                 self.counters.carts += 1;
                 let checkout_at =
@@ -394,7 +398,13 @@ impl OnSale {
                 Some(checkout_at)
             }
             Stage::Checkout => {
-                let price = read_price(prices, ev, c, now);
+                // A quoted price holds for the whole cart hold; without a quote the
+                // shopper sees the price of now.
+                let price = if s.quote.is_some() {
+                    s.price
+                } else {
+                    read_price(prices, ev, c, now)
+                };
                 if s.wtp < price as f64 {
                     // The price moved above what the shopper will pay: they walk away.
                     if random::unit(&mut s.dice) < 0.5 {
@@ -595,7 +605,11 @@ fn sale(
         unit_price_minor: price,
         currency: ev.currency.clone(),
         channel: s.channel,
-        quote_id: None,
+        // The quote travels with the cart: add, checkout, purchase.
+        quote_id: match kind {
+            SaleKind::CartAdd | SaleKind::Checkout | SaleKind::Purchase => s.quote.clone(),
+            _ => None,
+        },
         time: now,
     })
 }

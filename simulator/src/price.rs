@@ -11,6 +11,21 @@ use sellout_streams::Timestamp;
 pub trait PriceSource: Send + Sync {
     /// The price at simulated time `at`, or `None` for the catalog's list price.
     fn price(&self, event_id: &str, category_id: &str, at: Timestamp) -> Option<i64>;
+
+    /// A quote for `quantity` seats at `unit_price_minor`, the price the shopper was
+    /// just shown at `at`: its id, honoured until the cart hold ends, so the shopper
+    /// pays that price at checkout. `None` (the default): no quotes, and the shopper
+    /// reads the price again at checkout.
+    fn quote(
+        &self,
+        _event_id: &str,
+        _category_id: &str,
+        _quantity: u32,
+        _unit_price_minor: i64,
+        _at: Timestamp,
+    ) -> Option<sellout_ingest::records::Id> {
+        None
+    }
 }
 
 /// Static pricing: every category sells at the catalog's list price.
