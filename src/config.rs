@@ -40,6 +40,29 @@ pub struct Config {
     pub archive: ArchiveConfig,
     /// The pricing service: guardrails, quotes, keys, limits.
     pub pricing: PricingConfig,
+    /// Which optimiser the repricer asks, and where trained models live.
+    pub models: ModelsConfig,
+}
+
+/// What proposes prices to the repricer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceWith {
+    /// The rule-based fallback (step up on sustained surges, down on slumps).
+    #[default]
+    Rules,
+    /// The newest trained model in the registry (`sellout train`).
+    Model,
+}
+
+/// `[models]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelsConfig {
+    /// `rules` (default) or `model`.
+    pub price_with: PriceWith,
+    /// The model registry (default `<data_dir>/models`).
+    pub registry: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -54,6 +77,7 @@ impl Default for Config {
             pipelines: PipelinesConfig::default(),
             archive: ArchiveConfig::default(),
             pricing: PricingConfig::default(),
+            models: ModelsConfig::default(),
         }
     }
 }
@@ -110,6 +134,14 @@ impl Config {
     /// The Parquet archive of the streams.
     pub fn archive_dir(&self) -> PathBuf {
         self.data_dir.join("archive")
+    }
+
+    /// The model registry.
+    pub fn registry_dir(&self) -> PathBuf {
+        self.models
+            .registry
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("models"))
     }
 
     /// Keys made by `sellout key` and the generated quote-signing key.

@@ -25,7 +25,6 @@ use crate::cli::DemoArgs;
 use crate::config::Config;
 use crate::market::{BookPrices, Loop, Progress};
 use crate::wiring;
-use sellout_pricing::Repricer;
 
 /// Records rendered and ingested together.
 const CHUNK_RECORDS: usize = 8192;
@@ -121,7 +120,7 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     prices.connect(pricing.clone());
     let mut market = Loop {
         runner: wiring::pipelines(config, log.clone(), catalog.clone())?,
-        repricer: Repricer::rule_based(pricing.clone()),
+        repricer: wiring::repricer(config, pricing.clone(), &catalog)?,
         progress: progress.clone(),
         prices: prices.clone(),
         service: pricing.clone(),

@@ -16,6 +16,7 @@
 //! - [`sql`]: `sellout sql` and `sellout archive`, the analyst surface.
 //! - [`keys`]: API keys and the quote-signing key.
 //! - [`models`]: `sellout train` and `sellout eval`.
+//! - [`optimiser`]: the trained models as the repricer's optimiser.
 //! - [`bench`]: `sellout bench <name>`, one JSON object as the last line.
 
 mod bench;
@@ -26,6 +27,7 @@ mod ingest_files;
 mod keys;
 mod market;
 mod models;
+mod optimiser;
 mod serve;
 mod simulate;
 mod sql;

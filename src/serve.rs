@@ -21,7 +21,7 @@ use sellout_analyst::{Archive, SqlLimits};
 use sellout_ingest::catalog::Catalog;
 use sellout_ingest::http::{self as ingest_http, IngestService};
 use sellout_pipelines::{RunReport, Runner};
-use sellout_pricing::{PricingService, Repricer};
+use sellout_pricing::PricingService;
 use sellout_streams::log::EmbeddedLog;
 use sellout_streams::{Clock, SystemClock, Transport as _};
 
@@ -51,6 +51,7 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         )?)
     };
     let pricing = wiring::pricing(config, log.clone(), &catalog, clock.clone())?;
+    let catalog_for_repricer = catalog.clone();
     let ingestor = Arc::new(wiring::ingestor(config, log.clone(), catalog, clock));
     let service = IngestService::new(ingestor, config.http_ingest.clone());
     let sql = SqlRoute {
@@ -73,7 +74,8 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let poll = Duration::from_millis(config.pricing.follow_poll_ms.max(1));
     let mut tasks = vec![runtime.spawn(pricing.clone().follow(stopped()))];
     if !args.no_repricer {
-        tasks.push(runtime.spawn(Repricer::rule_based(pricing.clone()).run(poll, stopped())));
+        let repricer = wiring::repricer(config, pricing.clone(), &catalog_for_repricer)?;
+        tasks.push(runtime.spawn(repricer.run(poll, stopped())));
     }
     tasks.push(runtime.spawn(compact_in_background(
         sql.archive.clone(),

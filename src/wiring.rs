@@ -82,3 +82,32 @@ pub fn pricing(
     service.catch_up().context("cannot read the price topics")?;
     Ok(service)
 }
+
+/// The repricer the configuration asks for: rules, or the newest trained model.
+pub fn repricer(
+    config: &Config,
+    service: Arc<sellout_pricing::PricingService>,
+    catalog: &Catalog,
+) -> anyhow::Result<sellout_pricing::Repricer> {
+    match config.models.price_with {
+        crate::config::PriceWith::Rules => Ok(sellout_pricing::Repricer::rule_based(service)),
+        crate::config::PriceWith::Model => {
+            let registry = sellout_models::registry::Registry::new(config.registry_dir());
+            let (bundle, meta) = sellout_models::train::load(
+                &registry,
+                sellout_models::registry::Version::Newest,
+            )
+            .with_context(|| {
+                format!(
+                    "models.price_with = \"model\" needs a trained model in {} (run `sellout train`)",
+                    config.registry_dir().display()
+                )
+            })?;
+            let version = format!("glm/{}", meta.version);
+            tracing::info!(message = "Pricing with the model.", %version);
+            let optimiser =
+                crate::optimiser::ModelOptimiser::new(bundle.demand_prior, catalog, version);
+            Ok(sellout_pricing::Repricer::new(service, Box::new(optimiser)))
+        }
+    }
+}
