@@ -123,7 +123,6 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         repricer: wiring::repricer(config, pricing.clone(), &catalog)?,
         progress: progress.clone(),
         prices: prices.clone(),
-        service: pricing.clone(),
     };
     let faults = FaultInjector::new(seed ^ 0x0005_e110_u64, args.fault_rate);
 

@@ -117,7 +117,10 @@ impl BookPrices {
     }
 
     /// Registers the holds of the quotes issued up to simulated time `now`.
-    fn register_holds(&self, service: &PricingService, now: Timestamp) {
+    fn register_holds(&self, now: Timestamp) {
+        let Some(service) = self.service.get() else {
+            return;
+        };
         let Ok(mut pending) = self.pending.lock() else {
             return;
         };
@@ -182,7 +185,6 @@ pub struct Loop {
     pub repricer: Repricer,
     pub progress: Arc<Progress>,
     pub prices: Arc<BookPrices>,
-    pub service: Arc<PricingService>,
 }
 
 impl Loop {
@@ -190,7 +192,7 @@ impl Loop {
     /// outputs, at simulated time `now`; then lets waiting shoppers go on.
     pub fn step(&mut self, now: Timestamp) -> anyhow::Result<()> {
         while self.runner.poll(now, usize::MAX)? > 0 {}
-        self.prices.register_holds(&self.service, now);
+        self.prices.register_holds(now);
         while self.repricer.poll()? > 0 {}
         self.progress.priced(now);
         Ok(())

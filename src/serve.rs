@@ -95,7 +95,7 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
             serde_json::json!({ "serve": format!("http://{local}") })
         );
         let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(sellout_pricing::api::shutdown_signal())
             .await
             .context("server failed");
         let _ = stop_tasks.send(true);
@@ -222,32 +222,4 @@ fn follow(
     while runner.poll(clock.now_ms(), POLL_RECORDS)? > 0 {}
     runner.checkpoint()?;
     Ok(runner.report())
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::warn!(message = "Cannot listen for Ctrl-C.", error = %e);
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(message = "Cannot listen for SIGTERM.", error = %e);
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
 }

@@ -36,6 +36,7 @@ pub mod venue;
 
 pub use faults::FaultInjector;
 pub use price::{ListPrices, PriceSource};
+pub use random::normal_cdf;
 pub use sim::{SimStats, Simulation, StateSizes};
 pub use truth::GroundTruth;
 
