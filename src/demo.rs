@@ -116,7 +116,7 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let ingestor = wiring::ingestor(config, log.clone(), catalog.clone(), clock.clone());
     // The closed loop: pipelines and repricer after every chunk, the book as the
     // shoppers' price source.
-    let pricing = wiring::pricing(config, log.clone(), &catalog, clock.clone())?;
+    let pricing = wiring::pricing(config, log.clone(), catalog.clone(), clock.clone())?;
     prices.connect(pricing.clone());
     let mut market = Loop {
         runner: wiring::pipelines(config, log.clone(), catalog.clone())?,

@@ -18,8 +18,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::post;
 use sellout_analyst::{Archive, SqlLimits};
-use sellout_ingest::catalog::Catalog;
 use sellout_ingest::http::{self as ingest_http, IngestService};
+use sellout_ingest::live_catalog::{IntoLiveCatalog as _, LiveCatalog};
 use sellout_pipelines::{RunReport, Runner};
 use sellout_pricing::PricingService;
 use sellout_streams::log::EmbeddedLog;
@@ -39,7 +39,9 @@ const POLL_RECORDS: usize = 50_000;
 pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let log = wiring::open_log(config, clock.clone())?;
-    let catalog = wiring::load_catalog(config)?;
+    // One live catalog for every component: the pricing replica's follow loop keeps it
+    // caught up with the `catalog` topic (admin edits), ingest and pipelines read it.
+    let catalog = wiring::load_catalog(config)?.into_live();
     let pipelines = if args.no_pipelines {
         None
     } else {
@@ -50,7 +52,7 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
             clock.clone(),
         )?)
     };
-    let pricing = wiring::pricing(config, log.clone(), &catalog, clock.clone())?;
+    let pricing = wiring::pricing(config, log.clone(), catalog.clone(), clock.clone())?;
     let catalog_for_repricer = catalog.clone();
     let ingestor = Arc::new(wiring::ingestor(config, log.clone(), catalog, clock));
     let service = IngestService::new(ingestor, config.http_ingest.clone());
@@ -74,7 +76,7 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let poll = Duration::from_millis(config.pricing.follow_poll_ms.max(1));
     let mut tasks = vec![runtime.spawn(pricing.clone().follow(stopped()))];
     if !args.no_repricer {
-        let repricer = wiring::repricer(config, pricing.clone(), &catalog_for_repricer)?;
+        let repricer = wiring::repricer(config, pricing.clone(), &catalog_for_repricer.load())?;
         tasks.push(runtime.spawn(repricer.run(poll, stopped())));
     }
     tasks.push(runtime.spawn(compact_in_background(
@@ -117,8 +119,11 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Every route the binary serves. `/healthz`, `/readyz`, `/metrics` and
-/// `/openapi.json` come with the pricing API.
+/// `/openapi.json` come with the pricing API; the document there describes the ingest
+/// and SQL routes too.
 pub fn app(ingest: Arc<IngestService>, pricing: Arc<PricingService>, sql: SqlRoute) -> Router {
+    pricing.extend_openapi(&sellout_ingest::openapi::fragment());
+    pricing.extend_openapi(&crate::sql::openapi_fragment());
     let sql = Router::new()
         .route("/v1/sql", post(post_sql))
         .with_state(sql)
@@ -171,7 +176,7 @@ impl LivePipelines {
     fn start(
         config: &Config,
         log: Arc<EmbeddedLog>,
-        catalog: Arc<Catalog>,
+        catalog: Arc<LiveCatalog>,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         let mut runner = wiring::pipelines(config, log, catalog)?;

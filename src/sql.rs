@@ -122,3 +122,27 @@ pub async fn post_sql(State(route): State<SqlRoute>, Json(request): Json<SqlRequ
         }
     }
 }
+
+/// The OpenAPI description of `POST /v1/sql`, merged into `/openapi.json`.
+pub fn openapi_fragment() -> serde_json::Value {
+    let error = |d: &str| serde_json::json!({ "description": d, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    serde_json::json!({
+        "paths": { "/v1/sql": { "post": {
+            "summary": "Read-only SQL over the archive and the live tail (tables sales, beacons, social, queues, signals, features, prices, deliveries), with time and row limits",
+            "operationId": "post_v1_sql",
+            "security": [{ "adminKey": [] }],
+            "parameters": [],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                "type": "object", "properties": { "sql": { "type": "string" } }, "required": ["sql"] } } } },
+            "responses": {
+                "200": { "description": "Rows as JSON objects; `truncated` when the row limit cut them", "content": { "application/json": { "schema": {
+                    "type": "object", "properties": { "rows": { "type": "array", "items": { "type": "object" } }, "truncated": { "type": "boolean" } } } } } },
+                "400": error("Bad SQL, with the position, or a statement that is not a read"),
+                "401": error("No key, or an unknown key"),
+                "403": error("A key of another kind"),
+                "413": error("The body exceeds the limit"),
+                "503": error("The query ran past its time limit"),
+            },
+        }}},
+    })
+}

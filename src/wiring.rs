@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use sellout_ingest::catalog::Catalog;
 use sellout_ingest::ingestor::Ingestor;
+use sellout_ingest::live_catalog::IntoLiveCatalog;
 use sellout_ingest::validate::Validator;
 use sellout_streams::Clock;
 use sellout_streams::log::EmbeddedLog;
@@ -43,11 +44,11 @@ pub fn load_catalog(config: &Config) -> anyhow::Result<Arc<Catalog>> {
     Ok(Arc::new(Catalog::load(&path)?))
 }
 
-/// An ingestor over `log`, validating against `catalog` with `clock`.
+/// An ingestor over `log`, validating against `catalog` (fixed or live) with `clock`.
 pub fn ingestor(
     config: &Config,
     log: Arc<EmbeddedLog>,
-    catalog: Arc<Catalog>,
+    catalog: impl IntoLiveCatalog,
     clock: Arc<dyn Clock>,
 ) -> Ingestor {
     Ingestor::new(log, Validator::new(catalog, config.limits.clone()), clock)
@@ -57,7 +58,7 @@ pub fn ingestor(
 pub fn pipelines(
     config: &Config,
     log: Arc<EmbeddedLog>,
-    catalog: Arc<Catalog>,
+    catalog: impl IntoLiveCatalog,
 ) -> anyhow::Result<sellout_pipelines::Runner> {
     sellout_pipelines::Runner::open(
         config.pipelines.clone(),
@@ -69,15 +70,16 @@ pub fn pipelines(
 }
 
 /// The pricing service over `log`, with every key filled in (see [`crate::keys`]),
-/// caught up with the price topics.
+/// caught up with the catalog and price topics. Given the process's live catalog, its
+/// follow loop keeps that catalog caught up for every component sharing it.
 pub fn pricing(
     config: &Config,
     log: Arc<EmbeddedLog>,
-    catalog: &Catalog,
+    catalog: impl IntoLiveCatalog,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Arc<sellout_pricing::PricingService>> {
     let pricing_config = crate::keys::pricing_config(config)?;
-    let service = sellout_pricing::PricingService::new(pricing_config, catalog.clone(), log, clock)
+    let service = sellout_pricing::PricingService::new(pricing_config, catalog, log, clock)
         .context("cannot start the pricing service")?;
     service.catch_up().context("cannot read the price topics")?;
     Ok(service)

@@ -239,6 +239,7 @@ fn http(
         let client = reqwest::Client::new();
         let mut request = match method {
             "POST" => client.post(url),
+            "PUT" => client.put(url),
             _ => client.get(url),
         };
         if let Some(key) = key {
@@ -329,6 +330,54 @@ fn simulate_posts_to_a_running_server() {
     let bad = serde_json::json!({ "sql": "DROP VIEW sales" });
     assert_eq!(http("POST", &sql, Some(&admin), Some(&bad)).0, 400);
 
+    // One document describes every route: pricing, ingest and SQL.
+    let (status, doc) = http("GET", &format!("{url}/openapi.json"), None, None);
+    assert_eq!(status, 200);
+    for (path, method) in [
+        ("/v1/records/{topic}", "post"),
+        ("/v1/cloudevents", "post"),
+        ("/v1/ingest/counters", "get"),
+        ("/v1/sql", "post"),
+        ("/v1/quotes", "post"),
+        ("/v1/admin/events/{event_id}", "put"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} undocumented"
+        );
+    }
+
+    // An event added by an admin at run time is priced and its sales are accepted at
+    // once: ingest validation shares the pricing replica's live catalog.
+    let mut added = catalog["events"][0].clone();
+    added["event_id"] = serde_json::json!("added-at-run-time");
+    let put = format!("{url}/v1/admin/events/added-at-run-time");
+    assert_eq!(http("PUT", &put, Some(&portal), Some(&added)).0, 403);
+    let (status, body) = http("PUT", &put, Some(&admin), Some(&added));
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = http(
+        "GET",
+        &format!("{url}/v1/events/added-at-run-time/prices"),
+        Some(&portal),
+        None,
+    );
+    assert_eq!(status, 200);
+    let category = &added["categories"][0];
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let sale = serde_json::json!([{ "kind": "purchase", "event_id": "added-at-run-time",
+        "category_id": category["category_id"], "session_id": "s-added", "quantity": 1,
+        "unit_price_minor": category["list_price_minor"], "currency": category["currency"],
+        "channel": "web", "time": now_ms }]);
+    let (status, body) = http("POST", &post, Some(&ingest), Some(&sale));
+    assert_eq!(
+        (status, &body["accepted"]),
+        (200, &serde_json::json!(1)),
+        "{body}"
+    );
+
     // SIGTERM: an orderly stop, after which the pipelines have processed every
     // record that was accepted.
     let term = Command::new("kill")
@@ -347,7 +396,8 @@ fn simulate_posts_to_a_running_server() {
     let stopped: serde_json::Value =
         serde_json::from_str(rest.lines().last().expect("a summary line")).unwrap();
     let pipelines = &stopped["stopped"]["pipelines"];
-    assert_eq!(pipelines["totals"]["records"], 5000, "{stopped:#}");
+    // The simulated records and the sale of the event added at run time.
+    assert_eq!(pipelines["totals"]["records"], 5001, "{stopped:#}");
     assert!(
         pipelines["checkpoints"].as_u64().unwrap() >= 1,
         "{stopped:#}"

@@ -15,11 +15,14 @@
 //! - [`records`]: the record types, their JSON form, and their wire form on the streams.
 //! - [`arrow`]: Arrow schemas and lossless conversion between records and record batches.
 //! - [`catalog`]: venues, events and categories.
+//! - [`live_catalog`]: catalog edits on the `catalog` topic and the live catalog every
+//!   component reads.
 //! - [`decode`]: the input formats, each producing records or per-record rejections.
 //! - [`validate`]: field, range, catalog and time-window checks.
 //! - [`deadletter`]: the dead-letter record and its topic.
 //! - [`ingestor`]: decode → validate → append, with counters.
 //! - [`http`]: the axum routes `POST /v1/records/{topic}` and `POST /v1/cloudevents`.
+//! - [`openapi`]: their OpenAPI description, merged into the binary's `/openapi.json`.
 
 pub mod arrow;
 pub mod catalog;
@@ -27,5 +30,7 @@ pub mod deadletter;
 pub mod decode;
 pub mod http;
 pub mod ingestor;
+pub mod live_catalog;
+pub mod openapi;
 pub mod records;
 pub mod validate;

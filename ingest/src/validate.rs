@@ -11,6 +11,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
+use crate::live_catalog::{IntoLiveCatalog, LiveCatalog};
 use crate::records::{
     AnyRecord, BeaconRecord, Id, QueueRecord, SaleKind, SaleRecord, SocialRecord, Timestamp, Topic,
     time,
@@ -175,14 +176,18 @@ impl Default for Limits {
 /// Checks decoded records against the limits, the catalog and the clock's "now".
 #[derive(Debug, Clone)]
 pub struct Validator {
-    catalog: Arc<Catalog>,
+    catalog: Arc<LiveCatalog>,
     limits: Limits,
 }
 
 impl Validator {
-    /// A validator for records of events and venues in `catalog`.
-    pub fn new(catalog: Arc<Catalog>, limits: Limits) -> Self {
-        Self { catalog, limits }
+    /// A validator for records of events and venues in `catalog` (a fixed catalog,
+    /// or a live one that follows the `catalog` topic).
+    pub fn new(catalog: impl IntoLiveCatalog, limits: Limits) -> Self {
+        Self {
+            catalog: catalog.into_live(),
+            limits,
+        }
     }
 
     /// The limits in force.
@@ -190,8 +195,13 @@ impl Validator {
         &self.limits
     }
 
-    /// The catalog records are checked against.
-    pub fn catalog(&self) -> &Arc<Catalog> {
+    /// The catalog records are checked against, now.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.load()
+    }
+
+    /// The live catalog behind [`Validator::catalog`].
+    pub fn live_catalog(&self) -> &Arc<LiveCatalog> {
         &self.catalog
     }
 
@@ -228,8 +238,8 @@ impl Validator {
 
     fn check_sale(&self, r: &SaleRecord) -> Result<(), Reason> {
         non_empty("session_id", &r.session_id)?;
-        let event = self
-            .catalog
+        let catalog = self.catalog.load();
+        let event = catalog
             .event(&r.event_id)
             .ok_or_else(|| Reason::UnknownEvent(r.event_id.clone()))?;
         let category = event
@@ -267,8 +277,8 @@ impl Validator {
     }
 
     fn check_venue_zone(&self, venue_id: &Id, zone_id: &Id) -> Result<(), Reason> {
-        let venue = self
-            .catalog
+        let catalog = self.catalog.load();
+        let venue = catalog
             .venue(venue_id)
             .ok_or_else(|| Reason::UnknownVenue(venue_id.clone()))?;
         if !venue.zones.iter().any(|z| z.zone_id == *zone_id) {
@@ -314,8 +324,9 @@ impl Validator {
             1,
             self.limits.max_event_refs as i128,
         )?;
+        let catalog = self.catalog.load();
         for id in &r.event_ids {
-            if self.catalog.event(id).is_none() {
+            if catalog.event(id).is_none() {
                 return Err(Reason::UnknownEvent(id.clone()));
             }
         }

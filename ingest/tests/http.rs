@@ -10,6 +10,7 @@ use sellout_ingest::catalog::{Catalog, Category, Event, Venue, VenueKind, Zone, 
 use sellout_ingest::deadletter::{self, DeadLetter};
 use sellout_ingest::http::{HttpIngestConfig, IngestService, router};
 use sellout_ingest::ingestor::Ingestor;
+use sellout_ingest::live_catalog::{CatalogChange, LiveCatalog};
 use sellout_ingest::validate::{Limits, Validator};
 use sellout_streams::log::{EmbeddedLog, LogConfig};
 use sellout_streams::{ManualClock, Transport};
@@ -56,6 +57,7 @@ fn catalog() -> Catalog {
 struct Harness {
     _dir: tempfile::TempDir,
     log: Arc<EmbeddedLog>,
+    live: Arc<LiveCatalog>,
     service: Arc<IngestService>,
 }
 
@@ -65,9 +67,11 @@ fn harness(config: HttpIngestConfig) -> Harness {
     let log = Arc::new(
         EmbeddedLog::open(dir.path(), LogConfig::default(), clock.clone()).expect("open log"),
     );
-    let validator = Validator::new(Arc::new(catalog()), Limits::default());
+    let live = Arc::new(LiveCatalog::new(catalog()));
+    let validator = Validator::new(live.clone(), Limits::default());
     let ingestor = Arc::new(Ingestor::new(log.clone(), validator, clock));
     Harness {
+        live,
         _dir: dir,
         log,
         service: IngestService::new(ingestor, config),
@@ -260,4 +264,37 @@ async fn saturated_ingest_answers_429_with_retry_after_and_recovers() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(h.log.offsets("sales").unwrap().end, 1);
+}
+
+#[tokio::test]
+async fn an_event_added_to_the_live_catalog_is_accepted_without_a_restart() {
+    let h = harness(HttpIngestConfig::default());
+    let (status, _, report) = post(
+        &h,
+        "/v1/records/sales",
+        "application/x-ndjson",
+        sale("evt-2", 2),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(report["rejections"][0]["code"], "unknown_event", "{report}");
+    let mut event = catalog().events[0].clone();
+    event.event_id = "evt-2".into();
+    let change = CatalogChange::UpsertEvent(event);
+    h.live
+        .change(h.log.as_ref(), change, NOW)
+        .expect("change applies");
+    let (status, _, report) = post(
+        &h,
+        "/v1/records/sales",
+        "application/x-ndjson",
+        sale("evt-2", 2),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["accepted"], 1);
+    // A second live catalog over the same log (another process) rebuilds the same.
+    let other = LiveCatalog::new(catalog());
+    assert_eq!(other.catch_up(h.log.as_ref()).expect("catch up"), 1);
+    assert_eq!(*other.load(), *h.live.load());
 }

@@ -6,9 +6,7 @@
 //! comes out is collected for the caller to write. The runner wraps it with reading,
 //! writing and checkpoints; benchmarks and golden tests drive it directly.
 
-use std::sync::Arc;
-
-use sellout_ingest::catalog::Catalog;
+use sellout_ingest::live_catalog::IntoLiveCatalog;
 use sellout_ingest::records::{AnyRecord, Timestamp, Topic};
 use sellout_streams::Offset;
 use serde::{Deserialize, Serialize};
@@ -97,10 +95,13 @@ pub enum EngineError {
 }
 
 impl Engine {
-    /// An engine running the configured jobs against `catalog`.
-    pub fn new(config: PipelinesConfig, catalog: Arc<Catalog>) -> Result<Self, EngineError> {
+    /// An engine running the configured jobs against `catalog` (fixed, or live).
+    pub fn new(
+        config: PipelinesConfig,
+        catalog: impl IntoLiveCatalog,
+    ) -> Result<Self, EngineError> {
         config.validate().map_err(EngineError::Config)?;
-        let jobs = jobs::build(&config, &catalog);
+        let jobs = jobs::build(&config, &catalog.into_live());
         Ok(Self {
             watermarks: Watermarks::new(Topic::ALL.len()),
             config,

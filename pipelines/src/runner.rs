@@ -27,7 +27,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rustc_hash::FxHashSet;
-use sellout_ingest::catalog::Catalog;
+use sellout_ingest::live_catalog::IntoLiveCatalog;
 use sellout_ingest::records::{AnyRecord, Timestamp, Topic, wire};
 use sellout_streams::{Batch, Offset, StreamError, Transport};
 use serde::{Deserialize, Serialize};
@@ -145,7 +145,7 @@ impl Runner {
     /// Opens a runner, restoring the checkpoint at `checkpoint_path` if there is one.
     pub fn open(
         config: PipelinesConfig,
-        catalog: Arc<Catalog>,
+        catalog: impl IntoLiveCatalog,
         transport: Arc<dyn Transport>,
         checkpoint_path: PathBuf,
     ) -> Result<Self, RunnerError> {

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use axum::body::Bytes;
 use rustc_hash::FxHashMap;
-use sellout_ingest::catalog::Catalog;
+use sellout_ingest::catalog::{Catalog, Category};
 use sellout_ingest::records::{Id, Timestamp};
 use sellout_streams::{Fetched, Offset, StreamError, Transport};
 use serde::Serialize;
@@ -159,34 +159,7 @@ impl PriceBook {
     /// and buffering `stream_capacity` changes for live subscribers.
     pub fn new(catalog: &Catalog, history_len: usize, stream_capacity: usize) -> Self {
         let mut snapshot = Snapshot::default();
-        for e in &catalog.events {
-            let mut prices = EventPrices {
-                event_id: e.event_id.clone(),
-                categories: e
-                    .categories
-                    .iter()
-                    .map(|c| CategoryState {
-                        category_id: c.category_id.clone(),
-                        name: c.name.clone(),
-                        capacity: c.capacity,
-                        price_minor: c.list_price_minor,
-                        currency: c.currency.clone(),
-                        list_minor: c.list_price_minor,
-                        floor_minor: c.floor_minor,
-                        cap_minor: c.cap_minor,
-                        published_range: None,
-                        frozen: false,
-                        override_minor: None,
-                        changed_at: None,
-                        changes: 0,
-                        history: Arc::default(),
-                    })
-                    .collect(),
-                json: Bytes::new(),
-            };
-            prices.render();
-            snapshot.events.insert(e.event_id.clone(), Arc::new(prices));
-        }
+        sync_catalog(&mut snapshot, catalog);
         Self {
             current: RwLock::new(Arc::new(snapshot)),
             writer: Mutex::new(()),
@@ -294,10 +267,87 @@ impl PriceBook {
         Ok(total)
     }
 
+    /// Takes in what the catalog added since the book was built: new events and
+    /// categories (at their list price), new names and capacities. Prices, limits and
+    /// policy stay what the topics made them. Publishes a snapshot only when something
+    /// changed.
+    pub fn sync_catalog(&self, catalog: &Catalog) {
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut next = (*self.snapshot()).clone();
+        if sync_catalog(&mut next, catalog) {
+            *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        }
+    }
+
     /// Resolves at the next [`PriceBook::poke`].
     pub async fn notified(&self) {
         self.poke.notified().await;
     }
+}
+
+/// A category as the catalog lists it, before any price change.
+fn fresh(c: &Category) -> CategoryState {
+    CategoryState {
+        category_id: c.category_id.clone(),
+        name: c.name.clone(),
+        capacity: c.capacity,
+        price_minor: c.list_price_minor,
+        currency: c.currency.clone(),
+        list_minor: c.list_price_minor,
+        floor_minor: c.floor_minor,
+        cap_minor: c.cap_minor,
+        published_range: None,
+        frozen: false,
+        override_minor: None,
+        changed_at: None,
+        changes: 0,
+        history: Arc::default(),
+    }
+}
+
+/// Adds the catalog's events and categories `s` lacks and refreshes names and
+/// capacities; true when anything changed.
+fn sync_catalog(s: &mut Snapshot, catalog: &Catalog) -> bool {
+    let mut changed = false;
+    for e in &catalog.events {
+        let prices = s.events.entry(e.event_id.clone()).or_insert_with(|| {
+            Arc::new(EventPrices {
+                event_id: e.event_id.clone(),
+                categories: Vec::new(),
+                json: Bytes::new(),
+            })
+        });
+        let stale = prices.categories.len() != e.categories.len()
+            || e.categories.iter().any(|c| {
+                prices
+                    .category(&c.category_id)
+                    .is_none_or(|p| p.capacity != c.capacity || p.name != c.name)
+            });
+        if !stale && !prices.json.is_empty() {
+            continue;
+        }
+        let prices = Arc::make_mut(prices);
+        // Only possible before the sale opened (the catalog refuses it after).
+        prices
+            .categories
+            .retain(|p| e.category(&p.category_id).is_some());
+        for c in &e.categories {
+            match prices
+                .categories
+                .iter_mut()
+                .find(|p| p.category_id == c.category_id)
+            {
+                Some(p) => {
+                    p.capacity = c.capacity;
+                    p.name.clone_from(&c.name);
+                }
+                None => prices.categories.push(fresh(c)),
+            }
+        }
+        prices.render();
+        changed = true;
+    }
+    changed
 }
 
 fn skip(total: &mut CatchUp, event_id: &str, category_id: &str) {

@@ -99,6 +99,33 @@ fn ops() -> Vec<Op> {
         ),
         op(
             "put",
+            "/v1/admin/venues/{venue_id}",
+            "Add or replace a venue and its zones (appended to the `catalog` topic)",
+            Some("admin"),
+            Some("Venue"),
+            "200",
+            schema("Venue"),
+        ),
+        op(
+            "put",
+            "/v1/admin/events/{event_id}",
+            "Add or replace an event and its categories; once on sale, categories may be added but not removed",
+            Some("admin"),
+            Some("Event"),
+            "200",
+            schema("Event"),
+        ),
+        op(
+            "put",
+            "/v1/admin/events/{event_id}/categories/{category_id}/capacity",
+            "Set the sellable capacity of a category",
+            Some("admin"),
+            Some("CapacityRequest"),
+            "200",
+            schema("Event"),
+        ),
+        op(
+            "put",
             "/v1/admin/events/{event_id}/categories/{category_id}/limits",
             "Set floor, cap and published range (range only before the sale opens: 409 after)",
             Some("admin"),
@@ -222,6 +249,7 @@ fn components() -> Value {
     json!({
         "securitySchemes": {
             "portalKey": { "type": "http", "scheme": "bearer", "description": "Portal API key (or X-Api-Key)" },
+            "ingestKey": { "type": "http", "scheme": "bearer", "description": "Ingest API key (or X-Api-Key)" },
             "adminKey": { "type": "http", "scheme": "bearer", "description": "Admin API key (or X-Api-Key)" },
         },
         "schemas": {
@@ -235,6 +263,9 @@ fn components() -> Value {
                 "key_id": { "type": "string" }, "signature": { "type": "string", "description": "HMAC-SHA256, hex" } },
                 "required": ["id", "event_id", "category_id", "quantity", "unit_price_minor", "total_minor", "currency", "issued_at", "expires_at", "key_id", "signature"] },
             "LimitsRequest": { "type": "object", "properties": { "floor_minor": money, "cap_minor": money, "published_range": range }, "required": ["floor_minor", "cap_minor"] },
+            "CapacityRequest": { "type": "object", "properties": { "capacity": { "type": "integer", "minimum": 0 } }, "required": ["capacity"] },
+            "Venue": { "type": "object", "description": "As in the catalog file: venue_id, name, kind (stadium|arena|club), city, country, zones [{zone_id, name, kind, capacity, beacons, ...}]", "required": ["venue_id", "name", "kind", "city", "country", "zones"] },
+            "Event": { "type": "object", "description": "As in the catalog file: event_id, name, venue_id, on_sale and start (RFC 3339), tags, categories [{category_id, name, capacity, list_price_minor, floor_minor, cap_minor, currency}]", "required": ["event_id", "name", "venue_id", "on_sale", "start", "categories"] },
             "FreezeRequest": { "type": "object", "properties": { "frozen": { "type": "boolean" } }, "required": ["frozen"] },
             "OverrideRequest": { "type": "object", "properties": { "price_minor": { "type": ["integer", "null"] } }, "required": ["price_minor"] },
             "Decision": { "type": "object", "properties": {
@@ -242,6 +273,43 @@ fn components() -> Value {
                 "proposed_minor": money, "reason": { "type": "string", "description": "why no change" }, "proposal_reason": { "type": "string" }, "model_version": { "type": "string" }, "time": { "type": "integer" } } },
         },
     })
+}
+
+/// Adds `fragment`'s paths, schemas and security schemes to `doc` (other components
+/// served beside this API describe their routes this way).
+pub fn merge(doc: &mut Value, fragment: &Value) {
+    for (section, keys) in [
+        ("paths", &fragment["paths"]),
+        ("schemas", &fragment["components"]["schemas"]),
+        (
+            "securitySchemes",
+            &fragment["components"]["securitySchemes"],
+        ),
+    ] {
+        let Some(keys) = keys.as_object() else {
+            continue;
+        };
+        let target = match section {
+            "paths" => &mut doc["paths"],
+            s => &mut doc["components"][s],
+        };
+        if !target.is_object() {
+            *target = json!({});
+        }
+        if let Some(target) = target.as_object_mut() {
+            for (k, v) in keys {
+                match (target.get_mut(k), v.as_object()) {
+                    // Two fragments may document different methods of one path.
+                    (Some(Value::Object(existing)), Some(more)) => {
+                        existing.extend(more.iter().map(|(m, o)| (m.clone(), o.clone())));
+                    }
+                    _ => {
+                        target.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The whole document.

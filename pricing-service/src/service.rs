@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sellout_ingest::catalog::Catalog;
+use sellout_ingest::live_catalog::{IntoLiveCatalog, LiveCatalog};
 use sellout_ingest::records::Id;
 use sellout_pipelines::output::output_id;
 use sellout_streams::{Batch, Clock, StreamError, Timestamp, Transport};
@@ -66,6 +67,9 @@ pub enum PricingError {
     /// The book could not catch up.
     #[error(transparent)]
     Book(#[from] BookError),
+    /// The catalog could not catch up.
+    #[error(transparent)]
+    Catalog(#[from] sellout_ingest::live_catalog::LiveCatalogError),
 }
 
 /// New floor, cap and published range of a category.
@@ -97,7 +101,7 @@ pub struct Action<'a> {
 /// One replica of the pricing service. Build it with [`PricingService::new`].
 pub struct PricingService {
     pub(crate) config: PricingConfig,
-    catalog: Catalog,
+    catalog: Arc<LiveCatalog>,
     transport: Arc<dyn Transport>,
     clock: Arc<dyn Clock>,
     book: PriceBook,
@@ -110,6 +114,7 @@ pub struct PricingService {
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) streams: Arc<Semaphore>,
     write: Mutex<()>,
+    openapi: std::sync::RwLock<axum::body::Bytes>,
 }
 
 impl std::fmt::Debug for PricingService {
@@ -126,15 +131,16 @@ impl PricingService {
     /// otherwise. Call [`PricingService::catch_up`] (or spawn `follow`) before serving.
     pub fn new(
         config: PricingConfig,
-        catalog: Catalog,
+        catalog: impl IntoLiveCatalog,
         transport: Arc<dyn Transport>,
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<Self>, SetupError> {
         let keys = KeyRing::new(&config.active_quote_key, &config.quote_keys)?;
         let api_keys = ApiKeys::from_hashes(&config.api_keys)?;
         let seed = format!("{}-{}", std::process::id(), clock.now_ms());
+        let catalog = catalog.into_live();
         Ok(Arc::new(Self {
-            book: PriceBook::new(&catalog, config.history_len, config.stream_buffer),
+            book: PriceBook::new(&catalog.load(), config.history_len, config.stream_buffer),
             audit: AuditLog::new(config.audit_len),
             holds: HoldRegistry::new(),
             keys,
@@ -144,6 +150,7 @@ impl PricingService {
             slots: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
             streams: Arc::new(Semaphore::new(config.max_streams.max(1))),
             write: Mutex::new(()),
+            openapi: std::sync::RwLock::new(crate::openapi::document().to_string().into()),
             catalog,
             transport,
             clock,
@@ -155,8 +162,12 @@ impl PricingService {
     pub fn config(&self) -> &PricingConfig {
         &self.config
     }
-    /// The catalog.
-    pub fn catalog(&self) -> &Catalog {
+    /// The catalog now (it follows the `catalog` topic).
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.load()
+    }
+    /// The live catalog, to share with the other components of the process.
+    pub fn live_catalog(&self) -> &Arc<LiveCatalog> {
         &self.catalog
     }
     /// The price book.
@@ -183,13 +194,33 @@ impl PricingService {
     pub fn transport(&self) -> &Arc<dyn Transport> {
         &self.transport
     }
+    /// The OpenAPI document served at `/openapi.json`.
+    pub fn openapi_json(&self) -> axum::body::Bytes {
+        self.openapi
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Adds the routes of components served beside this API (ingest, SQL, notifier) to
+    /// the document at `/openapi.json` (see [`crate::openapi::merge`]).
+    pub fn extend_openapi(&self, fragment: &serde_json::Value) {
+        let mut doc: serde_json::Value = serde_json::from_slice(&self.openapi_json())
+            .unwrap_or_else(|_| crate::openapi::document());
+        crate::openapi::merge(&mut doc, fragment);
+        *self.openapi.write().unwrap_or_else(|p| p.into_inner()) = doc.to_string().into();
+    }
+
     /// The request slots; holding them all makes the API shed (used by tests).
     pub fn slots(&self) -> &Arc<Semaphore> {
         &self.slots
     }
 
-    /// Applies everything appended to the price, policy and audit topics.
+    /// Applies everything appended to the catalog, price, policy and audit topics.
     pub fn catch_up(&self) -> Result<(), PricingError> {
+        if self.catalog.catch_up(self.transport.as_ref())? > 0 {
+            self.book.sync_catalog(&self.catalog.load());
+        }
         self.book.catch_up(self.transport.as_ref())?;
         self.audit.catch_up(self.transport.as_ref())?;
         Ok(())

@@ -5,8 +5,58 @@
 
 use super::*;
 use crate::guardrails::{band, clamp_into_band};
+use sellout_ingest::live_catalog::CatalogChange;
 
 impl PricingService {
+    /// Applies a catalog edit (audited): checked against the current catalog, then
+    /// appended to the `catalog` topic, from which every replica, the ingest
+    /// validation and the pipelines take it in. Returns the catalog after it.
+    pub fn change_catalog(&self, change: CatalogChange) -> Result<Arc<Catalog>, PricingError> {
+        let _write = self.write.lock().unwrap_or_else(|p| p.into_inner());
+        self.catch_up()?;
+        let now = self.clock.now_ms();
+        let (event, category, what) = match &change {
+            CatalogChange::UpsertVenue(v) => (
+                String::new(),
+                String::new(),
+                format!("venue {} with {} zones", v.venue_id, v.zones.len()),
+            ),
+            CatalogChange::UpsertEvent(e) => (
+                e.event_id.to_string(),
+                String::new(),
+                format!(
+                    "event {} with {} categories",
+                    e.event_id,
+                    e.categories.len()
+                ),
+            ),
+            CatalogChange::SetCapacity {
+                event_id,
+                category_id,
+                capacity,
+            } => (
+                event_id.to_string(),
+                category_id.to_string(),
+                format!("capacity of {event_id}/{category_id} set to {capacity}"),
+            ),
+        };
+        let catalog = self.catalog.change(self.transport.as_ref(), change, now)?;
+        self.book.sync_catalog(&catalog);
+        let d = Decision {
+            outcome: Outcome::NoChange {
+                reason: format!("catalog: {what}"),
+            },
+            guardrail: None,
+            proposed_minor: 0,
+            proposal_reason: format!("catalog edited by an admin: {what}"),
+            model_version: "admin".into(),
+            time: now,
+        };
+        self.audit_entry(&event, &category, Actor::Admin, "catalog", &d, None)?;
+        self.catch_up()?;
+        Ok(catalog)
+    }
+
     /// Freezes or unfreezes a category (audited).
     pub fn set_freeze(
         &self,
@@ -119,7 +169,7 @@ impl PricingService {
             )));
         }
         let now = self.clock.now_ms();
-        let on_sale = self.catalog.event(event).map(|e| e.on_sale);
+        let on_sale = self.catalog.load().event(event).map(|e| e.on_sale);
         if req.published_range != cat.published_range && on_sale.is_some_and(|t| now >= t) {
             return Err(PricingError::Conflict(
                 "the published range can't change once the sale has opened: fans were shown it"

@@ -12,6 +12,7 @@ use serde_json::json;
 fn concrete(path: &str) -> String {
     path.replace("{event_id}", "e1")
         .replace("{category_id}", "c1")
+        .replace("{venue_id}", "v1")
 }
 
 fn body_for(method: &str, path: &str) -> Option<serde_json::Value> {
@@ -23,6 +24,13 @@ fn body_for(method: &str, path: &str) -> Option<serde_json::Value> {
             Some(json!({ "floor_minor": 5_000, "cap_minor": 30_000, "published_range": null }))
         }
         (_, p) if p.ends_with("/freeze") => Some(json!({ "frozen": false })),
+        (_, p) if p.ends_with("/capacity") => Some(json!({ "capacity": 900 })),
+        (_, "/v1/admin/venues/{venue_id}") => {
+            Some(serde_json::to_value(&common::catalog().venues[0]).expect("venue"))
+        }
+        (_, "/v1/admin/events/{event_id}") => {
+            Some(serde_json::to_value(&common::catalog().events[0]).expect("event"))
+        }
         (_, p) if p.ends_with("/override") => Some(json!({ "price_minor": null })),
         _ => None,
     }

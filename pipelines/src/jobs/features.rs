@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use sellout_ingest::catalog::Catalog;
+use sellout_ingest::live_catalog::LiveCatalog;
 use sellout_ingest::records::{AnyRecord, Id, SaleKind, Timestamp, Topic};
 use serde::{Deserialize, Serialize};
 
@@ -81,14 +81,19 @@ struct State {
 #[derive(Debug)]
 pub struct Features {
     config: FeaturesConfig,
-    catalog: Arc<Catalog>,
+    catalog: Arc<LiveCatalog>,
     allowed_lateness_ms: i64,
     state: State,
 }
 
 impl Features {
-    /// The job over `catalog`; ticks wait `allowed_lateness_ms` behind the watermark.
-    pub fn new(config: FeaturesConfig, catalog: Arc<Catalog>, allowed_lateness_ms: i64) -> Self {
+    /// The job over `catalog` (categories added to it later are picked up); ticks wait
+    /// `allowed_lateness_ms` behind the watermark.
+    pub fn new(
+        config: FeaturesConfig,
+        catalog: Arc<LiveCatalog>,
+        allowed_lateness_ms: i64,
+    ) -> Self {
         Self {
             config,
             catalog,
@@ -104,7 +109,8 @@ impl Features {
     fn category(&mut self, event_id: &Id, category_id: &Id) -> Option<&mut Category> {
         let key = (event_id.clone(), category_id.clone());
         if !self.state.categories.contains_key(&key) {
-            let category = self.catalog.event(event_id)?.category(category_id)?;
+            let catalog = self.catalog.load();
+            let category = catalog.event(event_id)?.category(category_id)?;
             self.state.categories.insert(
                 key.clone(),
                 Category {
@@ -131,7 +137,8 @@ impl Features {
         c: &Category,
         at: Timestamp,
     ) -> Option<SellOutFeatures> {
-        let event = self.catalog.event(event_id)?;
+        let catalog = self.catalog.load();
+        let event = catalog.event(event_id)?;
         let capacity = event.category(category_id)?.capacity;
         let (posts, sentiment) = self.state.buzz.get(event_id).map_or((0, 0.0), |b| {
             let posts = b.posts.window(at, HOUR);

@@ -13,7 +13,7 @@ pub mod venue;
 
 use std::sync::Arc;
 
-use sellout_ingest::catalog::Catalog;
+use sellout_ingest::live_catalog::LiveCatalog;
 
 use crate::config::PipelinesConfig;
 use crate::job::Job;
@@ -21,7 +21,7 @@ use crate::job::Job;
 /// The configured jobs, in a fixed order (the order of [`crate::config::JOB_NAMES`]),
 /// so outputs interleave the same way on every run. The features job comes last: it
 /// reacts to the signals the others emit.
-pub fn build(config: &PipelinesConfig, catalog: &Arc<Catalog>) -> Vec<Box<dyn Job>> {
+pub fn build(config: &PipelinesConfig, catalog: &Arc<LiveCatalog>) -> Vec<Box<dyn Job>> {
     let lateness = config.watermark.allowed_lateness_ms;
     let mut jobs: Vec<Box<dyn Job>> = Vec::new();
     for name in crate::config::JOB_NAMES {

@@ -20,7 +20,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
-use sellout_ingest::catalog::{Catalog, ZoneKind};
+use sellout_ingest::catalog::ZoneKind;
+use sellout_ingest::live_catalog::LiveCatalog;
 use sellout_ingest::records::{AnyRecord, Id, Timestamp, Topic};
 use serde::{Deserialize, Serialize};
 
@@ -151,14 +152,14 @@ impl Default for State {
 #[derive(Debug)]
 pub struct Venue {
     config: VenueConfig,
-    catalog: Arc<Catalog>,
+    catalog: Arc<LiveCatalog>,
     allowed_lateness_ms: i64,
     state: State,
 }
 
 impl Venue {
     /// The job over `catalog`; minutes close `allowed_lateness_ms` behind the watermark.
-    pub fn new(config: VenueConfig, catalog: Arc<Catalog>, allowed_lateness_ms: i64) -> Self {
+    pub fn new(config: VenueConfig, catalog: Arc<LiveCatalog>, allowed_lateness_ms: i64) -> Self {
         Self {
             config,
             catalog,
@@ -224,7 +225,7 @@ impl Venue {
         // Every zone of every venue with someone in it, so empty zones show as 0.
         let venues: Vec<Id> = in_venue.keys().map(|v| (*v).clone()).collect();
         for venue_id in &venues {
-            let catalog = Arc::clone(&self.catalog);
+            let catalog = self.catalog.load();
             let Some(venue) = catalog.venue(venue_id) else {
                 continue;
             };

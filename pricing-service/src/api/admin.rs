@@ -1,23 +1,24 @@
-//! Admin handlers: catalog, limits, freeze, override, audit.
+//! Admin handlers: catalog and its edits, limits, freeze, override, audit.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use sellout_ingest::catalog::{Event, Venue};
+use sellout_ingest::live_catalog::CatalogChange;
 use serde::Deserialize;
 
 use super::{ApiError, AppState};
 use crate::audit::AuditQuery;
-use crate::guardrails::Decision;
 use crate::service::{LimitsRequest, PricingError, PricingService};
 
 /// Runs a blocking admin write (it appends to the topics) off the async workers.
-async fn blocking(
+async fn blocking<T: serde::Serialize + Send + 'static>(
     state: AppState,
-    f: impl FnOnce(&PricingService) -> Result<Decision, PricingError> + Send + 'static,
+    f: impl FnOnce(&PricingService) -> Result<T, PricingError> + Send + 'static,
 ) -> Result<Response, ApiError> {
-    let decision = tokio::task::spawn_blocking(move || f(&state))
+    let answer = tokio::task::spawn_blocking(move || f(&state))
         .await
         .map_err(|e| {
             ApiError::new(
@@ -25,7 +26,7 @@ async fn blocking(
                 format!("admin task failed: {e}"),
             )
         })??;
-    Ok(Json(decision).into_response())
+    Ok(Json(answer).into_response())
 }
 
 pub(super) async fn catalog(State(state): State<AppState>) -> Response {
@@ -48,6 +49,69 @@ pub(super) async fn catalog(State(state): State<AppState>) -> Response {
         })
         .collect();
     Json(serde_json::json!({ "events": events })).into_response()
+}
+
+pub(super) async fn put_venue(
+    State(state): State<AppState>,
+    Path(venue_id): Path<String>,
+    body: Result<Json<Venue>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(venue) = body?;
+    same_id("venue_id", &venue_id, &venue.venue_id)?;
+    blocking(state, move |s| {
+        let catalog = s.change_catalog(CatalogChange::UpsertVenue(venue))?;
+        Ok(catalog.venue(&venue_id).cloned())
+    })
+    .await
+}
+
+pub(super) async fn put_event(
+    State(state): State<AppState>,
+    Path(event_id): Path<String>,
+    body: Result<Json<Event>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(event) = body?;
+    same_id("event_id", &event_id, &event.event_id)?;
+    blocking(state, move |s| {
+        let catalog = s.change_catalog(CatalogChange::UpsertEvent(event))?;
+        Ok(catalog.event(&event_id).cloned())
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CapacityRequest {
+    capacity: u32,
+}
+
+pub(super) async fn capacity(
+    State(state): State<AppState>,
+    Path((event_id, category_id)): Path<(String, String)>,
+    body: Result<Json<CapacityRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(req) = body?;
+    blocking(state, move |s| {
+        let change = CatalogChange::SetCapacity {
+            event_id: event_id.as_str().into(),
+            category_id: category_id.as_str().into(),
+            capacity: req.capacity,
+        };
+        let catalog = s.change_catalog(change)?;
+        Ok(catalog.event(&event_id).cloned())
+    })
+    .await
+}
+
+/// The id in the path and the one in the body must agree.
+fn same_id(field: &str, path: &str, body: &str) -> Result<(), ApiError> {
+    if path == body {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        format!("{field} {body:?} in the body differs from {path:?} in the path"),
+    ))
 }
 
 pub(super) async fn limits(

@@ -2,8 +2,10 @@
 //!
 //! - Portal routes (portal key): prices of an event, of one category, history,
 //!   quotes and their verification, and a server-sent-events stream of changes.
-//! - Admin routes (admin key): catalog with limits and policy, limits (floor, cap,
-//!   published range), freeze, override, audit query.
+//! - Admin routes (admin key): catalog with limits and policy, catalog edits (venues,
+//!   events, categories, capacity: appended to the `catalog` topic so every replica and
+//!   component takes them in), limits (floor, cap, published range), freeze, override,
+//!   audit query.
 //! - Open: `/healthz`, `/readyz`, `/metrics` (Prometheus), `/openapi.json`.
 //!
 //! Keys come in `Authorization: Bearer <key>` or `X-Api-Key`; 401 without a known
@@ -32,6 +34,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
+use sellout_ingest::live_catalog::LiveCatalogError;
+
 use crate::auth::KeyKind;
 use crate::quotes::QuoteError;
 use crate::service::{PricingError, PricingService};
@@ -54,6 +58,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/quotes"),
     ("post", "/v1/quotes/verify"),
     ("get", "/v1/admin/catalog"),
+    ("put", "/v1/admin/venues/{venue_id}"),
+    ("put", "/v1/admin/events/{event_id}"),
+    (
+        "put",
+        "/v1/admin/events/{event_id}/categories/{category_id}/capacity",
+    ),
     (
         "put",
         "/v1/admin/events/{event_id}/categories/{category_id}/limits",
@@ -94,6 +104,12 @@ pub fn router(state: AppState) -> Router {
         ));
     let admin = Router::new()
         .route("/v1/admin/catalog", get(admin::catalog))
+        .route("/v1/admin/venues/{venue_id}", put(admin::put_venue))
+        .route("/v1/admin/events/{event_id}", put(admin::put_event))
+        .route(
+            "/v1/admin/events/{event_id}/categories/{category_id}/capacity",
+            put(admin::capacity),
+        )
         .route(
             "/v1/admin/events/{event_id}/categories/{category_id}/limits",
             put(admin::limits),
@@ -215,7 +231,12 @@ impl From<PricingError> for ApiError {
             }
             PricingError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             PricingError::Conflict(_) => StatusCode::CONFLICT,
-            PricingError::Stream(_) | PricingError::Book(_) => {
+            PricingError::Catalog(LiveCatalogError::Rejected(_)) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            PricingError::Stream(_)
+            | PricingError::Book(_)
+            | PricingError::Catalog(LiveCatalogError::Stream(_)) => {
                 tracing::warn!(message = "Pricing write failed.", error = %e);
                 return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()).retry(1);
             }
@@ -388,10 +409,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn openapi() -> Response {
+async fn openapi(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        crate::openapi::document().to_string(),
+        state.openapi_json(),
     )
         .into_response()
 }
