@@ -149,9 +149,14 @@ pub struct SqlArgs {
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// Parquet training history (default `<data_dir>/history`; generated from the
-    /// simulator with fixed seeds when it holds none).
-    #[arg(long, value_name = "DIR")]
+    /// simulator with fixed seeds when it holds none). An archive directory (one with
+    /// a `features/` table, as `sellout archive` writes) is read as recorded history.
+    #[arg(long, value_name = "DIR", conflicts_with = "archive")]
     pub history: Option<PathBuf>,
+    /// Train on what this data directory recorded: the pipelines' sell-out features in
+    /// its archive and the log's tail not archived yet, labelled from their own future.
+    #[arg(long)]
+    pub archive: bool,
     /// The model registry (default `<data_dir>/models`).
     #[arg(long, value_name = "DIR")]
     pub registry: Option<PathBuf>,

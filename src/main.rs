@@ -28,6 +28,7 @@ mod keys;
 mod market;
 mod models;
 mod optimiser;
+mod recorded;
 mod serve;
 mod simulate;
 mod sql;

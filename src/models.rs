@@ -22,13 +22,37 @@ fn has_parquet(dir: &Path) -> bool {
 }
 
 pub fn train(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
+    let registry_dir = args
+        .registry
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("models"));
+    let registry = Registry::new(registry_dir.clone());
+    let recorded = match &args.history {
+        _ if args.archive => Some((config.archive_dir(), true)),
+        Some(dir) if dir.join("features").is_dir() => Some((dir.clone(), false)),
+        _ => None,
+    };
+    if let Some((dir, with_tail)) = recorded {
+        let rows = crate::recorded::history(config, &dir, with_tail)?;
+        let trained_at = rows.iter().map(|l| l.time).max().unwrap_or(0);
+        let snapshots = rows.len();
+        let version = training::train_rows(rows, &registry, trained_at)
+            .context("training on the recorded history failed")?;
+        println!(
+            "{}",
+            serde_json::json!({
+                "trained": version,
+                "snapshots": snapshots,
+                "source": "archive",
+                "archive": dir.display().to_string(),
+                "registry": registry_dir.display().to_string(),
+            })
+        );
+        return Ok(());
+    }
     let history = args
         .history
         .unwrap_or_else(|| config.data_dir.join("history"));
-    let registry_dir = args
-        .registry
-        .unwrap_or_else(|| config.data_dir.join("models"));
-    let registry = Registry::new(registry_dir.clone());
     if !has_parquet(&history) {
         let season = HistoryConfig::default();
         eprintln!(

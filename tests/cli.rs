@@ -186,6 +186,38 @@ fn headless_demo_reconciles_and_dead_letters_the_faults() {
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );
+    // The archive is training history: the models learn from the very features the
+    // pipelines computed, as many snapshots as the archive holds.
+    let snapshots: serde_json::Value = serde_json::from_slice(
+        &sellout(&data)
+            .args([
+                "sql",
+                "--format",
+                "json",
+                "SELECT COUNT(*) AS n FROM features \
+                WHERE type = 'sell_out'",
+            ])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let trained = last_json(sellout(&data).args(["train", "--archive"]));
+    assert_eq!(trained["source"], "archive", "{trained}");
+    assert_eq!(trained["trained"], 1, "{trained}");
+    let n = snapshots[0]["n"].as_u64().unwrap();
+    let used = trained["snapshots"].as_u64().unwrap();
+    // Snapshots after a category sold out are left out (their answer is certain).
+    assert!(used > 0 && used <= n, "{trained} of {snapshots}");
+    let again = last_json(
+        sellout(&data)
+            .args(["train", "--history"])
+            .arg(data.join("archive")),
+    );
+    assert_eq!(
+        (again["trained"].as_u64(), again["snapshots"].as_u64()),
+        (Some(2), Some(used))
+    );
 }
 
 #[test]

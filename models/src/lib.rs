@@ -19,6 +19,8 @@
 //! - [`logistic`]: logistic regression (linfa, label trap handled) and Platt scaling.
 //! - [`history`]: labelled training history generated from the simulator.
 //! - [`history_io`]: that history as Parquet (polars), read from a directory.
+//! - [`recorded`]: history from what the system recorded (the pipelines' archived
+//!   features), labelled from their own future.
 //! - [`train`]: history → [`train::ModelBundle`] → registry ([`train::train_dir`]).
 //! - [`registry`]: versioned `model.json` + `meta.json`, newest or pinned, clear errors.
 //! - [`cluster`]: k-means of events (cold-start priors, "events like this one").
@@ -38,6 +40,7 @@ pub mod metrics;
 pub mod offers;
 pub mod optimiser;
 pub mod pricing;
+pub mod recorded;
 pub mod registry;
 pub mod sellout;
 pub mod train;

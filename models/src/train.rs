@@ -155,7 +155,21 @@ pub fn train_dir(
     registry: &Registry,
     trained_at: i64,
 ) -> Result<u64, TrainDirError> {
-    let rows = crate::history_io::read_dir(history_dir)?;
+    train_rows(
+        crate::history_io::read_dir(history_dir)?,
+        registry,
+        trained_at,
+    )
+}
+
+/// Trains on labelled `rows` (from any source: simulated history, or the archive via
+/// [`crate::recorded`]) as [`train_dir`] does, holding out the last third of the groups
+/// (`seed`s) for calibration. Returns the version saved.
+pub fn train_rows(
+    rows: Vec<Labelled>,
+    registry: &Registry,
+    trained_at: i64,
+) -> Result<u64, TrainDirError> {
     let mut seeds: Vec<u64> = rows.iter().map(|l| l.seed).collect();
     seeds.sort_unstable();
     seeds.dedup();
@@ -202,7 +216,7 @@ pub enum TrainDirError {
     #[error(transparent)]
     Train(#[from] TrainError),
     /// Too few runs to hold some out for calibration.
-    #[error("history has {0} run(s) (seeds); at least 2 are needed to calibrate")]
+    #[error("history has {0} run(s) or event(s) (seeds); at least 2 are needed to calibrate")]
     Seeds(usize),
 }
 

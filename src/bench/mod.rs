@@ -3,6 +3,7 @@
 //! Benchmarks report numbers; they never assert them (tests check behaviour). Run them
 //! from a release build: `cargo run --release -- bench <name>`.
 
+mod archive;
 mod ingest;
 mod pipeline;
 
@@ -20,8 +21,11 @@ pub fn run(config: &Config, args: BenchArgs) -> anyhow::Result<()> {
         "pipeline" => pipeline::run(config, args.records.unwrap_or(4_000_000))?,
         "log" => log(args.records.unwrap_or(2_000_000))?,
         "pricing" => pricing()?,
+        "archive" => archive::run(config, args.records.unwrap_or(2_000_000))?,
         other => {
-            anyhow::bail!("unknown benchmark {other:?}: choose ingest, log, pipeline or pricing")
+            anyhow::bail!(
+                "unknown benchmark {other:?}: choose ingest, log, pipeline, pricing or archive"
+            )
         }
     };
     println!("{}", serde_json::to_string(&figures)?);

@@ -1,0 +1,80 @@
+//! Recorded training history for `sellout train --archive`: the pipelines' sell-out
+//! feature snapshots read with SQL from the archive (and the log's tail not archived
+//! yet), labelled by [`sellout_models::recorded::label`].
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use sellout_analyst::{Archive, Format, SqlLimits, SqlSession, render};
+use sellout_models::history::Labelled;
+use sellout_pipelines::output::SellOutFeatures;
+use sellout_streams::{ManualClock, Transport};
+
+use crate::config::Config;
+use crate::wiring;
+
+/// Columns of a `sell_out` feature row, named as [`SellOutFeatures`]' fields.
+const QUERY: &str = "SELECT CAST(time AS BIGINT) AS t, event_id, category_id, capacity, sold, \
+    remaining, sales_1m, sales_15m, sales_1h, sales_24h, cart_adds_1h, abandonment_rate_24h, \
+    buzz_posts_1h, buzz_sentiment_1h, hours_to_event, price_minor, currency \
+    FROM features WHERE type = 'sell_out'";
+
+/// Snapshots read at most (a season of minute snapshots of many categories).
+const MAX_ROWS: usize = 20_000_000;
+
+#[derive(serde::Deserialize)]
+struct Row {
+    t: i64,
+    #[serde(flatten)]
+    features: SellOutFeatures,
+}
+
+/// The labelled sell-out snapshots of the archive in `dir`, plus the data directory's
+/// unarchived tail when `with_tail`.
+pub fn history(config: &Config, dir: &Path, with_tail: bool) -> anyhow::Result<Vec<Labelled>> {
+    let archive = Archive::new(dir, config.archive.clone());
+    let tail: Arc<dyn Transport> = if with_tail {
+        wiring::open_log(config, Arc::new(ManualClock::new(0)))?
+    } else {
+        Arc::new(sellout_pricing::memory::MemoryTransport::new())
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()?;
+    let limits = SqlLimits {
+        max_rows: MAX_ROWS,
+        timeout_ms: 600_000,
+    };
+    let result = runtime
+        .block_on(async {
+            let session = SqlSession::open(&archive, tail.as_ref()).await?;
+            session.query(QUERY, limits).await
+        })
+        .with_context(|| {
+            format!(
+                "cannot read the features of the archive in {}",
+                dir.display()
+            )
+        })?;
+    anyhow::ensure!(
+        !result.truncated,
+        "more than {MAX_ROWS} feature snapshots: train on a narrower archive"
+    );
+    let json = render(&result, Format::Json)?;
+    let rows: Vec<Row> = if json.trim().is_empty() {
+        Vec::new()
+    } else {
+        serde_json::from_str(&json).context("unexpected feature rows")?
+    };
+    anyhow::ensure!(
+        !rows.is_empty(),
+        "no sell-out features in {} (run the pipelines, e.g. `sellout demo`, then `sellout archive`)",
+        dir.display()
+    );
+    let catalog = wiring::load_catalog(config)?;
+    Ok(sellout_models::recorded::label(
+        rows.into_iter().map(|r| (r.t, r.features)).collect(),
+        &catalog,
+    ))
+}
