@@ -1,7 +1,33 @@
 //! # sellout-notifier
 //!
-//! Will own device installations, tag expressions, localised templates, campaigns, the
-//! APNs and FCM senders and delivery outcomes (the `deliveries` topic).
+//! Owns **push notifications to attendees** (part B: templates, payloads, campaigns,
+//! vouchers, delivery records): localised `$(property)` templates, APNs and FCM v1
+//! payloads within the 4096-byte limit, campaign rules (TOML and HTTP) with triggers,
+//! audiences, offers, frequency caps and quiet hours, the planning engine with
+//! deterministic notification ids, offline-verifiable signed vouchers, and the records
+//! and counters of the `deliveries` topic.
 //!
-//! Nothing is implemented yet: this crate is a placeholder in the workspace layout and
-//! exports nothing.
+//! It must not read the wall clock (every decision takes `now_ms`), must never put a
+//! push token, key or personal data in a record, payload log or `Debug` output, and
+//! must not send twice for one (campaign, installation, trigger), even on replay.
+//!
+//! # Layout
+//! - [`template`]: `$(property)` templates, validation, per-locale fallback.
+//! - [`payload`]: APNs bodies and headers, FCM v1 messages, the size limit.
+//! - [`campaign`]: recipients and triggers; [`campaign::rules`] (TOML/JSON rules),
+//!   [`campaign::caps`] (frequency caps, quiet hours), [`campaign::offer`] (offers,
+//!   the chooser trait), [`campaign::engine`] (planning, dedup, restore),
+//!   [`campaign::http`] (the `/v1/campaigns` routes).
+//! - [`voucher`]: signed, typeable voucher codes and offline verification.
+//! - [`delivery`]: delivery records, redemptions, per-campaign counters.
+
+pub mod campaign;
+pub mod delivery;
+pub mod payload;
+pub mod template;
+pub mod voucher;
+
+pub use campaign::http::{SharedEngine, router as campaigns_router};
+pub use campaign::{Engine, EngineConfig, Plan, Recipient, Trigger, TriggerKind};
+pub use delivery::{CampaignStats, DeliveryRecord, NotificationId, Outcome, Redemption};
+pub use payload::Platform;
