@@ -4,9 +4,11 @@
 //! Parquet files partitioned by table and day (the history `sellout sql`, the
 //! notebooks and model training read); [`sql`] answers read-only SQL over the archive
 //! and the live tail of the streams as one set of tables ([`tables`]); [`format`]
-//! renders results as a text table, CSV or JSON.
+//! renders results as a text table, CSV or JSON; [`deliveries`] is the notifier's
+//! outcomes table, read by field name.
 
 pub mod archive;
+pub mod deliveries;
 pub mod format;
 pub mod sql;
 pub mod tables;

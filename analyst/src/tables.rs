@@ -34,11 +34,13 @@ pub enum Table {
     Features,
     /// Authoritative price changes.
     Prices,
+    /// Notification outcomes (see [`crate::deliveries`]).
+    Deliveries,
 }
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 8] = [
         Table::Input(Topic::Sales),
         Table::Input(Topic::Beacons),
         Table::Input(Topic::Social),
@@ -46,6 +48,7 @@ impl Table {
         Table::Signals,
         Table::Features,
         Table::Prices,
+        Table::Deliveries,
     ];
 
     /// The table's name, which is also its topic's name.
@@ -55,6 +58,7 @@ impl Table {
             Table::Signals => output::SIGNALS_TOPIC,
             Table::Features => output::FEATURES_TOPIC,
             Table::Prices => PRICES_TOPIC,
+            Table::Deliveries => crate::deliveries::DELIVERIES,
         }
     }
 
@@ -70,6 +74,7 @@ impl Table {
             Table::Signals => signal_schema(),
             Table::Features => feature_schema(),
             Table::Prices => price_schema(),
+            Table::Deliveries => crate::deliveries::schema(),
         }
     }
 
@@ -108,6 +113,7 @@ impl Table {
                     .map_err(|e| TableError::Decode(self.name(), e.to_string()))?;
                 prices_batch(&changes)
             }
+            Table::Deliveries => crate::deliveries::to_batch(values),
         }
     }
 }
@@ -130,7 +136,7 @@ pub fn date_of(time: Timestamp) -> String {
         .unwrap_or_else(|| "invalid".to_owned())
 }
 
-fn nullable(name: &str, ty: DataType) -> Field {
+pub(crate) fn nullable(name: &str, ty: DataType) -> Field {
     Field::new(name, ty, true)
 }
 
@@ -189,7 +195,7 @@ fn feature_schema() -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-fn time_builder(n: usize) -> TimestampMillisecondBuilder {
+pub(crate) fn time_builder(n: usize) -> TimestampMillisecondBuilder {
     TimestampMillisecondBuilder::with_capacity(n).with_timezone(canonical::TIME_ZONE)
 }
 
