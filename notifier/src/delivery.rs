@@ -109,6 +109,8 @@ pub enum Outcome {
     Pruned,
     /// Not sent: a cap, quiet hours, a duplicate, or a render error (see `reason`).
     Suppressed,
+    /// Its voucher was redeemed at a stand (`reason` names the stand).
+    Redeemed,
 }
 
 /// Suppression reason: the per-installation hourly cap.
@@ -276,6 +278,7 @@ impl StatsBook {
                 s.sent += 1;
                 s.pruned += 1;
             }
+            Outcome::Redeemed => s.redeemed += 1,
             Outcome::Suppressed => match record.reason.as_deref() {
                 Some(REASON_DEDUP) => s.suppressed_dedup += 1,
                 reason => {
@@ -289,14 +292,6 @@ impl StatsBook {
                 }
             },
         }
-    }
-
-    /// Counts a redemption for `campaign_id`.
-    pub fn redeemed(&mut self, campaign_id: &str) {
-        self.campaigns
-            .entry(campaign_id.to_owned())
-            .or_default()
-            .redeemed += 1;
     }
 
     /// The counters of one campaign (zero when it has none yet).

@@ -61,7 +61,7 @@ fn stats_reconcile() {
     book.observe(&record(Outcome::Failed, Some("TooManyRequests"), 2));
     book.observe(&record(Outcome::Failed, Some("InternalServerError"), 3));
     book.observe(&record(Outcome::Pruned, Some("Unregistered"), 4));
-    book.redeemed("c");
+    book.observe(&record(Outcome::Redeemed, Some("stand-1"), 0));
     let s = book.get("c");
     assert!(s.reconciles());
     assert_eq!(s.targeted, s.sent + s.suppressed);

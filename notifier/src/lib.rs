@@ -1,7 +1,8 @@
 //! # sellout-notifier
 //!
-//! Owns **push notifications to attendees** (part B: templates, payloads, campaigns,
-//! vouchers, delivery records): localised `$(property)` templates, APNs and FCM v1
+//! Owns **push notifications to attendees**: device installations (Notification
+//! Hubs-style, with an embedded store by default and PostgreSQL for fleets), tag
+//! expressions evaluated over bitmaps, last-seen zones from beacons, localised `$(property)` templates, APNs and FCM v1
 //! payloads within the 4096-byte limit, campaign rules (TOML and HTTP) with triggers,
 //! audiences, offers, frequency caps and quiet hours, the planning engine with
 //! deterministic notification ids, offline-verifiable signed vouchers, and the records
@@ -12,6 +13,13 @@
 //! must not send twice for one (campaign, installation, trigger), even on replay.
 //!
 //! # Layout
+//! - [`installation`]: the [`Installation`] model, its validation and JSON Patch subset.
+//! - [`tags`]: tag expressions ([`TagExpr`]): parser, limits, evaluation on one tag set.
+//! - [`index`]: the bitmap index ([`TagIndex`]) that evaluates expressions over slots.
+//! - [`zones`]: last-seen zones from beacon sightings ([`ZoneIndex`], [`Near`]).
+//! - [`store`]: the [`InstallationStore`] trait, the embedded store and PostgreSQL.
+//! - [`api`]: the installations HTTP routes ([`api::router`]).
+//! - [`audience_bench`]: synthetic installations and the 10M audience benchmark.
 //! - [`template`]: `$(property)` templates, validation, per-locale fallback.
 //! - [`payload`]: APNs bodies and headers, FCM v1 messages, the size limit.
 //! - [`campaign`]: recipients and triggers; [`campaign::rules`] (TOML/JSON rules),
@@ -21,11 +29,26 @@
 //! - [`voucher`]: signed, typeable voucher codes and offline verification.
 //! - [`delivery`]: delivery records, redemptions, per-campaign counters.
 
+pub mod api;
+pub mod audience_bench;
 pub mod campaign;
 pub mod delivery;
+pub mod index;
+pub mod installation;
 pub mod payload;
+pub mod store;
+pub mod tags;
 pub mod template;
 pub mod voucher;
+pub mod zones;
+
+pub use index::TagIndex;
+pub use installation::Installation;
+pub use store::embedded::{EmbeddedOptions, EmbeddedStore};
+pub use store::postgres::PostgresStore;
+pub use store::{InstallationStore, StoreError};
+pub use tags::TagExpr;
+pub use zones::{Near, ZoneIndex};
 
 pub use campaign::http::{SharedEngine, router as campaigns_router};
 pub use campaign::{Engine, EngineConfig, Plan, Recipient, Trigger, TriggerKind};

@@ -21,25 +21,8 @@ pub const MAX_PAYLOAD_BYTES: usize = 4096;
 /// Longest `apns-collapse-id` APNs accepts, in bytes.
 pub const MAX_COLLAPSE_ID_BYTES: usize = 64;
 
-/// Which push service reaches an installation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Platform {
-    /// Apple Push Notification service.
-    Apns,
-    /// Firebase Cloud Messaging (HTTP v1).
-    Fcm,
-}
-
-impl Platform {
-    /// The `snake_case` name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Platform::Apns => "apns",
-            Platform::Fcm => "fcm",
-        }
-    }
-}
+/// Which push service reaches an installation (one type for the whole crate).
+pub use crate::installation::Platform;
 
 /// Presentation options a campaign sets for its notifications.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -185,7 +185,7 @@ impl Engine {
             self.keep_voucher(
                 v.code.clone(),
                 Outstanding {
-                    campaign_id: campaign.id().to_owned(),
+                    planned: record.clone(),
                     expires_at_ms: v.expires_at_ms,
                     offer,
                     context: Some(context),

@@ -122,7 +122,8 @@ pub enum RedeemError {
 
 #[derive(Debug, Clone)]
 pub(super) struct Outstanding {
-    pub(super) campaign_id: String,
+    /// The `planned` record of the notification that carried the voucher.
+    pub(super) planned: DeliveryRecord,
     pub(super) expires_at_ms: i64,
     pub(super) offer: Offer,
     pub(super) context: Option<OfferContext>,

@@ -24,6 +24,11 @@ impl Engine {
         for r in records {
             self.stats.observe(r);
             self.remember(r.notification_id, r.time_ms);
+            if r.outcome == Outcome::Redeemed
+                && let Some(code) = &r.voucher_code
+            {
+                self.outstanding.remove(code);
+            }
             if r.outcome != Outcome::Planned {
                 continue;
             }
@@ -34,7 +39,7 @@ impl Engine {
                 self.keep_voucher(
                     code.clone(),
                     Outstanding {
-                        campaign_id: r.campaign_id.clone(),
+                        planned: r.clone(),
                         expires_at_ms,
                         offer: offer.clone(),
                         context: None,
@@ -46,16 +51,33 @@ impl Engine {
 
     /// Counts a redemption and tells the offer chooser; each code counts once.
     pub fn redeem(&mut self, redemption: &Redemption) -> Result<VoucherClaims, RedeemError> {
+        self.redeem_to_record(redemption).map(|(claims, _)| claims)
+    }
+
+    /// As [`Engine::redeem`], also returning the `redeemed` record to append to the
+    /// `deliveries` topic (the notification's record with outcome `redeemed`, the
+    /// redemption's time, and the stand as its reason). Don't pass that record to
+    /// [`Engine::record_outcome`]: it is already counted.
+    pub fn redeem_to_record(
+        &mut self,
+        redemption: &Redemption,
+    ) -> Result<(VoucherClaims, DeliveryRecord), RedeemError> {
         let claims = voucher::verify(&redemption.voucher_code, &self.keys, redemption.time_ms)?;
         let entry = self
             .outstanding
             .remove(&claims.code)
             .ok_or(RedeemError::NotOutstanding)?;
-        self.stats.redeemed(&entry.campaign_id);
+        let record = entry.planned.with_outcome(
+            Outcome::Redeemed,
+            Some(redemption.stand_id.clone()),
+            0,
+            redemption.time_ms,
+        );
+        self.stats.observe(&record);
         if let Some(context) = &entry.context {
             self.chooser.observe(&entry.offer, context, true);
         }
-        Ok(claims)
+        Ok((claims, record))
     }
 
     /// Forgets what is older than the retention horizon; vouchers that expired
