@@ -27,6 +27,8 @@
 //!   the chooser trait), [`campaign::engine`] (planning, dedup, restore),
 //!   [`campaign::http`] (the `/v1/campaigns` routes).
 //! - [`voucher`]: signed, typeable voucher codes and offline verification.
+//! - [`runtime`]: following `beacons` and `signals`, planning, recording to `deliveries`
+//!   and sending through APNs and FCM ([`sellout_push`]).
 //! - [`delivery`]: delivery records, redemptions, per-campaign counters.
 
 pub mod api;
@@ -36,6 +38,7 @@ pub mod delivery;
 pub mod index;
 pub mod installation;
 pub mod payload;
+pub mod runtime;
 pub mod store;
 pub mod tags;
 pub mod template;

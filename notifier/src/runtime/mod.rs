@@ -1,0 +1,398 @@
+//! The notifier at run time: follows the `beacons` topic (last-seen zones) and the
+//! `signals` topic (triggers), asks the campaign [`Engine`] for a plan per trigger
+//! over the audience the installations store selects, appends every record to
+//! `deliveries` **before** sending, sends through APNs and FCM, appends each outcome,
+//! and prunes installations whose token is dead.
+//!
+//! Crash safety: the engine is rebuilt from `deliveries` on open, so a trigger replayed
+//! after a crash finds its notification ids already planned and sends nothing twice;
+//! the positions in `signals` and `beacons` are checkpointed after each poll (one small
+//! atomic file), so a restart re-reads at most one poll's records. A notification that
+//! was planned but whose send never finished is not retried (at most once).
+//!
+//! Audiences: a campaign's tag expression and proximity rule select installations from
+//! the bitmap index; cart reminders reach installations tagged `customer:<id>` (the
+//! app backend adds that tag to a signed-in installation, as Notification Hubs'
+//! `$UserId:` tag).
+
+mod send;
+pub mod triggers;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use sellout_ingest::records::{AnyRecord, Topic, wire};
+use sellout_pipelines::output::{SIGNALS_TOPIC, decode_signal};
+use sellout_streams::{Batch, Offset, StreamError, Transport};
+use serde::{Deserialize, Serialize};
+
+pub use send::{Addressed, Senders};
+
+use crate::campaign::{AudienceFilter, AudienceQuery, Engine, Recipient, Trigger};
+use crate::delivery::{DELIVERIES_TOPIC, DeliveryRecord, Outcome, Redemption};
+use crate::store::embedded::EmbeddedStore;
+use crate::tags::TagExpr;
+use crate::zones::Near;
+
+/// Bytes read per topic per poll.
+const READ_BYTES: usize = 1 << 20;
+
+/// Why the runtime stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// A topic could not be read or written.
+    #[error("notifier streams: {0}")]
+    Stream(#[from] StreamError),
+    /// The checkpoint could not be written.
+    #[error("notifier checkpoint {path}: {source}")]
+    Checkpoint {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The store refused an erase.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A redemption was refused.
+    #[error(transparent)]
+    Redeem(#[from] crate::campaign::RedeemError),
+}
+
+/// What one poll did (all counters; nothing personal).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollReport {
+    /// Beacon sightings applied to last-seen zones.
+    pub sightings: u64,
+    /// Signals read.
+    pub signals: u64,
+    /// Triggers planned (signals campaigns react to, and scheduled ones).
+    pub triggers: u64,
+    /// Notifications planned and handed to a sender.
+    pub planned: u64,
+    /// Suppressed (caps, quiet hours, duplicates, render errors).
+    pub suppressed: u64,
+    /// Delivered.
+    pub delivered: u64,
+    /// Failed after retries, or refused.
+    pub failed: u64,
+    /// Dead tokens: installation erased.
+    pub pruned: u64,
+    /// Records that did not decode (counted, skipped).
+    pub undecodable: u64,
+}
+
+impl PollReport {
+    fn add(&mut self, o: &PollReport) {
+        self.sightings += o.sightings;
+        self.signals += o.signals;
+        self.triggers += o.triggers;
+        self.planned += o.planned;
+        self.suppressed += o.suppressed;
+        self.delivered += o.delivered;
+        self.failed += o.failed;
+        self.pruned += o.pruned;
+        self.undecodable += o.undecodable;
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Positions {
+    signals: Offset,
+    beacons: Offset,
+}
+
+/// Who each campaign selected for the trigger being planned: the engine's audience
+/// filter reads it.
+#[derive(Debug, Clone, Default)]
+struct Selected(Arc<Mutex<HashMap<String, HashSet<String>>>>);
+
+impl AudienceFilter for Selected {
+    fn admits(&self, query: &AudienceQuery, recipient: &Recipient) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&query.campaign_id)
+            .is_some_and(|ids| ids.contains(&recipient.installation_id))
+    }
+}
+
+/// The notifier following the streams; see the module docs.
+pub struct Runtime {
+    store: Arc<EmbeddedStore>,
+    engine: Arc<Mutex<Engine>>,
+    senders: Senders,
+    transport: Arc<dyn Transport>,
+    checkpoint: Option<PathBuf>,
+    positions: Positions,
+    selected: Selected,
+    totals: PollReport,
+    /// Installations selected per trigger at most (a bound on one plan's memory).
+    max_audience: usize,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("senders", &self.senders)
+            .field("totals", &self.totals)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// A runtime over `store` and `engine` (whose audience filter it replaces),
+    /// rebuilding the engine from `deliveries` and the positions from `checkpoint`.
+    pub fn open(
+        store: Arc<EmbeddedStore>,
+        engine: Engine,
+        senders: Senders,
+        transport: Arc<dyn Transport>,
+        checkpoint: Option<PathBuf>,
+    ) -> Result<Self, RuntimeError> {
+        let selected = Selected::default();
+        let mut engine = engine.with_filter(Box::new(selected.clone()));
+        let mut from = 0;
+        loop {
+            let fetched = transport.read(DELIVERIES_TOPIC, from, READ_BYTES)?;
+            if fetched.is_empty() {
+                break;
+            }
+            let records: Vec<DeliveryRecord> = fetched
+                .records()
+                .filter_map(|r| DeliveryRecord::from_json(r.value).ok())
+                .collect();
+            engine.restore(records.iter());
+            from = fetched.next_offset();
+        }
+        let positions = checkpoint
+            .as_ref()
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        Ok(Self {
+            store,
+            engine: Arc::new(Mutex::new(engine)),
+            senders,
+            transport,
+            checkpoint,
+            positions,
+            selected,
+            totals: PollReport::default(),
+            max_audience: 2_000_000,
+        })
+    }
+
+    /// The engine, shared with the campaigns routes.
+    pub fn engine(&self) -> &Arc<Mutex<Engine>> {
+        &self.engine
+    }
+
+    /// The installations store.
+    pub fn store(&self) -> &Arc<EmbeddedStore> {
+        &self.store
+    }
+
+    /// Everything done since open.
+    pub fn totals(&self) -> PollReport {
+        self.totals
+    }
+
+    /// Reads what arrived on `beacons` and `signals` since the last poll, plans,
+    /// records and sends; `now_ms` is the clock's time (event time in the demo).
+    pub async fn poll(&mut self, now_ms: i64) -> Result<PollReport, RuntimeError> {
+        let mut report = PollReport::default();
+        self.read_beacons(&mut report)?;
+        let mut triggers = Vec::new();
+        let fetched = self
+            .transport
+            .read(SIGNALS_TOPIC, self.positions.signals, READ_BYTES)?;
+        for r in fetched.records() {
+            report.signals += 1;
+            match decode_signal(r.value) {
+                Ok(s) => triggers.extend(triggers::from_signal(&s)),
+                Err(error) => {
+                    report.undecodable += 1;
+                    tracing::warn!(message = "Skipped an undecodable signal.", offset = r.offset, %error);
+                }
+            }
+        }
+        if !fetched.is_empty() {
+            self.positions.signals = fetched.next_offset();
+        }
+        triggers.extend(self.lock().scheduled_triggers(now_ms));
+        for trigger in &triggers {
+            self.handle(trigger, now_ms, &mut report).await?;
+        }
+        self.save_checkpoint()?;
+        self.totals.add(&report);
+        Ok(report)
+    }
+
+    /// Counts a voucher redeemed at a stand and appends its `redeemed` record.
+    pub fn redeem(&mut self, redemption: &Redemption) -> Result<DeliveryRecord, RuntimeError> {
+        let (_, record) = self.lock().redeem_to_record(redemption)?;
+        self.append(std::slice::from_ref(&record))?;
+        Ok(record)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read_beacons(&mut self, report: &mut PollReport) -> Result<(), RuntimeError> {
+        let fetched = self.transport.read(
+            Topic::Beacons.as_str(),
+            self.positions.beacons,
+            READ_BYTES * 4,
+        )?;
+        for r in fetched.records() {
+            match wire::decode(Topic::Beacons, r.value) {
+                Ok(AnyRecord::Beacons(b)) => {
+                    self.store
+                        .sighting(&b.installation_id, &b.venue_id, &b.zone_id, b.time);
+                    report.sightings += 1;
+                }
+                Ok(_) | Err(_) => report.undecodable += 1,
+            }
+        }
+        if !fetched.is_empty() {
+            self.positions.beacons = fetched.next_offset();
+        }
+        Ok(())
+    }
+
+    /// Selects each matching campaign's audience, plans, records, sends, records.
+    async fn handle(
+        &mut self,
+        trigger: &Trigger,
+        now_ms: i64,
+        report: &mut PollReport,
+    ) -> Result<(), RuntimeError> {
+        let queries = self.lock().audience_queries(trigger);
+        if queries.is_empty() {
+            return Ok(());
+        }
+        report.triggers += 1;
+        let mut audience: HashMap<String, crate::Installation> = HashMap::new();
+        let mut selected: HashMap<String, HashSet<String>> = HashMap::new();
+        for q in &queries {
+            let chosen = self.select(q, trigger, now_ms);
+            let ids = selected.entry(q.campaign_id.clone()).or_default();
+            for inst in chosen {
+                ids.insert(inst.installation_id.clone());
+                audience.entry(inst.installation_id.clone()).or_insert(inst);
+            }
+        }
+        *self.selected.0.lock().unwrap_or_else(|p| p.into_inner()) = selected;
+        let recipients: Vec<Recipient> = audience.values().map(recipient).collect();
+        let plan = self.lock().plan(trigger, recipients.iter(), now_ms);
+        report.planned += plan.notifications.len() as u64;
+        report.suppressed += plan.suppressed.len() as u64;
+        let records: Vec<DeliveryRecord> = plan.records().cloned().collect();
+        self.append(&records)?;
+        let batch: Vec<Addressed> = plan
+            .notifications
+            .into_iter()
+            .map(|planned| {
+                let token = audience
+                    .get(&planned.record.installation_id)
+                    .map(|i| i.push_channel.clone());
+                Addressed { planned, token }
+            })
+            .collect();
+        let outcomes = self.senders.send(batch, now_ms).await;
+        for o in &outcomes {
+            match o.outcome {
+                Outcome::Delivered => report.delivered += 1,
+                Outcome::Pruned => {
+                    report.pruned += 1;
+                    self.store.erase(&o.installation_id)?;
+                }
+                _ => report.failed += 1,
+            }
+        }
+        {
+            let mut engine = self.lock();
+            for o in &outcomes {
+                engine.record_outcome(o);
+            }
+        }
+        self.append(&outcomes)
+    }
+
+    fn select(
+        &self,
+        q: &AudienceQuery,
+        trigger: &Trigger,
+        now_ms: i64,
+    ) -> Vec<crate::Installation> {
+        let customer_tag = q.customer_id.as_deref().map(triggers::customer_tag);
+        let text = match (&q.tags, &customer_tag) {
+            (Some(t), Some(c)) => Some(format!("({t}) && {c}")),
+            (Some(t), None) => Some(t.clone()),
+            (None, Some(c)) => Some(c.clone()),
+            (None, None) if q.near_zone.is_some() => None,
+            // A campaign with no audience rule reaches nobody, not everybody.
+            (None, None) => return Vec::new(),
+        };
+        let expr = match text.as_deref().map(TagExpr::parse).transpose() {
+            Ok(expr) => expr,
+            Err(error) => {
+                tracing::warn!(message = "Campaign audience does not parse; nobody selected.", campaign = %q.campaign_id, %error);
+                return Vec::new();
+            }
+        };
+        let near = match (&q.near_zone, &trigger.venue_id) {
+            (Some((zone, since)), Some(venue)) => Some(Near {
+                venue: venue.clone(),
+                zone: zone.clone(),
+                within_ms: (now_ms - since).max(0),
+            }),
+            (Some(_), None) => return Vec::new(),
+            (None, _) => None,
+        };
+        let bitmap = self.store.select(expr.as_ref(), near.as_ref(), now_ms);
+        self.store.resolve(&bitmap, self.max_audience)
+    }
+
+    fn append(&self, records: &[DeliveryRecord]) -> Result<(), RuntimeError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut batch = Batch::new();
+        for r in records {
+            batch.push_with(r.installation_id.as_bytes(), r.time_ms, |buf| {
+                // Serialising our own plain struct to a Vec cannot fail.
+                let _ = serde_json::to_writer(buf, r);
+            });
+        }
+        self.transport.append(DELIVERIES_TOPIC, &batch)?;
+        Ok(())
+    }
+
+    fn save_checkpoint(&self) -> Result<(), RuntimeError> {
+        let Some(path) = &self.checkpoint else {
+            return Ok(());
+        };
+        let err = |source| RuntimeError::Checkpoint {
+            path: path.display().to_string(),
+            source,
+        };
+        let tmp = path.with_extension("tmp");
+        let bytes = serde_json::to_vec(&self.positions).unwrap_or_default();
+        std::fs::write(&tmp, bytes).map_err(err)?;
+        std::fs::rename(&tmp, path).map_err(err)
+    }
+}
+
+fn recipient(i: &crate::Installation) -> Recipient {
+    Recipient {
+        installation_id: i.installation_id.clone(),
+        platform: i.platform,
+        locale: i.locale.clone(),
+        customer_id: i.customer_id.clone(),
+        properties: Default::default(),
+    }
+}
