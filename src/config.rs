@@ -42,6 +42,8 @@ pub struct Config {
     pub pricing: PricingConfig,
     /// Which optimiser the repricer asks, and where trained models live.
     pub models: ModelsConfig,
+    /// Push notifications: campaigns, APNs and FCM credentials, polling.
+    pub notifier: crate::notify::NotifierConfig,
 }
 
 /// What proposes prices to the repricer.
@@ -78,6 +80,7 @@ impl Default for Config {
             archive: ArchiveConfig::default(),
             pricing: PricingConfig::default(),
             models: ModelsConfig::default(),
+            notifier: crate::notify::NotifierConfig::default(),
         }
     }
 }
@@ -130,7 +133,6 @@ impl Config {
         self.data_dir.join("pipelines").join("checkpoint.bin")
     }
 
-    /// Path of the simulator's ground truth.
     /// The Parquet archive of the streams.
     pub fn archive_dir(&self) -> PathBuf {
         self.data_dir.join("archive")
@@ -149,6 +151,7 @@ impl Config {
         self.data_dir.join("keys")
     }
 
+    /// Path of the simulator's ground truth.
     pub fn truth_path(&self) -> PathBuf {
         self.data_dir.join("truth.json")
     }

@@ -72,6 +72,8 @@ struct Summary {
     pipelines: PipelinesSummary,
     /// Dynamic prices against the list-price run of the same seed.
     pricing: PricingSummary,
+    /// Vouchers and reminders: installations, campaigns, outcomes, redemptions.
+    notifications: crate::demo_app::NotificationsSummary,
     /// Parquet files written to the archive.
     archived_files: usize,
     faults_injected: BTreeMap<&'static str, u64>,
@@ -125,6 +127,13 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         prices: prices.clone(),
     };
     let faults = FaultInjector::new(seed ^ 0x0005_e110_u64, args.fault_rate);
+    let mut notifier = crate::demo_app::DemoNotifier::new(
+        config,
+        log.clone(),
+        catalog.clone(),
+        clock.clone(),
+        seed,
+    )?;
 
     let show = !args.headless && std::io::stderr().is_terminal();
     let bar = progress_bar(show);
@@ -153,6 +162,7 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
             ingest_chunk(&ingestor, &chunk.lines)?;
             let step = Instant::now();
             market.step(chunk.sim_now)?;
+            notifier.step(chunk.sim_now)?;
             pipelines_seconds += step.elapsed().as_secs_f64();
             records_total = chunk.records;
             behind |= chunk.behind;
@@ -174,6 +184,7 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let pipelines_started = Instant::now();
     let report = market.runner.run_to_end()?;
     while market.repricer.poll()? > 0 {}
+    let notifications = notifier.finish(to)?;
     pipelines_seconds += pipelines_started.elapsed().as_secs_f64();
     if !args.headless {
         eprintln!("archiving the streams and replaying the day at list prices...");
@@ -223,6 +234,7 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         records,
         pipelines,
         pricing: pricing_summary,
+        notifications,
         archived_files: archived.iter().map(|r| r.files.len()).sum(),
         faults_injected: injected,
         reconciled,

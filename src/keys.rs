@@ -19,6 +19,7 @@ use crate::config::Config;
 
 const API_KEYS: &str = "api-keys.json";
 const QUOTE_KEYS: &str = "quote-keys.json";
+const VOUCHER_KEY: &str = "voucher-key.json";
 
 #[derive(Serialize, Deserialize)]
 struct QuoteKeys {
@@ -86,6 +87,38 @@ pub fn new_api_key(config: &Config, kind: KeyKind) -> anyhow::Result<String> {
         &serde_json::to_vec_pretty(&hashes)?,
     )?;
     Ok(key)
+}
+
+/// The voucher-signing key ring (stored in clear, readable by the owner only, since a
+/// stand verifies codes with the same secret; generated on first use).
+pub fn voucher_keys(config: &Config) -> anyhow::Result<sellout_notifier::voucher::VoucherKeys> {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Stored {
+        id: u8,
+        secret_hex: String,
+    }
+    let path = config.keys_dir().join(VOUCHER_KEY);
+    let stored: Stored = match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a voucher key file", path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = Stored {
+                id: 1,
+                secret_hex: to_hex(&random_bytes(32)?),
+            };
+            write_private(&path, &serde_json::to_vec_pretty(&key)?)?;
+            tracing::info!(message = "Generated a voucher-signing key.", path = %path.display());
+            key
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let secret = (0..stored.secret_hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(stored.secret_hex.get(i..i + 2).unwrap_or("zz"), 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .with_context(|| format!("{}: the secret is not hex", path.display()))?;
+    sellout_notifier::voucher::VoucherKeys::new(stored.id, &secret)
+        .with_context(|| format!("{}: unusable voucher key", path.display()))
 }
 
 /// The pricing settings with every key filled in: configured and stored API key

@@ -9,7 +9,7 @@ use sellout_ingest::records::{AnyRecord, BeaconRecord, Proximity, Topic, wire};
 use sellout_notifier::campaign::CampaignsFile;
 use sellout_notifier::delivery::{DELIVERIES_TOPIC, DeliveryRecord, Outcome, Redemption};
 use sellout_notifier::installation::Platform;
-use sellout_notifier::runtime::{Runtime, Senders};
+use sellout_notifier::runtime::{Runtime, Senders, append_redemption};
 use sellout_notifier::voucher::VoucherKeys;
 use sellout_notifier::{EmbeddedOptions, EmbeddedStore, Engine, EngineConfig, Installation};
 use sellout_pipelines::output::{SIGNALS_TOPIC, Signal, SignalDetail, SignalKind};
@@ -272,6 +272,23 @@ async fn vouchers_reach_people_near_the_stand_once_and_dead_tokens_are_pruned() 
         (Outcome::Redeemed, "ins-000001")
     );
     assert!(again.redeem(&redemption).is_err(), "a voucher counts once");
+    // Through the topic, as a stand reports it: refused the second time too.
+    append_redemption(r.log.as_ref(), &redemption).expect("append");
+    let polled = again.poll(T0 + 4 * MIN).await.expect("poll");
+    assert_eq!((polled.redeemed, polled.refused), (0, 1), "{polled:?}");
+    let other = records
+        .iter()
+        .find(|d| d.outcome == Outcome::Planned && d.installation_id == "ins-000002")
+        .and_then(|d| d.voucher_code.clone())
+        .expect("a voucher");
+    let topic_redemption = Redemption {
+        voucher_code: other,
+        time_ms: T0 + 4 * MIN,
+        stand_id: "stand-1".into(),
+    };
+    append_redemption(r.log.as_ref(), &topic_redemption).expect("append");
+    let polled = again.poll(T0 + 4 * MIN + 1).await.expect("poll");
+    assert_eq!((polled.redeemed, polled.refused), (1, 0), "{polled:?}");
     let stats = again
         .engine()
         .lock()
@@ -279,7 +296,7 @@ async fn vouchers_reach_people_near_the_stand_once_and_dead_tokens_are_pruned() 
         .stats("food-short-queue");
     assert_eq!(
         (stats.delivered, stats.pruned, stats.redeemed),
-        (2, 1, 1),
+        (2, 1, 2),
         "{stats:?}"
     );
 }

@@ -1,5 +1,6 @@
-//! The notifier at run time: follows the `beacons` topic (last-seen zones) and the
-//! `signals` topic (triggers), asks the campaign [`Engine`] for a plan per trigger
+//! The notifier at run time: follows the `beacons` topic (last-seen zones), the
+//! `signals` topic (triggers) and the `redemptions` topic (vouchers used at stands,
+//! recorded as `redeemed` deliveries), asks the campaign [`Engine`] for a plan per trigger
 //! over the audience the installations store selects, appends every record to
 //! `deliveries` **before** sending, sends through APNs and FCM, appends each outcome,
 //! and prunes installations whose token is dead.
@@ -35,6 +36,9 @@ use crate::store::embedded::EmbeddedStore;
 use crate::tags::TagExpr;
 use crate::zones::Near;
 
+/// The topic stands report redeemed vouchers on (JSON [`Redemption`]s).
+pub const REDEMPTIONS_TOPIC: &str = "redemptions";
+
 /// Bytes read per topic per poll.
 const READ_BYTES: usize = 1 << 20;
 
@@ -69,6 +73,10 @@ pub struct PollReport {
     pub signals: u64,
     /// Triggers planned (signals campaigns react to, and scheduled ones).
     pub triggers: u64,
+    /// Installations the campaigns' audiences selected (summed over triggers).
+    pub selected: u64,
+    /// Campaigns that matched a trigger too old to act on (its offer had expired).
+    pub stale: u64,
     /// Notifications planned and handed to a sender.
     pub planned: u64,
     /// Suppressed (caps, quiet hours, duplicates, render errors).
@@ -79,6 +87,10 @@ pub struct PollReport {
     pub failed: u64,
     /// Dead tokens: installation erased.
     pub pruned: u64,
+    /// Vouchers redeemed (each counted once).
+    pub redeemed: u64,
+    /// Redemptions refused (unknown, tampered, expired, or already redeemed).
+    pub refused: u64,
     /// Records that did not decode (counted, skipped).
     pub undecodable: u64,
 }
@@ -88,11 +100,15 @@ impl PollReport {
         self.sightings += o.sightings;
         self.signals += o.signals;
         self.triggers += o.triggers;
+        self.selected += o.selected;
+        self.stale += o.stale;
         self.planned += o.planned;
         self.suppressed += o.suppressed;
         self.delivered += o.delivered;
         self.failed += o.failed;
         self.pruned += o.pruned;
+        self.redeemed += o.redeemed;
+        self.refused += o.refused;
         self.undecodable += o.undecodable;
     }
 }
@@ -101,6 +117,8 @@ impl PollReport {
 struct Positions {
     signals: Offset,
     beacons: Offset,
+    #[serde(default)]
+    redemptions: Offset,
 }
 
 /// Who each campaign selected for the trigger being planned: the engine's audience
@@ -130,6 +148,8 @@ pub struct Runtime {
     totals: PollReport,
     /// Installations selected per trigger at most (a bound on one plan's memory).
     max_audience: usize,
+    /// See [`Runtime::replay_lag`].
+    replay_lag_ms: Option<i64>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -181,7 +201,18 @@ impl Runtime {
             selected,
             totals: PollReport::default(),
             max_audience: 2_000_000,
+            replay_lag_ms: None,
         })
+    }
+
+    /// For simulations and backfills that feed records faster than real time in
+    /// coarse steps: plan each trigger as of its own time plus `lag_ms` (never later
+    /// than the poll's `now_ms`) instead of as of the poll, as a notifier following
+    /// the stream continuously would have. Off by default: live, a trigger older than
+    /// its offer's validity is stale and skipped.
+    pub fn replay_lag(mut self, lag_ms: Option<i64>) -> Self {
+        self.replay_lag_ms = lag_ms;
+        self
     }
 
     /// The engine, shared with the campaigns routes.
@@ -204,6 +235,8 @@ impl Runtime {
     pub async fn poll(&mut self, now_ms: i64) -> Result<PollReport, RuntimeError> {
         let mut report = PollReport::default();
         self.read_beacons(&mut report)?;
+        // Redemptions first: they happened before the triggers read after them.
+        self.read_redemptions(&mut report)?;
         let mut triggers = Vec::new();
         let fetched = self
             .transport
@@ -223,7 +256,14 @@ impl Runtime {
         }
         triggers.extend(self.lock().scheduled_triggers(now_ms));
         for trigger in &triggers {
-            self.handle(trigger, now_ms, &mut report).await?;
+            let at = match self.replay_lag_ms {
+                Some(lag) => trigger
+                    .time_ms
+                    .saturating_add(lag)
+                    .clamp(trigger.time_ms.min(now_ms), now_ms),
+                None => now_ms,
+            };
+            self.handle(trigger, at, &mut report).await?;
         }
         self.save_checkpoint()?;
         self.totals.add(&report);
@@ -235,6 +275,33 @@ impl Runtime {
         let (_, record) = self.lock().redeem_to_record(redemption)?;
         self.append(std::slice::from_ref(&record))?;
         Ok(record)
+    }
+
+    fn read_redemptions(&mut self, report: &mut PollReport) -> Result<(), RuntimeError> {
+        let fetched =
+            self.transport
+                .read(REDEMPTIONS_TOPIC, self.positions.redemptions, READ_BYTES)?;
+        let mut records = Vec::new();
+        for r in fetched.records() {
+            let Ok(redemption) = serde_json::from_slice::<Redemption>(r.value) else {
+                report.undecodable += 1;
+                continue;
+            };
+            match self.lock().redeem_to_record(&redemption) {
+                Ok((_, record)) => {
+                    report.redeemed += 1;
+                    records.push(record);
+                }
+                Err(error) => {
+                    report.refused += 1;
+                    tracing::info!(message = "Redemption refused.", stand = %redemption.stand_id, %error);
+                }
+            }
+        }
+        if !fetched.is_empty() {
+            self.positions.redemptions = fetched.next_offset();
+        }
+        self.append(&records)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Engine> {
@@ -286,8 +353,12 @@ impl Runtime {
             }
         }
         *self.selected.0.lock().unwrap_or_else(|p| p.into_inner()) = selected;
-        let recipients: Vec<Recipient> = audience.values().map(recipient).collect();
+        let mut recipients: Vec<Recipient> = audience.values().map(recipient).collect();
+        // A stable order, so plans (and offer draws) repeat run after run.
+        recipients.sort_by(|a, b| a.installation_id.cmp(&b.installation_id));
+        report.selected += recipients.len() as u64;
         let plan = self.lock().plan(trigger, recipients.iter(), now_ms);
+        report.stale += u64::from(plan.stale);
         report.planned += plan.notifications.len() as u64;
         report.suppressed += plan.suppressed.len() as u64;
         let records: Vec<DeliveryRecord> = plan.records().cloned().collect();
@@ -385,6 +456,17 @@ impl Runtime {
         std::fs::write(&tmp, bytes).map_err(err)?;
         std::fs::rename(&tmp, path).map_err(err)
     }
+}
+
+/// Appends a redemption a stand reported to the `redemptions` topic; the runtime
+/// counts it (once) at its next poll.
+pub fn append_redemption(transport: &dyn Transport, r: &Redemption) -> Result<(), StreamError> {
+    let mut batch = Batch::new();
+    batch.push_with(r.stand_id.as_bytes(), r.time_ms, |buf| {
+        // Serialising our own plain struct to a Vec cannot fail.
+        let _ = serde_json::to_writer(buf, r);
+    });
+    transport.append(REDEMPTIONS_TOPIC, &batch).map(|_| ())
 }
 
 fn recipient(i: &crate::Installation) -> Recipient {
