@@ -129,6 +129,9 @@ pub struct ServeArgs {
     /// Don't run the repricer here (a read replica: another process reprices).
     #[arg(long)]
     pub no_repricer: bool,
+    /// Don't run the notifier here (another process sends the notifications).
+    #[arg(long)]
+    pub no_notifier: bool,
 }
 
 /// `sellout sql`.

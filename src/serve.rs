@@ -1,7 +1,8 @@
 //! `sellout serve`: everything a node does, until Ctrl-C or SIGTERM: the HTTP routes
-//! (ingest, the pricing API under `/v1`, `POST /v1/sql` for admin keys), the
-//! pipelines following the streams, the pricing replica following the price topics,
-//! the repricer (unless `--no-repricer`) and the archive compacting in the background.
+//! (ingest, the pricing API under `/v1`, `POST /v1/sql` for admin keys, the notifier's
+//! installations, campaigns and redemptions), the pipelines following the streams, the
+//! pricing replica following the price topics, the repricer (unless `--no-repricer`),
+//! the notifier (unless `--no-notifier`) and the archive compacting in the background.
 //!
 //! Stopping is orderly: the server stops accepting, in-flight requests finish, the
 //! background tasks stop, the pipelines process what was ingested and take a
@@ -54,18 +55,36 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     };
     let pricing = wiring::pricing(config, log.clone(), catalog.clone(), clock.clone())?;
     let catalog_for_repricer = catalog.clone();
-    let ingestor = Arc::new(wiring::ingestor(config, log.clone(), catalog, clock));
+    let ingestor = Arc::new(wiring::ingestor(
+        config,
+        log.clone(),
+        catalog,
+        clock.clone(),
+    ));
     let service = IngestService::new(ingestor, config.http_ingest.clone());
     let sql = SqlRoute {
         archive: crate::sql::archive_of(config),
         transport: log.clone(),
         limits: SqlLimits::default(),
     };
-    let app = app(service, pricing.clone(), sql.clone());
-    let listen = args.listen.unwrap_or(config.server.listen);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let notifier = if config.notifier.enabled && !args.no_notifier {
+        Some(LiveNotifier::open(
+            config,
+            &runtime,
+            log.clone(),
+            clock.clone(),
+        )?)
+    } else {
+        None
+    };
+    let routes = notifier
+        .as_ref()
+        .map(|n| n.routes(log.clone(), clock.clone()));
+    let app = app(service, pricing.clone(), sql.clone(), routes);
+    let listen = args.listen.unwrap_or(config.server.listen);
     let (stop_tasks, stopping) = tokio::sync::watch::channel(false);
     let stopped = move || {
         let mut stopping = stopping.clone();
@@ -78,6 +97,10 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     if !args.no_repricer {
         let repricer = wiring::repricer(config, pricing.clone(), &catalog_for_repricer.load())?;
         tasks.push(runtime.spawn(repricer.run(poll, stopped())));
+    }
+    if let Some(notifier) = notifier {
+        let every = Duration::from_millis(config.notifier.poll_interval_ms.max(1));
+        tasks.push(runtime.spawn(notifier.run(clock.clone(), every, stopped())));
     }
     tasks.push(runtime.spawn(compact_in_background(
         sql.archive.clone(),
@@ -121,9 +144,32 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
 /// Every route the binary serves. `/healthz`, `/readyz`, `/metrics` and
 /// `/openapi.json` come with the pricing API; the document there describes the ingest
 /// and SQL routes too.
-pub fn app(ingest: Arc<IngestService>, pricing: Arc<PricingService>, sql: SqlRoute) -> Router {
+pub fn app(
+    ingest: Arc<IngestService>,
+    pricing: Arc<PricingService>,
+    sql: SqlRoute,
+    notifier: Option<NotifierRoutes>,
+) -> Router {
     pricing.extend_openapi(&sellout_ingest::openapi::fragment());
     pricing.extend_openapi(&crate::sql::openapi_fragment());
+    let notifier = match notifier {
+        Some(n) => {
+            pricing.extend_openapi(&sellout_notifier::openapi::fragment());
+            let for_apps =
+                n.installations
+                    .merge(n.redemptions)
+                    .route_layer(middleware::from_fn_with_state(
+                        pricing.clone(),
+                        sellout_pricing::api::require_ingest,
+                    ));
+            let for_admins = n.campaigns.route_layer(middleware::from_fn_with_state(
+                pricing.clone(),
+                sellout_pricing::api::require_admin,
+            ));
+            for_apps.merge(for_admins)
+        }
+        None => Router::new(),
+    };
     let sql = Router::new()
         .route("/v1/sql", post(post_sql))
         .with_state(sql)
@@ -140,6 +186,101 @@ pub fn app(ingest: Arc<IngestService>, pricing: Arc<PricingService>, sql: SqlRou
         .merge(ingest)
         .merge(sellout_pricing::router(pricing))
         .merge(sql)
+        .merge(notifier)
+}
+
+/// The notifier's routes, each still to be put behind its kind of key.
+pub struct NotifierRoutes {
+    /// Installations (the app backend: ingest key).
+    installations: Router,
+    /// Redemptions (stands: ingest key).
+    redemptions: Router,
+    /// Campaigns (admin key).
+    campaigns: Router,
+}
+
+/// The notifier following the streams: its runtime and, when configured, the local
+/// endpoints it sends to.
+struct LiveNotifier {
+    runtime: sellout_notifier::runtime::Runtime,
+    keys: sellout_notifier::voucher::VoucherKeys,
+    _endpoints: Option<crate::notify::LocalEndpoints>,
+}
+
+impl LiveNotifier {
+    fn open(
+        config: &Config,
+        tokio: &tokio::runtime::Runtime,
+        log: Arc<EmbeddedLog>,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let (senders, endpoints) =
+            tokio.block_on(crate::notify::senders(&config.notifier, clock.clone()))?;
+        if senders.apns.is_none() && senders.fcm.is_none() {
+            tracing::warn!(
+                message = "No APNs or FCM credentials: notifications will fail with no_sender. Set [notifier.apns] / [notifier.fcm], or notifier.local_endpoints = true."
+            );
+        }
+        let campaigns = crate::notify::campaigns(config)?;
+        tracing::info!(message = "Notifier ready.", campaigns = campaigns.len());
+        let runtime = crate::notify::runtime(
+            config,
+            log,
+            senders,
+            campaigns,
+            u64::from(std::process::id()),
+            sellout_notifier::EngineConfig::default(),
+        )?;
+        Ok(Self {
+            runtime,
+            keys: crate::keys::voucher_keys(config)?,
+            _endpoints: endpoints,
+        })
+    }
+
+    fn routes(&self, log: Arc<EmbeddedLog>, clock: Arc<dyn Clock>) -> NotifierRoutes {
+        use sellout_notifier::api::{InstallationsState, router};
+        use sellout_notifier::runtime::http::{RedemptionsState, router as redemptions};
+        NotifierRoutes {
+            installations: router(InstallationsState {
+                store: self.runtime.store().clone(),
+                clock: clock.clone(),
+            }),
+            redemptions: redemptions(RedemptionsState {
+                transport: log,
+                keys: self.keys.clone(),
+                clock,
+            }),
+            campaigns: sellout_notifier::campaigns_router(self.runtime.engine().clone()),
+        }
+    }
+
+    /// Polls every `every` until `stopped`, then once more, and compacts the store.
+    async fn run(
+        mut self,
+        clock: Arc<dyn Clock>,
+        every: Duration,
+        stopped: impl std::future::Future<Output = ()>,
+    ) {
+        tokio::pin!(stopped);
+        loop {
+            let done = tokio::select! {
+                biased;
+                () = &mut stopped => true,
+                () = tokio::time::sleep(every) => false,
+            };
+            if let Err(e) = self.runtime.poll(clock.now_ms()).await {
+                tracing::error!(message = "Notifier poll failed; will retry.", error = %e);
+            }
+            if done {
+                break;
+            }
+        }
+        if let Err(e) = self.runtime.store().compact() {
+            tracing::warn!(message = "Installations store compaction failed.", error = %e);
+        }
+        tracing::info!(message = "Notifier stopped.", totals = ?self.runtime.totals());
+    }
 }
 
 /// Compacts the streams into the archive every `every` until `stopped` resolves.

@@ -372,12 +372,57 @@ fn simulate_posts_to_a_running_server() {
         ("/v1/sql", "post"),
         ("/v1/quotes", "post"),
         ("/v1/admin/events/{event_id}", "put"),
+        ("/v1/installations/{id}", "put"),
+        ("/v1/campaigns/{id}/stats", "get"),
+        ("/v1/redemptions", "post"),
     ] {
         assert!(
             doc["paths"][path][method].is_object(),
             "{method} {path} undocumented"
         );
     }
+
+    // The notifier: installations for the app backend's key, campaigns for admins,
+    // redemptions verified offline before they are recorded.
+    let installation = serde_json::json!({ "installationId": "ins-test-1", "platform": "fcm",
+        "pushChannel": "fcm-token-test", "locale": "en-GB", "tags": ["fan:gold", "cc:UK"] });
+    let inst_url = format!("{url}/v1/installations/ins-test-1");
+    assert_eq!(
+        http("PUT", &inst_url, Some(&portal), Some(&installation)).0,
+        403
+    );
+    let (status, body) = http("PUT", &inst_url, Some(&ingest), Some(&installation));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http(
+        "GET",
+        &format!("{url}/v1/installations?tag_expression=fan:gold%20%26%26%20cc:UK"),
+        Some(&ingest),
+        None,
+    );
+    assert_eq!(
+        (status, &body["count"]),
+        (200, &serde_json::json!(1)),
+        "{body}"
+    );
+    assert!(
+        !body.to_string().contains("fcm-token-test"),
+        "a list never shows tokens"
+    );
+    let (status, body) = http("GET", &format!("{url}/v1/campaigns"), Some(&admin), None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        http("GET", &format!("{url}/v1/campaigns"), Some(&ingest), None).0,
+        403
+    );
+    let forged = serde_json::json!({ "voucher_code": "25SV-WSGQ-Q4SP-R0VM-GB76-X0XZ-RP6H", "stand_id": "bar-01" });
+    let (status, body) = http(
+        "POST",
+        &format!("{url}/v1/redemptions"),
+        Some(&ingest),
+        Some(&forged),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(body["reason"].is_string(), "{body}");
 
     // An event added by an admin at run time is priced and its sales are accepted at
     // once: ingest validation shares the pricing replica's live catalog.

@@ -19,6 +19,7 @@
 //! - [`zones`]: last-seen zones from beacon sightings ([`ZoneIndex`], [`Near`]).
 //! - [`store`]: the [`InstallationStore`] trait, the embedded store and PostgreSQL.
 //! - [`api`]: the installations HTTP routes ([`api::router`]).
+//! - [`openapi`]: the OpenAPI description of every notifier route.
 //! - [`audience_bench`]: synthetic installations and the 10M audience benchmark.
 //! - [`template`]: `$(property)` templates, validation, per-locale fallback.
 //! - [`payload`]: APNs bodies and headers, FCM v1 messages, the size limit.
@@ -37,6 +38,7 @@ pub mod campaign;
 pub mod delivery;
 pub mod index;
 pub mod installation;
+pub mod openapi;
 pub mod payload;
 pub mod runtime;
 pub mod store;

@@ -14,6 +14,7 @@ use sellout_pricing::change::PriceChange;
 
 use super::series::Combine;
 use super::state::{AlertRow, BoardState, Forecast, PriceRow};
+use super::text::{describe, money};
 use crate::measurements::{self as m, IntoPoint};
 use crate::sink::Point;
 
@@ -104,7 +105,11 @@ impl BoardState {
         } = &signal.detail
         {
             let venue = venue_id.as_deref().unwrap_or_default();
-            match self.venues.get_mut(venue).and_then(|v| v.stand_mut(stand_id)) {
+            match self
+                .venues
+                .get_mut(venue)
+                .and_then(|v| v.stand_mut(stand_id))
+            {
                 Some(stand) => {
                     stand
                         .length
@@ -238,6 +243,13 @@ impl BoardState {
                         .record(t, f64::from(o.present), Combine::Last),
                     None => self.counters.unknown_ids += 1,
                 }
+                // A zone with a stand carries its queue every minute (signals only
+                // when it turns long or short): the queue chart's series.
+                if let Some(q) = o.queue_length
+                    && let Some(stand) = venue.stand_mut(&o.zone_id)
+                {
+                    stand.length.record(t, f64::from(q), Combine::Last);
+                }
                 points.push(
                     m::ZoneOccupancy {
                         venue: o.venue_id.to_string(),
@@ -256,9 +268,7 @@ impl BoardState {
                 event
                     .buzz_posts
                     .record(t, f64::from(b.posts), Combine::Last);
-                event
-                    .buzz_sentiment
-                    .record(t, b.sentiment, Combine::Last);
+                event.buzz_sentiment.record(t, b.sentiment, Combine::Last);
             }
         }
     }
@@ -291,8 +301,7 @@ impl BoardState {
         };
         c.prices.push(row);
         let text = format!(
-            "{} {}: {} → {} {} ({reason})",
-            change.event_id,
+            "{}: {} → {} {} ({reason})",
             c.name,
             money(change.old_minor),
             money(change.new_minor),
@@ -345,78 +354,5 @@ impl BoardState {
             }
             .to_point(),
         );
-    }
-}
-
-/// Minor units as `12.34`.
-pub fn money(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
-}
-
-/// (value, z, text) of a signal, for the sink and the alerts feed.
-fn describe(signal: &Signal) -> (f64, f64, String) {
-    let about = signal
-        .event_id
-        .as_deref()
-        .or(signal.venue_id.as_deref())
-        .unwrap_or("");
-    let kind = signal.kind.as_str();
-    match &signal.detail {
-        SignalDetail::Cart {
-            quantity,
-            value_minor,
-            currency,
-            ..
-        } => (
-            f64::from(*quantity),
-            0.0,
-            format!(
-                "{about}: cart of {quantity} seat(s), {} {currency}",
-                money(*value_minor)
-            ),
-        ),
-        SignalDetail::Rate {
-            metric,
-            rate_per_min,
-            baseline_per_min,
-            z,
-            ..
-        } => {
-            let metric = serde_json::to_value(metric)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            let cat = signal.category_id.as_deref().unwrap_or("");
-            (
-                *rate_per_min,
-                *z,
-                format!(
-                    "{about} {cat}: {kind} in {metric}, {rate_per_min:.1}/min vs {baseline_per_min:.1}/min (z {z:.1})"
-                ),
-            )
-        }
-        SignalDetail::Buzz {
-            value,
-            z,
-            posts,
-            sentiment,
-            ..
-        } => (
-            *value,
-            *z,
-            format!("{about}: buzz, {posts} posts/min, sentiment {sentiment:+.2} (z {z:.1})"),
-        ),
-        SignalDetail::Queue {
-            stand_id,
-            length,
-            wait_minutes,
-            ..
-        } => (
-            f64::from(*length),
-            0.0,
-            format!("{about} {stand_id}: queue {length}, wait {wait_minutes:.1} min"),
-        ),
     }
 }

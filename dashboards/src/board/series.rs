@@ -97,8 +97,7 @@ impl MinuteSeries {
         match self.ring.last_mut() {
             Some((t, v)) if *t == minute => merge(v),
             Some((t, _)) if *t > minute => {
-                if let Some((_, v)) = self.ring.items.iter_mut().rev().find(|(t, _)| *t == minute)
-                {
+                if let Some((_, v)) = self.ring.items.iter_mut().rev().find(|(t, _)| *t == minute) {
                     merge(v);
                 }
             }

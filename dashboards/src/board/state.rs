@@ -329,7 +329,11 @@ impl BoardState {
                     last_ms: 0,
                 });
             for c in &e.categories {
-                if !event.categories.iter().any(|s| s.category_id == c.category_id) {
+                if !event
+                    .categories
+                    .iter()
+                    .any(|s| s.category_id == c.category_id)
+                {
                     event.categories.push(CategoryState {
                         category_id: c.category_id.to_string(),
                         name: c.name.clone(),

@@ -14,6 +14,8 @@ use super::state::{BoardState, CategoryState, Counters, EventState};
 
 /// Minutes of the heat map shown (columns).
 pub const HEAT_MINUTES: usize = 60;
+/// Stands on the venue page's queue chart (the longest queues now).
+pub const QUEUE_STANDS: usize = 8;
 /// Minutes ahead the booking forecast band reaches.
 pub const FORECAST_MINUTES: i64 = 60;
 
@@ -126,7 +128,11 @@ pub fn board_view(state: &BoardState, has_model: bool) -> Value {
     json!({
         "as_of_ms": state.as_of_ms,
         "kpis": kpis(&state.counters),
-        "events": state.events.values().map(|e| event_row(e, has_model)).collect::<Vec<_>>(),
+        "events": state.events.values().map(|e| {
+            let mut row = event_row(e, has_model);
+            row["booking"] = series(&e.booking);
+            row
+        }).collect::<Vec<_>>(),
     })
 }
 
@@ -194,7 +200,13 @@ pub fn venue_view(state: &BoardState, venue_id: &str) -> Option<Value> {
     let mut minutes: Vec<i64> = v
         .zones
         .iter()
-        .flat_map(|z| z.occupancy.points().rev().take(HEAT_MINUTES).map(|(t, _)| *t))
+        .flat_map(|z| {
+            z.occupancy
+                .points()
+                .rev()
+                .take(HEAT_MINUTES)
+                .map(|(t, _)| *t)
+        })
         .collect();
     minutes.sort_unstable();
     minutes.dedup();
@@ -204,12 +216,26 @@ pub fn venue_view(state: &BoardState, venue_id: &str) -> Option<Value> {
         .iter()
         .map(|z| minutes.iter().map(|m| z.occupancy.at(*m)).collect())
         .collect();
-    let max = cells.iter().flatten().flatten().fold(0.0_f64, |a, b| a.max(*b));
-    let queues: Vec<Value> = v
-        .stands
-        .values()
+    let max = cells
+        .iter()
+        .flatten()
+        .flatten()
+        .fold(0.0_f64, |a, b| a.max(*b));
+    // The longest queues now, over the heat map's minutes: a readable chart and a
+    // small payload however many stands the venue has.
+    let mut stands: Vec<_> = v.stands.values().collect();
+    stands.sort_by(|a, b| {
+        let now = |s: &&super::state::StandState| s.length.last().map_or(0.0, |(_, v)| v);
+        now(b)
+            .total_cmp(&now(a))
+            .then_with(|| a.stand_id.cmp(&b.stand_id))
+    });
+    let queues: Vec<Value> = stands
+        .into_iter()
+        .take(QUEUE_STANDS)
         .map(|s| {
-            let (t, v) = s.length.columns();
+            let skip = s.length.len().saturating_sub(HEAT_MINUTES);
+            let (t, v): (Vec<i64>, Vec<f64>) = s.length.points().skip(skip).copied().unzip();
             json!({ "stand_id": s.stand_id, "t": t, "length": v, "wait_minutes": s.wait_minutes })
         })
         .collect();

@@ -16,6 +16,7 @@
 //! app backend adds that tag to a signed-in installation, as Notification Hubs'
 //! `$UserId:` tag).
 
+pub mod http;
 mod send;
 pub mod triggers;
 
