@@ -71,6 +71,9 @@ pub struct DemoArgs {
     /// Share of records the demo corrupts on purpose to show dead-lettering (0..1).
     #[arg(long, default_value_t = 0.001)]
     pub fault_rate: f64,
+    /// Where the live board listens while the demo runs (a free port by default).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub board_listen: std::net::SocketAddr,
 }
 
 /// `sellout simulate`.

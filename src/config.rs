@@ -44,6 +44,8 @@ pub struct Config {
     pub models: ModelsConfig,
     /// Push notifications: campaigns, APNs and FCM credentials, polling.
     pub notifier: crate::notify::NotifierConfig,
+    /// The live board and the InfluxDB sink.
+    pub dashboards: crate::board::DashboardsConfig,
 }
 
 /// What proposes prices to the repricer.
@@ -81,6 +83,7 @@ impl Default for Config {
             pricing: PricingConfig::default(),
             models: ModelsConfig::default(),
             notifier: crate::notify::NotifierConfig::default(),
+            dashboards: crate::board::DashboardsConfig::default(),
         }
     }
 }

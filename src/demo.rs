@@ -74,6 +74,8 @@ struct Summary {
     pricing: PricingSummary,
     /// Vouchers and reminders: installations, campaigns, outcomes, redemptions.
     notifications: crate::demo_app::NotificationsSummary,
+    /// Where the live board was served while the demo ran.
+    board: String,
     /// Parquet files written to the archive.
     archived_files: usize,
     faults_injected: BTreeMap<&'static str, u64>,
@@ -134,6 +136,11 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         clock.clone(),
         seed,
     )?;
+    // The live board, fed after every chunk and served while the demo runs.
+    let board = crate::board::board(config, &catalog);
+    let mut feed = crate::board::feed(config, board.clone(), catalog.clone(), None);
+    let board_server = crate::board::BoardServer::start(board, args.board_listen)?;
+    eprintln!("live board: {}", board_server.url);
 
     let show = !args.headless && std::io::stderr().is_terminal();
     let bar = progress_bar(show);
@@ -163,6 +170,7 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
             let step = Instant::now();
             market.step(chunk.sim_now)?;
             notifier.step(chunk.sim_now)?;
+            feed.poll(log.as_ref())?;
             pipelines_seconds += step.elapsed().as_secs_f64();
             records_total = chunk.records;
             behind |= chunk.behind;
@@ -185,6 +193,9 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let report = market.runner.run_to_end()?;
     while market.repricer.poll()? > 0 {}
     let notifications = notifier.finish(to)?;
+    feed.poll(log.as_ref())?;
+    let board_url = board_server.url.clone();
+    board_server.stop();
     pipelines_seconds += pipelines_started.elapsed().as_secs_f64();
     if !args.headless {
         eprintln!("archiving the streams and replaying the day at list prices...");
@@ -235,6 +246,7 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         pipelines,
         pricing: pricing_summary,
         notifications,
+        board: board_url,
         archived_files: archived.iter().map(|r| r.files.len()).sum(),
         faults_injected: injected,
         reconciled,
@@ -434,13 +446,22 @@ fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
         tracing::info!(message = "Replacing the previous demo's data.", dir = %dir.display());
         std::fs::remove_dir_all(&log_dir)
             .with_context(|| format!("cannot clear {}", log_dir.display()))?;
-        // The old run's checkpoint and archive describe the old streams.
+        // The old run's checkpoints, archive and installations describe the old
+        // streams.
         let checkpoints = config.pipelines_checkpoint().parent().map(|d| d.to_owned());
-        for dir in checkpoints.into_iter().chain([config.archive_dir()]) {
+        for dir in checkpoints
+            .into_iter()
+            .chain([config.archive_dir(), dir.join("installations")])
+        {
             if dir.exists() {
                 std::fs::remove_dir_all(&dir)
                     .with_context(|| format!("cannot clear {}", dir.display()))?;
             }
+        }
+        let notifier = dir.join("notifier.checkpoint");
+        if notifier.exists() {
+            std::fs::remove_file(&notifier)
+                .with_context(|| format!("cannot clear {}", notifier.display()))?;
         }
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

@@ -20,6 +20,7 @@
 //! - [`bench`]: `sellout bench <name>`, one JSON object as the last line.
 
 mod bench;
+mod board;
 mod cli;
 mod config;
 mod demo;

@@ -31,6 +31,9 @@ use crate::config::Config;
 use crate::sql::{SqlRoute, post_sql};
 use crate::wiring;
 
+/// How long requests in flight may finish after SIGTERM before the rest are closed.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Largest SQL request body.
 const SQL_BODY_BYTES: usize = 64 * 1024;
 
@@ -58,7 +61,7 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let ingestor = Arc::new(wiring::ingestor(
         config,
         log.clone(),
-        catalog,
+        catalog.clone(),
         clock.clone(),
     ));
     let service = IngestService::new(ingestor, config.http_ingest.clone());
@@ -83,7 +86,21 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let routes = notifier
         .as_ref()
         .map(|n| n.routes(log.clone(), clock.clone()));
-    let app = app(service, pricing.clone(), sql.clone(), routes);
+    // The live board, its feed, and the InfluxDB sink when configured.
+    let board = crate::board::board(config, &catalog.load());
+    let sink = {
+        let _inside = runtime.enter();
+        crate::board::sink(config, clock.clone())?
+    };
+    let feed = crate::board::feed(
+        config,
+        board.clone(),
+        catalog.clone(),
+        sink.as_ref().map(|(handle, _)| handle.clone()),
+    );
+    let feed = crate::board::FeedThread::start(feed, log.clone(), Duration::from_millis(250))?;
+    let app =
+        app(service, pricing.clone(), sql.clone(), routes).merge(sellout_dashboards::router(board));
     let listen = args.listen.unwrap_or(config.server.listen);
     let (stop_tasks, stopping) = tokio::sync::watch::channel(false);
     let stopped = move || {
@@ -117,12 +134,32 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         // The one line a script waits for before it sends requests.
         println!(
             "{}",
-            serde_json::json!({ "serve": format!("http://{local}") })
+            serde_json::json!({
+                "serve": format!("http://{local}"),
+                "board": sellout_dashboards::board_url(local),
+            })
         );
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(sellout_pricing::api::shutdown_signal())
-            .await
-            .context("server failed");
+        let (signalled, signal) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            sellout_pricing::api::shutdown_signal().await;
+            let _ = signalled.send(true);
+        });
+        let wait = |mut signal: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = signal.wait_for(|s| *s).await;
+        };
+        let graceful = axum::serve(listener, app).with_graceful_shutdown(wait(signal.clone()));
+        // Live streams (prices, the board) never end on their own: give requests in
+        // flight a few seconds, then close what is still open.
+        let served = tokio::select! {
+            served = graceful => served.context("server failed"),
+            () = async {
+                wait(signal).await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } => {
+                tracing::warn!(message = "Closing connections still open after the grace period.");
+                Ok(())
+            }
+        };
         let _ = stop_tasks.send(true);
         for task in tasks {
             let _ = task.await;
@@ -130,13 +167,22 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         served
     });
     let report = pipelines.map(LivePipelines::stop).transpose();
+    let board_records = feed.stop();
+    let sink_stats = sink.and_then(|(handle, task)| {
+        drop(handle);
+        runtime.block_on(task).ok()
+    });
     log.flush()?;
     served?;
     let report = report?;
     tracing::info!(message = "Stopped; the log is flushed.");
     println!(
         "{}",
-        serde_json::json!({ "stopped": { "pipelines": report } })
+        serde_json::json!({ "stopped": {
+            "pipelines": report,
+            "board_records": board_records,
+            "influx": sink_stats,
+        } })
     );
     Ok(())
 }

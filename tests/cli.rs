@@ -126,6 +126,21 @@ fn headless_demo_reconciles_and_dead_letters_the_faults() {
     );
     // Shoppers read the book with a fixed lag, so the closed loop is deterministic too.
     assert_eq!(again["pricing"], summary["pricing"], "{summary:#}");
+    // Vouchers too: same installations, audiences, offers, outcomes and redemptions.
+    assert_eq!(
+        again["notifications"], summary["notifications"],
+        "{summary:#}"
+    );
+    let n = &summary["notifications"];
+    assert_eq!(n["reconciled"], true, "{n:#}");
+    assert_eq!(n["duplicates"], 0, "{n:#}");
+    assert!(n["campaigns"]["delivered"].as_u64().unwrap() > 0, "{n:#}");
+    assert!(
+        summary["board"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
     assert!(summary["pricing"]["revenue_vs_list"].as_f64().unwrap() > 0.0);
 
     // The archive holds the day, and SQL over it counts what the log holds.

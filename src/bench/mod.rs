@@ -5,6 +5,7 @@
 
 mod archive;
 mod ingest;
+mod notifier;
 mod pipeline;
 
 use crate::cli::BenchArgs;
@@ -22,9 +23,10 @@ pub fn run(config: &Config, args: BenchArgs) -> anyhow::Result<()> {
         "log" => log(args.records.unwrap_or(2_000_000))?,
         "pricing" => pricing()?,
         "archive" => archive::run(config, args.records.unwrap_or(2_000_000))?,
+        "notifier" => notifier::run(config, args.records.unwrap_or(10_000_000))?,
         other => {
             anyhow::bail!(
-                "unknown benchmark {other:?}: choose ingest, log, pipeline, pricing or archive"
+                "unknown benchmark {other:?}: choose ingest, log, pipeline, pricing, archive or notifier"
             )
         }
     };

@@ -335,6 +335,7 @@ impl BoardState {
             "failed" | "pruned" => (1, 0, 1),
             _ => (0, 0, 0),
         };
+        let redeemed = u64::from(d.outcome == "redeemed");
         self.counters.delivered += delivered;
         self.counters.delivery_failed += failed;
         if d.voucher_code.is_some()
@@ -343,6 +344,7 @@ impl BoardState {
             v.vouchers.sent += sent;
             v.vouchers.delivered += delivered;
             v.vouchers.failed += failed;
+            v.vouchers.redeemed += redeemed;
         }
         points.push(
             m::Notification {

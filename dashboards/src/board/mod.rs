@@ -32,14 +32,15 @@ pub use state::BoardState;
 pub use text::money;
 
 /// Who may read the board.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BoardConfig {
     /// When true, every board route wants one of `keys` (`x-board-key` header or
     /// `key` query parameter); when false (the default) the board is open: serve it
     /// on loopback or behind a proxy that authenticates.
     pub require_key: bool,
-    /// The accepted keys (secrets: never logged, never shown).
+    /// The accepted keys (secrets: never logged, never shown, never written back).
+    #[serde(skip_serializing)]
     pub keys: Vec<String>,
 }
 

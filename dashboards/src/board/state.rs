@@ -175,6 +175,8 @@ pub struct Vouchers {
     pub delivered: u64,
     /// Failed or pruned.
     pub failed: u64,
+    /// Redeemed at a stand (`redeemed` records of the `deliveries` topic).
+    pub redeemed: u64,
 }
 
 /// One venue.

@@ -252,8 +252,7 @@ pub fn venue_view(state: &BoardState, venue_id: &str) -> Option<Value> {
             "sent": v.vouchers.sent,
             "delivered": v.vouchers.delivered,
             "failed": v.vouchers.failed,
-            // No redemptions topic exists yet: the notifier counts them in memory.
-            "redeemed": Value::Null,
+            "redeemed": v.vouchers.redeemed,
         },
     }))
 }
