@@ -264,6 +264,7 @@ impl AttendeeApp {
 /// time on one tokio thread.
 pub struct DemoNotifier {
     tokio: tokio::runtime::Runtime,
+    store: std::sync::Arc<EmbeddedStore>,
     runtime: sellout_notifier::runtime::Runtime,
     endpoints: LocalEndpoints,
     app: AttendeeApp,
@@ -318,11 +319,20 @@ impl DemoNotifier {
             retention_margin_ms: 30 * 24 * 3_600_000,
             ..sellout_notifier::EngineConfig::default()
         };
-        let runtime =
-            crate::notify::runtime(config, log.clone(), senders, campaigns, seed, engine_config)?
-                .replay_lag(Some(3 * 60_000));
+        let store = crate::notify::embedded_store(config)?;
+        let runtime = crate::notify::runtime(
+            config,
+            sellout_notifier::runtime::Directory::Embedded(store.clone()),
+            log.clone(),
+            senders,
+            campaigns,
+            seed,
+            engine_config,
+        )?
+        .replay_lag(Some(3 * 60_000));
         Ok(Self {
             tokio,
+            store,
             runtime,
             endpoints,
             app: AttendeeApp::default(),
@@ -336,7 +346,7 @@ impl DemoNotifier {
         self.app.step(
             self.log.as_ref(),
             &self.catalog,
-            self.runtime.store(),
+            &self.store,
             &self.endpoints,
             now_ms,
         )?;
@@ -349,7 +359,7 @@ impl DemoNotifier {
         for later in [end_ms, end_ms + 30 * 60_000] {
             self.step(later)?;
         }
-        self.runtime.store().compact()?;
+        self.store.compact()?;
         let engine = self
             .runtime
             .engine()

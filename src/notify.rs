@@ -11,7 +11,7 @@ use rand::SeedableRng as _;
 use rand_chacha::ChaCha8Rng;
 use sellout_ingest::catalog::{Catalog, ZoneKind};
 use sellout_notifier::campaign::{Campaign, CampaignsFile, Offer, OfferChooser, OfferContext};
-use sellout_notifier::runtime::{Runtime, Senders};
+use sellout_notifier::runtime::{Directory, Runtime, Senders};
 use sellout_notifier::{EmbeddedOptions, EmbeddedStore, Engine, EngineConfig};
 use sellout_push::local::{self, ApnsServer, ApnsServerConfig, FcmServer, FcmServerConfig};
 use sellout_push::{ApnsClient, ApnsConfig, FcmClient, FcmConfig};
@@ -40,6 +40,11 @@ pub struct NotifierConfig {
     /// Send to local endpoints started in-process that speak the APNs and FCM protocols
     /// (the demo, trials): no credentials needed, nothing leaves the machine.
     pub local_endpoints: bool,
+    /// Keep installations in PostgreSQL (a libpq connection string) shared by a fleet of
+    /// notifier instances, instead of the embedded store of the data directory. A
+    /// secret when it holds a password: set it with `SELLOUT__NOTIFIER__POSTGRES`.
+    #[serde(skip_serializing)]
+    pub postgres: Option<String>,
 }
 
 impl Default for NotifierConfig {
@@ -52,6 +57,7 @@ impl Default for NotifierConfig {
             apns: None,
             fcm: None,
             local_endpoints: false,
+            postgres: None,
         }
     }
 }
@@ -309,26 +315,46 @@ impl OfferChooser for ThompsonOffers {
     }
 }
 
-/// The runtime over the data directory's installations store, with `campaigns`.
+/// The data directory's embedded installations store.
+pub fn embedded_store(config: &Config) -> anyhow::Result<Arc<EmbeddedStore>> {
+    Ok(Arc::new(
+        EmbeddedStore::open(
+            &config.data_dir.join("installations"),
+            EmbeddedOptions::default(),
+        )
+        .context("cannot open the installations store")?,
+    ))
+}
+
+/// Where installations live: PostgreSQL when `notifier.postgres` is set (call inside
+/// a tokio runtime), else the data directory's embedded store.
+pub async fn directory(config: &Config) -> anyhow::Result<Directory> {
+    match &config.notifier.postgres {
+        Some(conn) => {
+            let store = sellout_notifier::PostgresStore::connect(conn, "installations")
+                .await
+                .context("cannot connect to the installations database (notifier.postgres)")?;
+            tracing::info!(message = "Installations are in PostgreSQL, shared by the fleet.");
+            Ok(Directory::shared(Arc::new(store)))
+        }
+        None => Ok(Directory::Embedded(embedded_store(config)?)),
+    }
+}
+
+/// The runtime over `directory`, with `campaigns`.
 pub fn runtime(
     config: &Config,
+    directory: Directory,
     transport: Arc<dyn Transport>,
     senders: Senders,
     campaigns: Vec<Campaign>,
     seed: u64,
     engine_config: EngineConfig,
 ) -> anyhow::Result<Runtime> {
-    let store = Arc::new(
-        EmbeddedStore::open(
-            &config.data_dir.join("installations"),
-            EmbeddedOptions::default(),
-        )
-        .context("cannot open the installations store")?,
-    );
     let engine = Engine::new(campaigns, crate::keys::voucher_keys(config)?, engine_config)
         .with_chooser(Box::new(ThompsonOffers::new(seed)));
     Runtime::open(
-        store,
+        directory,
         engine,
         senders,
         transport,

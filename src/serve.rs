@@ -269,8 +269,10 @@ impl LiveNotifier {
         }
         let campaigns = crate::notify::campaigns(config)?;
         tracing::info!(message = "Notifier ready.", campaigns = campaigns.len());
+        let directory = tokio.block_on(crate::notify::directory(config))?;
         let runtime = crate::notify::runtime(
             config,
+            directory,
             log,
             senders,
             campaigns,
@@ -289,7 +291,7 @@ impl LiveNotifier {
         use sellout_notifier::runtime::http::{RedemptionsState, router as redemptions};
         NotifierRoutes {
             installations: router(InstallationsState {
-                store: self.runtime.store().clone(),
+                store: self.runtime.directory().store(),
                 clock: clock.clone(),
             }),
             redemptions: redemptions(RedemptionsState {
@@ -322,7 +324,10 @@ impl LiveNotifier {
                 break;
             }
         }
-        if let Err(e) = self.runtime.store().compact() {
+        if let sellout_notifier::runtime::Directory::Embedded(store) =
+            self.runtime.directory().as_ref()
+            && let Err(e) = store.compact()
+        {
             tracing::warn!(message = "Installations store compaction failed.", error = %e);
         }
         tracing::info!(message = "Notifier stopped.", totals = ?self.runtime.totals());

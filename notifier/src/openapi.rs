@@ -20,17 +20,41 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 fn summary(method: &str, path: &str) -> (&'static str, &'static str) {
     match (method, path) {
-        ("get", "/v1/installations") => ("Count and sample the installations a tag expression selects (`tag_expression`, `limit`); never returns push tokens", "ingestKey"),
-        ("put", _) if path.starts_with("/v1/installations") => ("Create or replace an installation (platform, pushChannel, locale, tags ≤ 60, customerId, expirationTime)", "ingestKey"),
-        ("patch", _) => ("JSON Patch subset: add/remove tags, replace pushChannel, locale, customerId, expirationTime", "ingestKey"),
-        ("get", "/v1/installations/{id}") => ("One installation, push token included (its owner asking)", "ingestKey"),
-        ("delete", "/v1/installations/{id}") => ("Erase an installation everywhere (privacy request): store, tag and zone indexes; compaction removes its bytes", "ingestKey"),
+        ("get", "/v1/installations") => (
+            "Count and sample the installations a tag expression selects (`tag_expression`, `limit`); never returns push tokens",
+            "ingestKey",
+        ),
+        ("put", _) if path.starts_with("/v1/installations") => (
+            "Create or replace an installation (platform, pushChannel, locale, tags ≤ 60, customerId, expirationTime)",
+            "ingestKey",
+        ),
+        ("patch", _) => (
+            "JSON Patch subset: add/remove tags, replace pushChannel, locale, customerId, expirationTime",
+            "ingestKey",
+        ),
+        ("get", "/v1/installations/{id}") => (
+            "One installation, push token included (its owner asking)",
+            "ingestKey",
+        ),
+        ("delete", "/v1/installations/{id}") => (
+            "Erase an installation everywhere (privacy request): store, tag and zone indexes; compaction removes its bytes",
+            "ingestKey",
+        ),
         ("get", "/v1/campaigns") => ("Every campaign", "adminKey"),
         ("get", "/v1/campaigns/{id}") => ("One campaign", "adminKey"),
-        ("put", _) => ("Create (201) or replace (200) a campaign: trigger, audience, offer, validity, caps, quiet hours, templates", "adminKey"),
+        ("put", _) => (
+            "Create (201) or replace (200) a campaign: trigger, audience, offer, validity, caps, quiet hours, templates",
+            "adminKey",
+        ),
         ("delete", _) => ("Delete a campaign", "adminKey"),
-        ("get", "/v1/campaigns/{id}/stats") => ("Counters: targeted, sent, delivered, failed by reason, pruned, suppressed, redeemed", "adminKey"),
-        _ => ("A stand reports a redeemed voucher (verified offline, counted once): 202, or 422 with `reason`", "ingestKey"),
+        ("get", "/v1/campaigns/{id}/stats") => (
+            "Counters: targeted, sent, delivered, failed by reason, pruned, suppressed, redeemed",
+            "adminKey",
+        ),
+        _ => (
+            "A stand reports a redeemed voucher (verified offline, counted once): 202, or 422 with `reason`",
+            "ingestKey",
+        ),
     }
 }
 

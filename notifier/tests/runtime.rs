@@ -9,9 +9,12 @@ use sellout_ingest::records::{AnyRecord, BeaconRecord, Proximity, Topic, wire};
 use sellout_notifier::campaign::CampaignsFile;
 use sellout_notifier::delivery::{DELIVERIES_TOPIC, DeliveryRecord, Outcome, Redemption};
 use sellout_notifier::installation::Platform;
-use sellout_notifier::runtime::{Runtime, Senders, append_redemption};
+use sellout_notifier::runtime::{Directory, Runtime, Senders, append_redemption};
 use sellout_notifier::voucher::VoucherKeys;
-use sellout_notifier::{EmbeddedOptions, EmbeddedStore, Engine, EngineConfig, Installation};
+use sellout_notifier::{
+    EmbeddedOptions, EmbeddedStore, Engine, EngineConfig, Installation, InstallationStore,
+    PostgresStore,
+};
 use sellout_pipelines::output::{SIGNALS_TOPIC, Signal, SignalDetail, SignalKind};
 use sellout_push::local::{self, ApnsServer, ApnsServerConfig, Fault, FcmServer, FcmServerConfig};
 use sellout_push::{ApnsClient, ApnsConfig, FcmClient, FcmConfig};
@@ -187,14 +190,48 @@ fn deliveries(log: &EmbeddedLog) -> Vec<DeliveryRecord> {
 #[tokio::test]
 async fn vouchers_reach_people_near_the_stand_once_and_dead_tokens_are_pruned() {
     let r = rig().await;
+    let store: Arc<dyn InstallationStore> = r.store.clone();
+    let embedded = r.store.clone();
+    vouchers_scenario(r, store, move || Directory::Embedded(embedded.clone())).await;
+}
+
+/// The same with installations in PostgreSQL, as a fleet of notifier instances shares
+/// them (each instance learns zones from the beacons itself).
+#[tokio::test]
+async fn the_same_with_installations_shared_in_postgresql() {
+    let Ok(conn) = std::env::var("SELLOUT_TEST_POSTGRES") else {
+        println!("skipped: no PostgreSQL at SELLOUT_TEST_POSTGRES");
+        return;
+    };
+    let table = format!("test_runtime_{}", std::process::id());
+    let pg = PostgresStore::connect(&conn, &table)
+        .await
+        .expect("connect");
+    pg.drop_table().await.expect("drop");
+    let pg: Arc<dyn InstallationStore> = Arc::new(
+        PostgresStore::connect(&conn, &table)
+            .await
+            .expect("connect"),
+    );
+    let r = rig().await;
+    let shared = pg.clone();
+    vouchers_scenario(r, pg, move || Directory::shared(shared.clone())).await;
+}
+
+async fn vouchers_scenario(
+    r: Rig,
+    store: Arc<dyn InstallationStore>,
+    directory: impl Fn() -> Directory,
+) {
     for (i, platform) in [
         (1, Platform::Apns),
         (2, Platform::Fcm),
         (3, Platform::Apns),
         (4, Platform::Apns),
     ] {
-        r.store
+        store
             .upsert(installation(i, platform, None))
+            .await
             .expect("upsert");
     }
     // 1, 2 and 3 are near the food court; 4 is at the gate; 3's token is dead.
@@ -206,7 +243,7 @@ async fn vouchers_reach_people_near_the_stand_once_and_dead_tokens_are_pruned() 
     append_signal(&r.log, &queue_short(11, T0));
     let checkpoint = r._dir.path().join("notifier.checkpoint");
     let mut rt = Runtime::open(
-        r.store.clone(),
+        directory(),
         engine(),
         r.senders.clone(),
         r.log.clone(),
@@ -222,7 +259,7 @@ async fn vouchers_reach_people_near_the_stand_once_and_dead_tokens_are_pruned() 
     );
     assert_eq!((r.apns.delivered(), r.fcm.delivered()), (1, 1));
     assert!(
-        r.store.get("ins-000003").is_none(),
+        store.get("ins-000003").await.expect("get").is_none(),
         "a dead token's installation is erased"
     );
     let records = deliveries(&r.log);
@@ -243,7 +280,7 @@ async fn vouchers_reach_people_near_the_stand_once_and_dead_tokens_are_pruned() 
     std::fs::remove_file(&checkpoint).expect("remove checkpoint");
     drop(rt);
     let mut again = Runtime::open(
-        r.store.clone(),
+        directory(),
         engine(),
         r.senders.clone(),
         r.log.clone(),
@@ -331,7 +368,7 @@ async fn an_abandoned_cart_reaches_only_its_customers_devices() {
     append_signal(&r.log, &cart(21, "cus-000001", 18_000));
     append_signal(&r.log, &cart(22, "cus-000002", 5_000)); // under the campaign's threshold
     let mut rt = Runtime::open(
-        r.store.clone(),
+        Directory::Embedded(r.store.clone()),
         engine(),
         r.senders.clone(),
         r.log.clone(),

@@ -106,7 +106,11 @@ async fn report(
             .into_response(),
         Ok(Err(e)) => {
             tracing::warn!(message = "Redemption not recorded.", error = %e);
-            error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string())
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                e.to_string(),
+            )
         }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
     }

@@ -16,6 +16,7 @@
 //! app backend adds that tag to a signed-in installation, as Notification Hubs'
 //! `$UserId:` tag).
 
+mod directory;
 pub mod http;
 mod send;
 pub mod triggers;
@@ -29,11 +30,11 @@ use sellout_pipelines::output::{SIGNALS_TOPIC, decode_signal};
 use sellout_streams::{Batch, Offset, StreamError, Transport};
 use serde::{Deserialize, Serialize};
 
+pub use directory::Directory;
 pub use send::{Addressed, Senders};
 
 use crate::campaign::{AudienceFilter, AudienceQuery, Engine, Recipient, Trigger};
 use crate::delivery::{DELIVERIES_TOPIC, DeliveryRecord, Outcome, Redemption};
-use crate::store::embedded::EmbeddedStore;
 use crate::tags::TagExpr;
 use crate::zones::Near;
 
@@ -139,7 +140,7 @@ impl AudienceFilter for Selected {
 
 /// The notifier following the streams; see the module docs.
 pub struct Runtime {
-    store: Arc<EmbeddedStore>,
+    directory: Arc<Directory>,
     engine: Arc<Mutex<Engine>>,
     senders: Senders,
     transport: Arc<dyn Transport>,
@@ -166,7 +167,7 @@ impl Runtime {
     /// A runtime over `store` and `engine` (whose audience filter it replaces),
     /// rebuilding the engine from `deliveries` and the positions from `checkpoint`.
     pub fn open(
-        store: Arc<EmbeddedStore>,
+        directory: Directory,
         engine: Engine,
         senders: Senders,
         transport: Arc<dyn Transport>,
@@ -193,7 +194,7 @@ impl Runtime {
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
         Ok(Self {
-            store,
+            directory: Arc::new(directory),
             engine: Arc::new(Mutex::new(engine)),
             senders,
             transport,
@@ -221,9 +222,9 @@ impl Runtime {
         &self.engine
     }
 
-    /// The installations store.
-    pub fn store(&self) -> &Arc<EmbeddedStore> {
-        &self.store
+    /// Where audiences come from (the installations routes use its store).
+    pub fn directory(&self) -> &Arc<Directory> {
+        &self.directory
     }
 
     /// Everything done since open.
@@ -318,7 +319,7 @@ impl Runtime {
         for r in fetched.records() {
             match wire::decode(Topic::Beacons, r.value) {
                 Ok(AnyRecord::Beacons(b)) => {
-                    self.store
+                    self.directory
                         .sighting(&b.installation_id, &b.venue_id, &b.zone_id, b.time);
                     report.sightings += 1;
                 }
@@ -346,7 +347,7 @@ impl Runtime {
         let mut audience: HashMap<String, crate::Installation> = HashMap::new();
         let mut selected: HashMap<String, HashSet<String>> = HashMap::new();
         for q in &queries {
-            let chosen = self.select(q, trigger, now_ms);
+            let chosen = self.select(q, trigger, now_ms).await?;
             let ids = selected.entry(q.campaign_id.clone()).or_default();
             for inst in chosen {
                 ids.insert(inst.installation_id.clone());
@@ -380,7 +381,7 @@ impl Runtime {
                 Outcome::Delivered => report.delivered += 1,
                 Outcome::Pruned => {
                     report.pruned += 1;
-                    self.store.erase(&o.installation_id)?;
+                    self.directory.erase(&o.installation_id).await?;
                 }
                 _ => report.failed += 1,
             }
@@ -394,12 +395,12 @@ impl Runtime {
         self.append(&outcomes)
     }
 
-    fn select(
+    async fn select(
         &self,
         q: &AudienceQuery,
         trigger: &Trigger,
         now_ms: i64,
-    ) -> Vec<crate::Installation> {
+    ) -> Result<Vec<crate::Installation>, RuntimeError> {
         let customer_tag = q.customer_id.as_deref().map(triggers::customer_tag);
         let text = match (&q.tags, &customer_tag) {
             (Some(t), Some(c)) => Some(format!("({t}) && {c}")),
@@ -407,13 +408,13 @@ impl Runtime {
             (None, Some(c)) => Some(c.clone()),
             (None, None) if q.near_zone.is_some() => None,
             // A campaign with no audience rule reaches nobody, not everybody.
-            (None, None) => return Vec::new(),
+            (None, None) => return Ok(Vec::new()),
         };
         let expr = match text.as_deref().map(TagExpr::parse).transpose() {
             Ok(expr) => expr,
             Err(error) => {
                 tracing::warn!(message = "Campaign audience does not parse; nobody selected.", campaign = %q.campaign_id, %error);
-                return Vec::new();
+                return Ok(Vec::new());
             }
         };
         let near = match (&q.near_zone, &trigger.venue_id) {
@@ -422,11 +423,13 @@ impl Runtime {
                 zone: zone.clone(),
                 within_ms: (now_ms - since).max(0),
             }),
-            (Some(_), None) => return Vec::new(),
+            (Some(_), None) => return Ok(Vec::new()),
             (None, _) => None,
         };
-        let bitmap = self.store.select(expr.as_ref(), near.as_ref(), now_ms);
-        self.store.resolve(&bitmap, self.max_audience)
+        Ok(self
+            .directory
+            .select(expr.as_ref(), near.as_ref(), now_ms, self.max_audience)
+            .await?)
     }
 
     fn append(&self, records: &[DeliveryRecord]) -> Result<(), RuntimeError> {
