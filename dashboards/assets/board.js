@@ -137,8 +137,8 @@
         h("td", { text: when(e.start_ms) }),
         h("td", { class: "num", text: pct(e.sold_pct) + " (" + e.sold + "/" + e.capacity + ")" }),
         h("td", null, h("div", { class: "bar" }, h("span", { style: "width:" + Math.min(100, e.sold_pct || 0) + "%" }))),
-        h("td", { class: "num", text: prob(e.p_14d) }),
-        h("td", { class: "num", text: prob(e.p_by_start) }),
+        h("td", { class: "num", title: e.expected_basis === "pace" ? "pace forecast: no trained model yet" : "model", text: prob(e.p_14d) + (e.p_14d != null && e.expected_basis === "pace" ? " (pace)" : "") }),
+        h("td", { class: "num", title: e.expected_basis === "pace" ? "pace forecast: no trained model yet" : "model", text: prob(e.p_by_start) + (e.p_by_start != null && e.expected_basis === "pace" ? " (pace)" : "") }),
         h("td", { text: when(e.expected_ms) + (e.expected_ms != null && e.expected_basis === "pace" ? " (pace)" : "") }),
         h("td", { class: "trend-" + e.trend, text: arrow }),
         h("td", null, prices)));

@@ -19,6 +19,7 @@
 //! - [`logistic`]: logistic regression (linfa, label trap handled) and Platt scaling.
 //! - [`history`]: labelled training history generated from the simulator.
 //! - [`history_io`]: that history as Parquet (polars), read from a directory.
+//! - [`pace`]: the pace forecast a board shows before any model is trained.
 //! - [`recorded`]: history from what the system recorded (the pipelines' archived
 //!   features), labelled from their own future.
 //! - [`train`]: history → [`train::ModelBundle`] → registry ([`train::train_dir`]).
@@ -39,6 +40,7 @@ pub mod logistic;
 pub mod metrics;
 pub mod offers;
 pub mod optimiser;
+pub mod pace;
 pub mod pricing;
 pub mod recorded;
 pub mod registry;

@@ -7,7 +7,7 @@
 //! state: the board shows counts, not people.
 
 use sellout_ingest::records::{SaleKind, SaleRecord};
-use sellout_models::sellout::expected_sell_out_hours;
+use sellout_models::sellout::{Horizon, expected_sell_out_hours};
 use sellout_models::train::ModelBundle;
 use sellout_pipelines::output::{Feature, FeatureBody, Signal, SignalDetail, SignalKind};
 use sellout_pricing::change::PriceChange;
@@ -178,11 +178,13 @@ impl BoardState {
                     None => expected_sell_out_hours(f, c.list_minor, None)
                         .map(|h| t + (h * 3_600_000.0) as i64),
                 };
+                // Without a trained model: the pace forecast (the board says "pace").
+                let pace = |h| sellout_models::pace::probability(f, h);
                 let forecast = Forecast {
                     at_ms: t,
-                    p_7d: score.map(|s| s.within_7d),
-                    p_14d: score.map(|s| s.within_14d),
-                    p_by_start: score.map(|s| s.by_start),
+                    p_7d: Some(score.map_or_else(|| pace(Horizon::Days7), |s| s.within_7d)),
+                    p_14d: Some(score.map_or_else(|| pace(Horizon::Days14), |s| s.within_14d)),
+                    p_by_start: Some(score.map_or_else(|| pace(Horizon::ByStart), |s| s.by_start)),
                     expected_ms,
                     rate_now_per_h: f64::from(f.sales_15m) * 4.0,
                     rate_1h_per_h: f64::from(f.sales_1h),
