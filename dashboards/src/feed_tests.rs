@@ -273,3 +273,39 @@ fn a_model_bundle_gives_probabilities() {
     assert_eq!(row["p_by_start"], 0.5);
     assert_eq!(row["categories"][1]["p_14d"], 0.5);
 }
+
+#[test]
+fn sink_points_name_catalogued_measurements_and_fields_carts_included() {
+    let catalog = catalog();
+    let mut state = crate::board::state::BoardState::new(&catalog);
+    let mut points = Vec::new();
+    state.apply_feature(
+        &sellout_feature("cat-a", 10, T0 + 60_000),
+        None,
+        &mut points,
+    );
+    state.apply_signal(&signal(SignalKind::CartAbandoned, T0 + 90_000), &mut points);
+    state.apply_signal(&signal(SignalKind::Surge, T0 + 95_000), &mut points);
+    let mut seen = std::collections::BTreeSet::new();
+    for p in &points {
+        let line = p.to_line().expect("line protocol");
+        let (head, rest) = line.split_once(' ').expect("fields");
+        let name = head.split(',').next().expect("measurement");
+        let spec = crate::measurements::CATALOGUE
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("{name} is not catalogued: {line}"));
+        let fields = rest.rsplit_once(' ').map_or(rest, |(f, _)| f);
+        for field in fields.split(',') {
+            let key = field.split('=').next().expect("key");
+            assert!(
+                spec.fields.contains(&key),
+                "{name}.{key} is not catalogued: {line}"
+            );
+        }
+        seen.insert(name.to_owned());
+    }
+    for name in ["sold", "sales", "carts", "signal"] {
+        assert!(seen.contains(name), "no {name} point: {seen:?}");
+    }
+}

@@ -132,11 +132,21 @@ impl BoardState {
         if signal.kind == SignalKind::CartAbandoned {
             self.counters.abandoned += 1;
         }
+        let adds_1h = event_id.as_deref().map_or(0, |id| self.cart_adds_1h(id));
         if let Some(event) = event_id.as_deref().and_then(|id| self.events.get_mut(id)) {
             match signal.kind {
                 SignalKind::CartAbandoned => {
                     event.abandoned_total += 1;
                     event.abandoned.record(signal.time, 1.0, Combine::Sum);
+                    points.push(
+                        m::Carts {
+                            event: event.event_id.clone(),
+                            time_ms: signal.time,
+                            adds_per_min: adds_1h as f64 / 60.0,
+                            abandoned: 1,
+                        }
+                        .to_point(),
+                    );
                 }
                 // Carts are counted on their own chart, not listed one by one.
                 SignalKind::CartRecovered => {}
@@ -150,6 +160,17 @@ impl BoardState {
         ) {
             self.alert(row);
         }
+    }
+
+    /// The event's cart rate: its categories' latest cart adds over an hour, summed.
+    fn cart_adds_1h(&self, event_id: &str) -> u64 {
+        self.events.get(event_id).map_or(0, |e| {
+            e.categories
+                .iter()
+                .filter_map(|c| c.forecast.as_ref())
+                .map(|fc| u64::from(fc.cart_adds_1h))
+                .sum()
+        })
     }
 
     /// A record of the `features` topic: forecasts, heat-map cells, buzz.
@@ -189,8 +210,19 @@ impl BoardState {
                     rate_now_per_h: f64::from(f.sales_15m) * 4.0,
                     rate_1h_per_h: f64::from(f.sales_1h),
                     rate_24h_per_h: f64::from(f.sales_24h) / 24.0,
+                    cart_adds_1h: f.cart_adds_1h,
                 };
                 c.forecast = Some(forecast);
+                let adds_1h = self.cart_adds_1h(f.event_id.as_str());
+                points.push(
+                    m::Carts {
+                        event: f.event_id.to_string(),
+                        time_ms: t,
+                        adds_per_min: adds_1h as f64 / 60.0,
+                        abandoned: 0,
+                    }
+                    .to_point(),
+                );
                 let (event, category) = (f.event_id.to_string(), f.category_id.to_string());
                 let capacity = f64::from(f.capacity.max(1));
                 points.push(

@@ -39,6 +39,8 @@ pub struct Forecast {
     pub rate_1h_per_h: f64,
     /// Tickets per hour over the last 24 hours.
     pub rate_24h_per_h: f64,
+    /// Seats added to carts over the last hour.
+    pub cart_adds_1h: u32,
 }
 
 /// One price change as shown.
