@@ -7,7 +7,10 @@
 //! (beside admin policy on `price-policy` and every decision on `price-decisions`),
 //! and every replica rebuilds its book from those topics and follows them live. A
 //! replica never changes a price in memory first: it appends, then catches up, so the
-//! replica that wrote and every other one see the same book.
+//! replica that wrote and every other one see the same book. Catalog edits (events,
+//! categories, capacity, venues) follow the same path through the `catalog` topic and
+//! the process's shared [`LiveCatalog`](sellout_ingest::live_catalog::LiveCatalog),
+//! which the replica's catch-up keeps current for ingest and the pipelines too.
 //!
 //! It must not detect (signals and features come from `sellout-pipelines`), must not
 //! read the wall clock for any decision (a [`Clock`](sellout_streams::Clock) is passed
@@ -33,7 +36,7 @@
 //! - [`audit`]: the audit topic and its queryable window.
 //! - [`service`]: one replica: the operations the API and the repricer share.
 //! - [`api`]: the axum router, errors, auth, shedding, timeouts, SSE.
-//! - [`openapi`]: the OpenAPI 3.1 document.
+//! - [`openapi`]: the OpenAPI 3.1 document, and merging other components' routes into it.
 //! - [`metrics`]: Prometheus counters and histograms.
 //! - [`config`]: the settings, [`PricingConfig`](config::PricingConfig).
 //! - [`memory`]: an in-memory transport for tests and the benchmark.
