@@ -45,6 +45,7 @@ pub fn history(config: &Config, dir: &Path, with_tail: bool) -> anyhow::Result<V
     let limits = SqlLimits {
         max_rows: MAX_ROWS,
         timeout_ms: 600_000,
+        ..SqlLimits::default()
     };
     let result = runtime
         .block_on(async {

@@ -65,11 +65,11 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         clock.clone(),
     ));
     let service = IngestService::new(ingestor, config.http_ingest.clone());
-    let sql = SqlRoute {
-        archive: crate::sql::archive_of(config),
-        transport: log.clone(),
-        limits: SqlLimits::default(),
-    };
+    let sql = SqlRoute::new(
+        crate::sql::archive_of(config),
+        log.clone(),
+        SqlLimits::default(),
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -376,6 +376,18 @@ fn simulate_posts_to_a_running_server() {
     assert_eq!(total, 5000, "{body}");
     let bad = serde_json::json!({ "sql": "DROP VIEW sales" });
     assert_eq!(http("POST", &sql, Some(&admin), Some(&bad)).0, 400);
+    // An error while running is the query's fault: 400 with the reason, not a 500.
+    let zero = serde_json::json!({ "sql": "SELECT 1 / 0 AS x" });
+    let (status, body) = http("POST", &sql, Some(&admin), Some(&zero));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or("")
+            .to_lowercase()
+            .contains("zero"),
+        "{body}"
+    );
 
     // One document describes every route: pricing, ingest and SQL.
     let (status, doc) = http("GET", &format!("{url}/openapi.json"), None, None);

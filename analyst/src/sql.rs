@@ -5,7 +5,9 @@
 //! from the archive's position to the end (the tail, read into memory when the
 //! session opens). Queries are read-only: DDL, DML (`INSERT`, `COPY … TO`) and
 //! statements (`SET`, …) are refused, so a query can neither write files nor register
-//! a table over other paths. Each query runs under a row limit and a time limit.
+//! a table over other paths. Each query runs under a row limit, a time limit and a
+//! memory pool ([`SqlLimits::max_memory_bytes`]); an error while running (a division by
+//! zero, a bad cast) is the query's fault and says so, like a parse error.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +21,8 @@ use datafusion::datasource::listing::{
 };
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
-use datafusion::prelude::SessionContext;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
 use sellout_streams::{Offset, Transport};
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +40,8 @@ pub struct SqlLimits {
     pub max_rows: usize,
     /// Milliseconds a query may run.
     pub timeout_ms: u64,
+    /// Bytes the query's operators (sorts, joins, aggregations) may hold at once.
+    pub max_memory_bytes: usize,
 }
 
 impl Default for SqlLimits {
@@ -44,6 +49,7 @@ impl Default for SqlLimits {
         Self {
             max_rows: 10_000,
             timeout_ms: 30_000,
+            max_memory_bytes: 512 << 20,
         }
     }
 }
@@ -79,6 +85,23 @@ pub enum SqlError {
 fn query_error(e: DataFusionError) -> SqlError {
     // Parser errors carry the line and column; planning errors name what is unknown.
     SqlError::Query(e.strip_backtrace().to_string())
+}
+
+/// An error while a query ran: the query's fault (arithmetic, casts, parsing values,
+/// over its memory) unless the engine itself failed (files, I/O).
+fn run_error(e: DataFusionError) -> SqlError {
+    let message = e.strip_backtrace().to_string();
+    match e.find_root() {
+        DataFusionError::ResourcesExhausted(_) => SqlError::Query(format!(
+            "the query needs more memory than it may use: {message}"
+        )),
+        DataFusionError::ArrowError(..)
+        | DataFusionError::Execution(_)
+        | DataFusionError::Plan(_)
+        | DataFusionError::SQL(..)
+        | DataFusionError::NotImplemented(_) => SqlError::Query(message),
+        _ => SqlError::Engine(message),
+    }
 }
 
 /// A query's result.
@@ -123,7 +146,20 @@ fn with_date(schema: &Schema) -> SchemaRef {
 impl SqlSession {
     /// Opens every table: the archive's files plus the tail of each stream.
     pub async fn open(archive: &Archive, transport: &dyn Transport) -> Result<Self, SqlError> {
-        let ctx = SessionContext::new();
+        Self::open_with(archive, transport, SqlLimits::default()).await
+    }
+
+    /// As [`SqlSession::open`], with the memory pool of `limits`.
+    pub async fn open_with(
+        archive: &Archive,
+        transport: &dyn Transport,
+        limits: SqlLimits,
+    ) -> Result<Self, SqlError> {
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(limits.max_memory_bytes.max(1 << 20), 1.0)
+            .build_arc()
+            .map_err(|e| SqlError::Engine(e.to_string()))?;
+        let ctx = SessionContext::new_with_config_rt(SessionConfig::new(), runtime);
         let positions = archive.positions()?;
         let mut tails = Vec::new();
         for table in Table::ALL {
@@ -164,10 +200,7 @@ impl SqlSession {
             let df = df
                 .limit(0, Some(limits.max_rows.saturating_add(1)))
                 .map_err(query_error)?;
-            let batches = df
-                .collect()
-                .await
-                .map_err(|e| SqlError::Engine(e.strip_backtrace().to_string()))?;
+            let batches = df.collect().await.map_err(run_error)?;
             Ok::<_, SqlError>((schema, batches))
         };
         let (schema, batches) = tokio::time::timeout(Duration::from_millis(limits.timeout_ms), run)

@@ -86,6 +86,20 @@ pub fn fragment() -> Value {
         });
         if matches!(*method, "put" | "patch" | "post") {
             op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": { "type": "object" } } } });
+            op["responses"]["415"] = error("The body is not `application/json`");
+        }
+        match (*method, *path) {
+            ("delete", _) => {
+                op["responses"]["204"] = json!({ "description": "Erased (or already absent)" })
+            }
+            ("put", "/v1/campaigns/{id}") => {
+                op["responses"]["201"] = json!({ "description": "Created", "content": { "application/json": { "schema": { "type": "object" } } } });
+            }
+            ("post", "/v1/redemptions") => {
+                op["responses"]["202"] = json!({ "description": "Verified and recorded; counted once at the notifier's next poll", "content": { "application/json": { "schema": { "type": "object" } } } });
+                op["responses"]["503"] = error("The report could not be recorded; retry");
+            }
+            _ => {}
         }
         let item = paths.entry((*path).to_owned()).or_insert_with(|| json!({}));
         item[*method] = op;

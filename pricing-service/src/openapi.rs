@@ -213,10 +213,28 @@ fn operation(o: &Op) -> Value {
         .collect();
     let error = |d: &str| json!({ "description": d, "content": { "application/json": { "schema": schema("Error") } } });
     let mut responses = serde_json::Map::new();
+    let media = if o.path == "/metrics" {
+        "text/plain"
+    } else if o.path.ends_with("/stream") {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
     responses.insert(
         o.ok_status.into(),
-        json!({ "description": "Success", "content": { "application/json": { "schema": o.ok } } }),
+        json!({ "description": "Success", "content": { media: { "schema": o.ok } } }),
     );
+    if o.request.is_some() {
+        responses.insert("400".into(), error("The body is not valid JSON"));
+        responses.insert("413".into(), error("The body exceeds the limit"));
+        responses.insert("415".into(), error("The body is not `application/json`"));
+    }
+    if o.path.ends_with("/limits") {
+        responses.insert(
+            "409".into(),
+            error("The published range can't change once the sale has opened"),
+        );
+    }
     if o.security.is_some() {
         responses.insert("401".into(), error("No key, or an unknown key"));
         responses.insert("403".into(), error("A key of the other kind"));
