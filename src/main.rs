@@ -18,6 +18,14 @@
 //! - [`models`]: `sellout train` and `sellout eval`.
 //! - [`optimiser`]: the trained models as the repricer's optimiser.
 //! - [`bench`]: `sellout bench <name>`, one JSON object as the last line.
+//! - [`notify`], [`demo_app`]: the notifier's wiring, and the demo's attendee app.
+//! - [`board`]: the live board, its feed and the InfluxDB sink.
+//! - [`recorded`]: training history from the archive.
+
+/// mimalloc: allocation-heavy paths (HTTP/2 sends, JSON) spent a quarter of their time
+/// in glibc's malloc and its arena locks.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
 mod board;

@@ -26,7 +26,7 @@ const EXPRESSION: &str = "sport:football && !fan:gold && lang:en";
 /// Notifications sent at most.
 const NOTIFICATIONS: usize = 1_000_000;
 /// Recipients planned and sent per batch (bounds the memory of payloads in flight).
-const BATCH: usize = 20_000;
+const BATCH: usize = 10_000;
 
 const CAMPAIGN: &str = r#"
 [[campaign]]
