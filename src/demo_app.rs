@@ -370,21 +370,7 @@ impl DemoNotifier {
         for c in engine.campaigns() {
             let s = engine.stats(c.id());
             reconciled &= s.reconciles();
-            total.targeted += s.targeted;
-            total.planned += s.planned;
-            total.sent += s.sent;
-            total.delivered += s.delivered;
-            total.failed += s.failed;
-            total.pruned += s.pruned;
-            total.suppressed += s.suppressed;
-            total.suppressed_cap += s.suppressed_cap;
-            total.suppressed_quiet_hours += s.suppressed_quiet_hours;
-            total.suppressed_error += s.suppressed_error;
-            total.suppressed_dedup += s.suppressed_dedup;
-            total.redeemed += s.redeemed;
-            for (reason, n) in s.failed_by_reason {
-                *total.failed_by_reason.entry(reason).or_default() += n;
-            }
+            total.absorb(&s);
         }
         drop(engine);
         Ok(NotificationsSummary {

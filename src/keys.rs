@@ -112,10 +112,7 @@ pub fn voucher_keys(config: &Config) -> anyhow::Result<sellout_notifier::voucher
         }
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
-    let secret = (0..stored.secret_hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(stored.secret_hex.get(i..i + 2).unwrap_or("zz"), 16))
-        .collect::<Result<Vec<u8>, _>>()
+    let secret = sellout_pricing::auth::from_hex(&stored.secret_hex)
         .with_context(|| format!("{}: the secret is not hex", path.display()))?;
     sellout_notifier::voucher::VoucherKeys::new(stored.id, &secret)
         .with_context(|| format!("{}: unusable voucher key", path.display()))

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use sellout_analyst::{Archive, Format, SqlLimits, SqlSession, render};
+use sellout_analyst::{Archive, Format, QueryResult, SqlLimits, SqlSession, render};
 use sellout_models::history::Labelled;
 use sellout_pipelines::output::SellOutFeatures;
 use sellout_streams::{ManualClock, Transport};
@@ -62,12 +62,20 @@ pub fn history(config: &Config, dir: &Path, with_tail: bool) -> anyhow::Result<V
         !result.truncated,
         "more than {MAX_ROWS} feature snapshots: train on a narrower archive"
     );
-    let json = render(&result, Format::Json)?;
-    let rows: Vec<Row> = if json.trim().is_empty() {
-        Vec::new()
-    } else {
-        serde_json::from_str(&json).context("unexpected feature rows")?
-    };
+    // One batch at a time, so the JSON in between never holds the whole history.
+    let mut rows: Vec<Row> = Vec::new();
+    for batch in &result.batches {
+        let one = QueryResult {
+            batches: vec![batch.clone()],
+            schema: result.schema.clone(),
+            truncated: false,
+        };
+        let json = render(&one, Format::Json)?;
+        if !json.trim().is_empty() {
+            let part: Vec<Row> = serde_json::from_str(&json).context("unexpected feature rows")?;
+            rows.extend(part);
+        }
+    }
     anyhow::ensure!(
         !rows.is_empty(),
         "no sell-out features in {} (run the pipelines, e.g. `sellout demo`, then `sellout archive`)",

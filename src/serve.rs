@@ -34,6 +34,9 @@ use crate::wiring;
 /// How long requests in flight may finish after SIGTERM before the rest are closed.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// Log bytes of the embedded installations store before it is compacted.
+const INSTALLATIONS_LOG_BUDGET: u64 = 64 << 20;
+
 /// Largest SQL request body.
 const SQL_BODY_BYTES: usize = 64 * 1024;
 
@@ -57,7 +60,6 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         )?)
     };
     let pricing = wiring::pricing(config, log.clone(), catalog.clone(), clock.clone())?;
-    let catalog_for_repricer = catalog.clone();
     let ingestor = Arc::new(wiring::ingestor(
         config,
         log.clone(),
@@ -112,7 +114,7 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let poll = Duration::from_millis(config.pricing.follow_poll_ms.max(1));
     let mut tasks = vec![runtime.spawn(pricing.clone().follow(stopped()))];
     if !args.no_repricer {
-        let repricer = wiring::repricer(config, pricing.clone(), &catalog_for_repricer.load())?;
+        let repricer = wiring::repricer(config, pricing.clone(), &catalog.load())?;
         tasks.push(runtime.spawn(repricer.run(poll, stopped())));
     }
     if let Some(notifier) = notifier {
@@ -303,7 +305,10 @@ impl LiveNotifier {
         }
     }
 
-    /// Polls every `every` until `stopped`, then once more, and compacts the store.
+    /// Polls every `every` until `stopped`, then once more. The embedded installations
+    /// store is compacted whenever its log passes [`INSTALLATIONS_LOG_BUDGET`] (so erased
+    /// installations leave the files while serving, not only at the next restart), and
+    /// at the end.
     async fn run(
         mut self,
         clock: Arc<dyn Clock>,
@@ -320,17 +325,32 @@ impl LiveNotifier {
             if let Err(e) = self.runtime.poll(clock.now_ms()).await {
                 tracing::error!(message = "Notifier poll failed; will retry.", error = %e);
             }
+            self.compact(done).await;
             if done {
                 break;
             }
         }
-        if let sellout_notifier::runtime::Directory::Embedded(store) =
-            self.runtime.directory().as_ref()
-            && let Err(e) = store.compact()
-        {
-            tracing::warn!(message = "Installations store compaction failed.", error = %e);
-        }
         tracing::info!(message = "Notifier stopped.", totals = ?self.runtime.totals());
+    }
+
+    /// Compacts the embedded store when its log is over budget, or `always`.
+    async fn compact(&self, always: bool) {
+        let sellout_notifier::runtime::Directory::Embedded(store) =
+            self.runtime.directory().as_ref()
+        else {
+            return;
+        };
+        if !always && store.log_bytes() <= INSTALLATIONS_LOG_BUDGET {
+            return;
+        }
+        let store = store.clone();
+        match tokio::task::spawn_blocking(move || store.compact()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(message = "Installations store compaction failed.", error = %e);
+            }
+            Err(e) => tracing::error!(message = "The compaction task failed.", error = %e),
+        }
     }
 }
 

@@ -11,14 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-
-fn live(page: &mut cdp::Page) -> Value {
-    let text = page
-        .eval("JSON.stringify(window.boardLive || null)")
-        .expect("eval");
-    serde_json::from_str(text.as_str().unwrap_or("null")).expect("json")
-}
+use serde_json::json;
 
 #[test]
 fn a_running_demo_feeds_the_board_in_chromium() {
@@ -70,7 +63,7 @@ fn a_running_demo_feeds_the_board_in_chromium() {
         .expect("navigate");
     let deadline = Instant::now() + Duration::from_secs(60);
     let first = loop {
-        let v = live(&mut tab);
+        let v = cdp::live(&mut tab);
         if v["applied"].as_u64().unwrap_or(0) >= 1
             && v["charts"]["booking"].as_u64().unwrap_or(0) > 0
         {
@@ -86,7 +79,7 @@ fn a_running_demo_feeds_the_board_in_chromium() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let second = loop {
         tab.pump(Duration::from_millis(500)).expect("pump");
-        let v = live(&mut tab);
+        let v = cdp::live(&mut tab);
         if v["applied"].as_u64() > first["applied"].as_u64() {
             break v;
         }

@@ -122,13 +122,6 @@ fn screenshot_dir() -> PathBuf {
     target.join("board-screenshots")
 }
 
-fn live(page: &mut cdp::Page) -> Value {
-    let text = page
-        .eval("JSON.stringify(window.boardLive || null)")
-        .expect("eval");
-    serde_json::from_str(text.as_str().unwrap_or("null")).expect("json")
-}
-
 #[test]
 fn board_pages_in_headless_chromium_get_live_data() {
     let chromium = Path::new(cdp::CHROMIUM);
@@ -232,7 +225,7 @@ fn board_pages_in_headless_chromium_get_live_data() {
             .expect("navigate");
         let deadline = Instant::now() + Duration::from_secs(20);
         let first = loop {
-            let v = live(&mut tab);
+            let v = cdp::live(&mut tab);
             if v["applied"].as_u64().unwrap_or(0) >= 1 {
                 break v;
             }
@@ -243,7 +236,7 @@ fn board_pages_in_headless_chromium_get_live_data() {
             tab.pump(Duration::from_millis(100)).expect("pump");
         };
         tab.pump(Duration::from_millis(1_500)).expect("pump");
-        let second = live(&mut tab);
+        let second = cdp::live(&mut tab);
         let updates = |v: &Value| v["updates"].as_u64().unwrap_or(0);
         assert!(
             updates(&second) > updates(&first)

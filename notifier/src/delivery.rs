@@ -235,6 +235,25 @@ impl CampaignStats {
         self.planned.saturating_sub(self.sent)
     }
 
+    /// Adds `other`'s counters to these (totals over campaigns).
+    pub fn absorb(&mut self, other: &CampaignStats) {
+        self.targeted += other.targeted;
+        self.planned += other.planned;
+        self.sent += other.sent;
+        self.delivered += other.delivered;
+        self.failed += other.failed;
+        self.pruned += other.pruned;
+        self.suppressed += other.suppressed;
+        self.suppressed_cap += other.suppressed_cap;
+        self.suppressed_quiet_hours += other.suppressed_quiet_hours;
+        self.suppressed_error += other.suppressed_error;
+        self.suppressed_dedup += other.suppressed_dedup;
+        self.redeemed += other.redeemed;
+        for (reason, n) in &other.failed_by_reason {
+            *self.failed_by_reason.entry(reason.clone()).or_default() += n;
+        }
+    }
+
     /// True when the counters add up (see the module docs).
     pub fn reconciles(&self) -> bool {
         self.targeted == self.planned + self.suppressed

@@ -343,3 +343,12 @@ impl Page {
             .map_err(io::Error::other)
     }
 }
+
+/// The board page's live counters (`window.boardLive`: updates received and applied,
+/// bytes, points per chart, heat-map cells), `null` before the page set them.
+pub fn live(page: &mut Page) -> Value {
+    let text = page
+        .eval("JSON.stringify(window.boardLive || null)")
+        .expect("eval");
+    serde_json::from_str(text.as_str().unwrap_or("null")).expect("json")
+}
