@@ -248,6 +248,9 @@ SQL_PROBES = [
     "SELECT sqrt(-1)",
     "SELECT to_timestamp('nope')",
     "SELECT regexp_match('a', '(')",
+    # One call that would build gigabytes: refused before it allocates.
+    "SELECT repeat('a', 2147483647)",
+    "SELECT lpad('x', 2147483647)",
 ]
 
 

@@ -11,6 +11,7 @@ pub mod archive;
 pub mod deliveries;
 pub mod format;
 pub mod sql;
+pub mod sql_bounds;
 pub mod tables;
 
 pub use archive::{Archive, ArchiveConfig, ArchiveError, CompactReport};

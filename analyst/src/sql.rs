@@ -6,7 +6,8 @@
 //! session opens). Queries are read-only: DDL, DML (`INSERT`, `COPY … TO`) and
 //! statements (`SET`, …) are refused, so a query can neither write files nor register
 //! a table over other paths. Each query runs under a row limit, a time limit and a
-//! memory pool ([`SqlLimits::max_memory_bytes`]); an error while running (a division by
+//! memory pool ([`SqlLimits::max_memory_bytes`]), and functions that could build a huge
+//! value in one call are bounded ([`crate::sql_bounds`]); an error while running (a division by
 //! zero, a bad cast) is the query's fault and says so, like a parse error.
 
 use std::sync::Arc;
@@ -42,6 +43,9 @@ pub struct SqlLimits {
     pub timeout_ms: u64,
     /// Bytes the query's operators (sorts, joins, aggregations) may hold at once.
     pub max_memory_bytes: usize,
+    /// Bytes one call of a function like `repeat` or `lpad` may produce (see
+    /// [`crate::sql_bounds`]).
+    pub max_output_bytes: usize,
 }
 
 impl Default for SqlLimits {
@@ -50,6 +54,7 @@ impl Default for SqlLimits {
             max_rows: 10_000,
             timeout_ms: 30_000,
             max_memory_bytes: 512 << 20,
+            max_output_bytes: 64 << 20,
         }
     }
 }
@@ -160,6 +165,7 @@ impl SqlSession {
             .build_arc()
             .map_err(|e| SqlError::Engine(e.to_string()))?;
         let ctx = SessionContext::new_with_config_rt(SessionConfig::new(), runtime);
+        crate::sql_bounds::register(&ctx, limits.max_output_bytes);
         let positions = archive.positions()?;
         let mut tails = Vec::new();
         for table in Table::ALL {

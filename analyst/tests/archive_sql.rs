@@ -313,3 +313,45 @@ fn queries_are_read_only_limited_and_explain_their_errors() {
     let table = render(&limited, Format::Table).expect("table");
     assert!(table.contains("event_id"));
 }
+
+#[test]
+fn functions_that_could_build_huge_values_are_bounded_per_call() {
+    let f = fixture();
+    let a = archive(&f.root, "archive");
+    let session = session_of(&a, f);
+    let run = |sql: &str| runtime().block_on(session.query(sql, SqlLimits::default()));
+
+    for sql in [
+        "SELECT repeat('a', 2147483647)",
+        "SELECT lpad('x', 100000000)",
+        "SELECT rpad('x', 100000000, 'yz')",
+        "SELECT replace(repeat('a', 4000), 'a', repeat('b', 20000))",
+        "SELECT array_repeat(1, 100000000)",
+        "SELECT range(1, 10000000000)",
+        "SELECT generate_series(DATE '1970-01-01', DATE '9999-01-01', INTERVAL '1 second')",
+        "SELECT repeat(event_id, 100000000) FROM sales",
+    ] {
+        match run(sql) {
+            Err(SqlError::Query(message)) => {
+                assert!(message.contains("over the limit"), "{sql}: {message}")
+            }
+            other => panic!("{sql}: expected a refusal, got {other:?}"),
+        }
+    }
+
+    // Within the bound the functions still answer, from literals and from columns.
+    let rows = query_json(
+        &session,
+        "SELECT repeat('ab', 3) AS r, lpad('7', 3, '0') AS p, replace('a-b', '-', '+') AS x, \
+         cardinality(range(1, 1001)) AS n",
+    );
+    assert_eq!(rows[0]["r"], "ababab");
+    assert_eq!(rows[0]["p"], "007");
+    assert_eq!(rows[0]["x"], "a+b");
+    assert_eq!(rows[0]["n"], 1000);
+    let rows = query_json(&session, "SELECT repeat(event_id, 2) AS r, event_id FROM sales LIMIT 3");
+    for row in &rows {
+        let id = row["event_id"].as_str().unwrap_or_default();
+        assert_eq!(row["r"], format!("{id}{id}"));
+    }
+}
