@@ -117,7 +117,7 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let clock = Arc::new(ManualClock::new(from));
     let log = wiring::open_log(config, clock.clone())?;
     let catalog = Arc::new(sim.catalog().clone());
-    let ingestor = wiring::ingestor(config, log.clone(), catalog.clone(), clock.clone());
+    let ingestor = wiring::ingestor(config, log.clone(), catalog.clone(), clock.clone())?;
     // The closed loop: pipelines and repricer after every chunk, the book as the
     // shoppers' price source.
     let pricing = wiring::pricing(config, log.clone(), catalog.clone(), clock.clone())?;
@@ -231,7 +231,7 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         .sum();
     let dead_total = log_end_offsets.get("deadletter").copied().unwrap_or(0);
     let reconciled = total.received == records_total
-        && total.accepted + total.rejected == total.received
+        && total.reconciles()
         && appended_total == total.accepted
         && dead_total == total.rejected
         && total.rejected >= injected_total;

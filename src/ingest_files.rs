@@ -33,7 +33,7 @@ pub fn run(config: &Config, args: IngestArgs) -> anyhow::Result<()> {
     let clock = Arc::new(SystemClock);
     let log = wiring::open_log(config, clock.clone())?;
     let catalog = wiring::load_catalog(config)?;
-    let ingestor = wiring::ingestor(config, log.clone(), catalog, clock);
+    let ingestor = wiring::ingestor(config, log.clone(), catalog, clock)?;
     let mut total = IngestReport::default();
     let mut files = Vec::new();
     for path in &args.files {

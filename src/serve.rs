@@ -65,7 +65,7 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         log.clone(),
         catalog.clone(),
         clock.clone(),
-    ));
+    )?);
     let service = IngestService::new(ingestor, config.http_ingest.clone());
     let sql = SqlRoute::new(
         crate::sql::archive_of(config),

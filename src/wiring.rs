@@ -50,8 +50,9 @@ pub fn ingestor(
     log: Arc<EmbeddedLog>,
     catalog: impl IntoLiveCatalog,
     clock: Arc<dyn Clock>,
-) -> Ingestor {
+) -> anyhow::Result<Ingestor> {
     Ingestor::new(log, Validator::new(catalog, config.limits.clone()), clock)
+        .context("cannot read the streams' tails to recognise re-sent records")
 }
 
 /// A pipelines runner over `log`, restoring the data directory's checkpoint.

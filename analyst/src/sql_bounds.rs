@@ -21,10 +21,10 @@ use std::sync::Arc;
 use arrow::array::Array;
 use arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{
     ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
 };
-use datafusion::execution::FunctionRegistry;
 use datafusion::prelude::SessionContext;
 
 /// Bytes charged per list element of `array_repeat`, `range` and `generate_series`.
@@ -226,7 +226,9 @@ fn interval_nanos(v: &ScalarValue) -> Option<i128> {
     const DAY_NS: i128 = 86_400 * 1_000_000_000;
     Some(match v {
         ScalarValue::IntervalMonthDayNano(Some(i)) => {
-            i128::from(i.months) * 28 * DAY_NS + i128::from(i.days) * DAY_NS + i128::from(i.nanoseconds)
+            i128::from(i.months) * 28 * DAY_NS
+                + i128::from(i.days) * DAY_NS
+                + i128::from(i.nanoseconds)
         }
         ScalarValue::IntervalDayTime(Some(i)) => {
             i128::from(i.days) * DAY_NS + i128::from(i.milliseconds) * 1_000_000

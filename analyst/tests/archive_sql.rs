@@ -349,7 +349,10 @@ fn functions_that_could_build_huge_values_are_bounded_per_call() {
     assert_eq!(rows[0]["p"], "007");
     assert_eq!(rows[0]["x"], "a+b");
     assert_eq!(rows[0]["n"], 1000);
-    let rows = query_json(&session, "SELECT repeat(event_id, 2) AS r, event_id FROM sales LIMIT 3");
+    let rows = query_json(
+        &session,
+        "SELECT repeat(event_id, 2) AS r, event_id FROM sales LIMIT 3",
+    );
     for row in &rows {
         let id = row["event_id"].as_str().unwrap_or_default();
         assert_eq!(row["r"], format!("{id}{id}"));

@@ -7,10 +7,10 @@
 //! `accepted + rejected == received` for what the log holds.
 //!
 //! If an append fails (disk full, say), the call returns an error and counts nothing;
-//! the caller (HTTP: 503 with `Retry-After`) retries the whole input. Topics appended
-//! before the failure keep their records, so a retry can duplicate them: delivery is
-//! at-least-once, and records carry ids (session, installation, time) downstream jobs
-//! deduplicate on.
+//! the caller (HTTP: 503 with `Retry-After`) retries the whole input. A record
+//! identical to one appended recently (a retried input, a sender re-sending after a
+//! crash) is counted as a duplicate and not appended again ([`crate::dedup`]), so
+//! `accepted + rejected + duplicates == received` and each record is in the log once.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::deadletter::{self, DeadLetter};
 use crate::decode::Decoded;
+use crate::dedup::{ClaimedBatch, Resends};
 use crate::records::{Topic, wire};
 use crate::validate::{Reason, Validator};
 
@@ -73,6 +74,8 @@ pub struct IngestReport {
     pub accepted: u64,
     /// Records dead-lettered.
     pub rejected: u64,
+    /// Records already in the log (sent before), not appended again.
+    pub duplicates: u64,
     /// The rejections, in input order (at most [`MAX_LISTED_REJECTIONS`]).
     pub rejections: Vec<Rejection>,
     /// True when more rejections happened than are listed.
@@ -88,6 +91,7 @@ impl IngestReport {
         self.received += other.received;
         self.accepted += other.accepted;
         self.rejected += other.rejected;
+        self.duplicates += other.duplicates;
         for r in other.rejections {
             if self.rejections.len() < MAX_LISTED_REJECTIONS {
                 self.rejections.push(r);
@@ -111,6 +115,7 @@ struct TopicCounters {
     received: AtomicU64,
     accepted: AtomicU64,
     rejected: AtomicU64,
+    duplicates: AtomicU64,
 }
 
 /// A point-in-time copy of the ingest counters.
@@ -122,7 +127,7 @@ pub struct CountersSnapshot {
     pub rejected_by_reason: BTreeMap<&'static str, u64>,
 }
 
-/// Received, accepted and rejected records of one topic.
+/// Received, accepted, rejected and duplicate records of one topic.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct TopicFigures {
     /// Records seen.
@@ -131,6 +136,15 @@ pub struct TopicFigures {
     pub accepted: u64,
     /// Records dead-lettered.
     pub rejected: u64,
+    /// Records re-sent and not appended again.
+    pub duplicates: u64,
+}
+
+impl TopicFigures {
+    /// True when every record received was accepted, rejected or a duplicate.
+    pub fn reconciles(&self) -> bool {
+        self.accepted + self.rejected + self.duplicates == self.received
+    }
 }
 
 impl CountersSnapshot {
@@ -142,6 +156,7 @@ impl CountersSnapshot {
                 received: a.received + t.received,
                 accepted: a.accepted + t.accepted,
                 rejected: a.rejected + t.rejected,
+                duplicates: a.duplicates + t.duplicates,
             })
     }
 }
@@ -197,6 +212,7 @@ impl Counters {
                     received: t.received.load(Ordering::Acquire),
                     accepted: t.accepted.load(Ordering::Acquire),
                     rejected: t.rejected.load(Ordering::Acquire),
+                    duplicates: t.duplicates.load(Ordering::Acquire),
                 },
             );
         }
@@ -219,6 +235,7 @@ struct Tally<'a> {
     report: IngestReport,
     received: [u64; 5],
     rejected: [u64; 5],
+    duplicates: [u64; 5],
     by_reason: [u64; REASON_CODES.len()],
 }
 
@@ -231,6 +248,7 @@ impl<'a> Tally<'a> {
             report: IngestReport::default(),
             received: [0; 5],
             rejected: [0; 5],
+            duplicates: [0; 5],
             by_reason: [0; REASON_CODES.len()],
         }
     }
@@ -270,6 +288,7 @@ pub struct Ingestor {
     validator: Validator,
     clock: Arc<dyn Clock>,
     counters: Counters,
+    resends: Resends,
 }
 
 impl std::fmt::Debug for Ingestor {
@@ -282,13 +301,21 @@ impl std::fmt::Debug for Ingestor {
 
 impl Ingestor {
     /// An ingestor appending to `transport`, checking with `validator` against `clock`.
-    pub fn new(transport: Arc<dyn Transport>, validator: Validator, clock: Arc<dyn Clock>) -> Self {
-        Self {
+    /// The window of re-sent records ([`Limits::dedup_window`](crate::validate::Limits))
+    /// starts from the tail of each topic.
+    pub fn new(
+        transport: Arc<dyn Transport>,
+        validator: Validator,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StreamError> {
+        let resends = Resends::refill(validator.limits().dedup_window, transport.as_ref())?;
+        Ok(Self {
             transport,
             validator,
             clock,
             counters: Counters::default(),
-        }
+            resends,
+        })
     }
 
     /// The validator (its limits bound decoders too).
@@ -315,7 +342,8 @@ impl Ingestor {
         source: &str,
     ) -> Result<IngestReport, IngestError> {
         let now = self.clock.now_ms();
-        let mut batches: [Batch; 4] = Default::default();
+        let mut batches: [ClaimedBatch; 4] = Default::default();
+        let mut value = Vec::new();
         let mut tally = Tally::new(source, now);
         for r in decoded.rejected {
             tally.reject(r.topic, r.index, r.reason, r.original);
@@ -326,9 +354,18 @@ impl Ingestor {
                 Ok(()) => {
                     let slot = Counters::slot(Some(topic));
                     tally.received[slot] += 1;
-                    batches[slot].push_with(d.record.key().as_bytes(), d.record.time(), |buf| {
-                        wire::encode_any_into(&d.record, buf)
-                    });
+                    value.clear();
+                    wire::encode_any_into(&d.record, &mut value);
+                    let key = d.record.key();
+                    let time = d.record.time();
+                    let fingerprint = self.resends.fingerprint(key.as_bytes(), time, &value);
+                    if self.resends.claim(topic, fingerprint) {
+                        let b = &mut batches[slot];
+                        b.batch.push(key.as_bytes(), time, &value);
+                        b.claimed.push(fingerprint);
+                    } else {
+                        tally.duplicates[slot] += 1;
+                    }
                 }
                 Err(reason) => {
                     let original = match &d.span {
@@ -344,6 +381,7 @@ impl Ingestor {
             mut report,
             received,
             rejected,
+            duplicates,
             by_reason,
             ..
         } = tally;
@@ -356,23 +394,35 @@ impl Ingestor {
             dead_batch.push_with(dl.key().as_bytes(), now, |buf| dl.encode_into(buf));
         }
 
-        self.transport
-            .append(deadletter::TOPIC, &dead_batch)
-            .map_err(|source| IngestError::Append {
+        // On a failed append, the claims of what was not appended are released so a
+        // retry of the input is accepted.
+        let release_from = |first: usize| {
+            for (topic, b) in Topic::ALL.into_iter().zip(&batches).skip(first) {
+                self.resends.release(topic, &b.claimed);
+            }
+        };
+        if let Err(source) = self.transport.append(deadletter::TOPIC, &dead_batch) {
+            release_from(0);
+            return Err(IngestError::Append {
                 topic: deadletter::TOPIC,
                 source,
-            })?;
-        for (topic, batch) in Topic::ALL.into_iter().zip(&batches) {
-            if batch.is_empty() {
+            });
+        }
+        for (i, (topic, b)) in Topic::ALL.into_iter().zip(&batches).enumerate() {
+            if b.batch.is_empty() {
                 continue;
             }
-            let AppendAck { base_offset, count } = self
-                .transport
-                .append(topic.as_str(), batch)
-                .map_err(|source| IngestError::Append {
-                    topic: topic.as_str(),
-                    source,
-                })?;
+            let AppendAck { base_offset, count } =
+                match self.transport.append(topic.as_str(), &b.batch) {
+                    Ok(ack) => ack,
+                    Err(source) => {
+                        release_from(i);
+                        return Err(IngestError::Append {
+                            topic: topic.as_str(),
+                            source,
+                        });
+                    }
+                };
             report.appended.insert(
                 topic.as_str(),
                 Appended {
@@ -383,16 +433,18 @@ impl Ingestor {
         }
 
         for slot in 0..5 {
-            let accepted = received[slot] - rejected[slot];
+            let accepted = received[slot] - rejected[slot] - duplicates[slot];
             let c = &self.counters.topics[slot];
-            // Accepted and rejected move before received, so a reader never sees
-            // received > accepted + rejected for work that is done.
+            // Accepted, rejected and duplicates move before received, so a reader never
+            // sees received > accepted + rejected + duplicates for work that is done.
             c.accepted.fetch_add(accepted, Ordering::AcqRel);
             c.rejected.fetch_add(rejected[slot], Ordering::AcqRel);
+            c.duplicates.fetch_add(duplicates[slot], Ordering::AcqRel);
             c.received.fetch_add(received[slot], Ordering::AcqRel);
             report.received += received[slot];
             report.accepted += accepted;
             report.rejected += rejected[slot];
+            report.duplicates += duplicates[slot];
         }
         for (counter, n) in self.counters.by_reason.iter().zip(by_reason) {
             if n > 0 {

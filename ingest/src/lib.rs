@@ -28,6 +28,7 @@ pub mod arrow;
 pub mod catalog;
 pub mod deadletter;
 pub mod decode;
+pub mod dedup;
 pub mod http;
 pub mod ingestor;
 pub mod live_catalog;

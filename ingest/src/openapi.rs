@@ -76,8 +76,9 @@ pub fn fragment() -> Value {
         },
         "components": {
             "schemas": {
-                "IngestReport": { "type": "object", "description": "received, accepted, rejected, and per rejected record its index and reason", "properties": {
+                "IngestReport": { "type": "object", "description": "received, accepted, rejected, duplicates, and per rejected record its index and reason", "properties": {
                     "received": { "type": "integer" }, "accepted": { "type": "integer" }, "rejected": { "type": "integer" },
+                    "duplicates": { "type": "integer", "description": "records identical to ones appended recently (a re-send), not appended again" },
                     "rejections": { "type": "array", "items": { "type": "object" } } } },
             },
             "securitySchemes": {

@@ -156,6 +156,10 @@ pub struct Limits {
     pub max_event_refs: usize,
     /// Longest queue that is believable at one stand.
     pub max_queue_length: u32,
+    /// Records remembered per input topic to recognise a re-sent record (identical
+    /// key, event time and value) and append it once; 0 turns the check off. See
+    /// [`crate::dedup`].
+    pub dedup_window: usize,
 }
 
 impl Default for Limits {
@@ -169,6 +173,7 @@ impl Default for Limits {
             max_text_chars: 10_000,
             max_event_refs: 16,
             max_queue_length: 10_000,
+            dedup_window: 262_144,
         }
     }
 }

@@ -69,7 +69,7 @@ fn harness(config: HttpIngestConfig) -> Harness {
     );
     let live = Arc::new(LiveCatalog::new(catalog()));
     let validator = Validator::new(live.clone(), Limits::default());
-    let ingestor = Arc::new(Ingestor::new(log.clone(), validator, clock));
+    let ingestor = Arc::new(Ingestor::new(log.clone(), validator, clock).expect("ingestor"));
     Harness {
         live,
         _dir: dir,

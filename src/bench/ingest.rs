@@ -52,7 +52,7 @@ pub fn run(config: &Config, records: u64) -> anyhow::Result<serde_json::Value> {
         bench_config.data_dir = dir.path().to_path_buf();
         let clock = Arc::new(ManualClock::new(last_time));
         let log = wiring::open_log(&bench_config, clock.clone())?;
-        let ingestor = wiring::ingestor(&bench_config, log.clone(), catalog.clone(), clock);
+        let ingestor = wiring::ingestor(&bench_config, log.clone(), catalog.clone(), clock)?;
         let limits = ingestor.validator().limits().clone();
         let started = Instant::now();
         let mut accepted = 0u64;

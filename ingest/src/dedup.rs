@@ -1,0 +1,152 @@
+//! Re-sent records: the [`Resends`] window that makes a retried input append nothing
+//! twice.
+//!
+//! HTTP ingest is at-least-once from the sender's side: a sender whose request died
+//! with the server (a crash, a `kill -9`, a reset connection) cannot know whether its
+//! records were appended, so it sends them again. The window remembers a
+//! fingerprint of the last [`Limits::dedup_window`](crate::validate::Limits) records
+//! appended to each input topic; a record identical in key, event time and value to one
+//! of them is the same record sent again, and is counted as a duplicate instead of
+//! being appended. On start the window is refilled from the tail of each topic, so
+//! records appended just before a crash are recognised after it.
+//!
+//! Fingerprints are 64-bit SipHash values under keys drawn per process (an outsider
+//! cannot craft a record that collides with someone else's). A record is claimed
+//! before its batch is appended and released again if the append fails, so a retry
+//! after a refused append is accepted.
+
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, Hasher, RandomState};
+use std::sync::Mutex;
+
+use rustc_hash::FxHashSet;
+use sellout_streams::{Batch, StreamError, Transport};
+
+use crate::records::Topic;
+
+/// Bytes fetched per read while refilling a window.
+const REFILL_FETCH_BYTES: usize = 4 << 20;
+
+/// The fingerprints of one topic's most recent records.
+#[derive(Debug, Default)]
+struct Window {
+    seen: FxHashSet<u64>,
+    order: VecDeque<u64>,
+}
+
+impl Window {
+    fn insert(&mut self, fingerprint: u64, capacity: usize) -> bool {
+        if !self.seen.insert(fingerprint) {
+            return false;
+        }
+        self.order.push_back(fingerprint);
+        while self.order.len() > capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.seen.remove(&old);
+            }
+        }
+        true
+    }
+
+    fn remove(&mut self, fingerprint: u64) {
+        if self.seen.remove(&fingerprint)
+            && let Some(i) = self.order.iter().rposition(|f| *f == fingerprint)
+        {
+            self.order.remove(i);
+        }
+    }
+}
+
+/// Per input topic, the fingerprints of the last `capacity` records appended.
+#[derive(Debug)]
+pub struct Resends {
+    capacity: usize,
+    hasher: RandomState,
+    windows: [Mutex<Window>; 4],
+}
+
+impl Resends {
+    /// An empty window of `capacity` records per topic (0 turns it off).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            hasher: RandomState::new(),
+            windows: Default::default(),
+        }
+    }
+
+    /// A window filled with the last `capacity` records of each input topic.
+    pub fn refill(capacity: usize, transport: &dyn Transport) -> Result<Self, StreamError> {
+        let resends = Self::new(capacity);
+        if capacity == 0 {
+            return Ok(resends);
+        }
+        for topic in Topic::ALL {
+            let offsets = transport.offsets(topic.as_str())?;
+            let mut from = offsets
+                .end
+                .saturating_sub(capacity as u64)
+                .max(offsets.start);
+            let mut window = resends.lock(topic);
+            while from < offsets.end {
+                let fetched = transport.read(topic.as_str(), from, REFILL_FETCH_BYTES)?;
+                if fetched.is_empty() {
+                    break;
+                }
+                for r in fetched.records() {
+                    window.insert(resends.fingerprint(r.key, r.time, r.value), capacity);
+                }
+                from = fetched.next_offset();
+            }
+        }
+        Ok(resends)
+    }
+
+    /// True when the window is on.
+    pub fn is_on(&self) -> bool {
+        self.capacity > 0
+    }
+
+    /// The fingerprint of one record.
+    pub fn fingerprint(&self, key: &[u8], time: i64, value: &[u8]) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        h.write(key);
+        h.write_i64(time);
+        h.write(value);
+        h.finish()
+    }
+
+    /// Claims `fingerprint` for `topic`: false when it was seen already (a re-send).
+    pub fn claim(&self, topic: Topic, fingerprint: u64) -> bool {
+        !self.is_on() || self.lock(topic).insert(fingerprint, self.capacity)
+    }
+
+    /// Releases the claims of a batch whose append failed.
+    pub fn release(&self, topic: Topic, fingerprints: &[u64]) {
+        if !self.is_on() {
+            return;
+        }
+        let mut window = self.lock(topic);
+        for f in fingerprints {
+            window.remove(*f);
+        }
+    }
+
+    fn lock(&self, topic: Topic) -> std::sync::MutexGuard<'_, Window> {
+        let slot = Topic::ALL.iter().position(|t| *t == topic).unwrap_or(0);
+        // A poisoned window only means another thread panicked mid-insert; the set is
+        // still a set.
+        self.windows[slot]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Records of one batch being built, with their fingerprints for a release.
+#[derive(Debug, Default)]
+pub(crate) struct ClaimedBatch {
+    /// The batch to append.
+    pub batch: Batch,
+    /// Fingerprints claimed for its records.
+    pub claimed: Vec<u64>,
+}

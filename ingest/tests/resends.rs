@@ -1,0 +1,203 @@
+//! Re-sent input is appended once: within a run, after a restart (the window refills
+//! from the log), and after an append that failed half-way (claims are released).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use sellout_ingest::catalog::{Catalog, Category, Event, Venue, VenueKind, Zone, ZoneKind};
+use sellout_ingest::decode::{self, Format};
+use sellout_ingest::ingestor::{IngestReport, Ingestor};
+use sellout_ingest::validate::{Limits, Validator};
+use sellout_streams::log::{EmbeddedLog, LogConfig};
+use sellout_streams::{
+    AppendAck, Batch, Fetched, ManualClock, Offset, StreamError, TopicOffsets, Transport,
+};
+
+const NOW: i64 = 1_795_000_000_000;
+
+fn catalog() -> Catalog {
+    let venue = Venue {
+        venue_id: "ven-1".into(),
+        name: "Riverside Arena".into(),
+        kind: VenueKind::Arena,
+        city: "Leeds".into(),
+        country: "GB".into(),
+        zones: vec![Zone {
+            zone_id: "food-1".into(),
+            name: "Food court".into(),
+            kind: ZoneKind::Food,
+            tills: 4,
+            service_rate_per_min: 3.0,
+            beacons: vec!["b-1".into()],
+        }],
+    };
+    let event = Event {
+        event_id: "evt-1".into(),
+        name: "The Band".into(),
+        venue_id: "ven-1".into(),
+        on_sale: NOW - 86_400_000,
+        start: NOW + 30 * 86_400_000,
+        tags: vec![],
+        categories: vec![Category {
+            category_id: "cat-1".into(),
+            name: "Category 1".into(),
+            capacity: 5000,
+            list_price_minor: 9500,
+            floor_minor: 6000,
+            cap_minor: 20000,
+            currency: "GBP".into(),
+        }],
+    };
+    Catalog::new(vec![venue], vec![event]).expect("valid catalog")
+}
+
+/// CloudEvents JSON Lines: `sales` sales records (sessions `s-0..`) and `beacons`
+/// sightings, one input mixing two topics.
+fn input(sales: usize, beacons: usize, first: usize) -> Vec<u8> {
+    let mut out = String::new();
+    for i in first..first + sales {
+        out.push_str(&format!(
+            r#"{{"specversion":"1.0","id":"s{i}","source":"t","type":"sellout.sale.v1","data":{{"kind":"cart_add","event_id":"evt-1","category_id":"cat-1","session_id":"s-{i}","quantity":2,"unit_price_minor":9500,"currency":"GBP","channel":"web","time":"2026-11-18T10:00:00Z"}}}}"#
+        ));
+        out.push('\n');
+    }
+    for i in first..first + beacons {
+        out.push_str(&format!(
+            r#"{{"specversion":"1.0","id":"b{i}","source":"t","type":"sellout.beacon.v1","data":{{"installation_id":"i-{i}","venue_id":"ven-1","zone_id":"food-1","beacon_id":"b-1","rssi":-60,"proximity":"near","time":"2026-11-18T10:00:00Z"}}}}"#
+        ));
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// The embedded log, with appends to one topic failing while `fail` is set (a disk
+/// that filled between two appends of one input).
+struct Flaky {
+    log: EmbeddedLog,
+    topic: &'static str,
+    fail: AtomicBool,
+}
+
+impl Transport for Flaky {
+    fn append(&self, topic: &str, batch: &Batch) -> Result<AppendAck, StreamError> {
+        if topic == self.topic && self.fail.load(Ordering::Acquire) {
+            return Err(StreamError::io(
+                "append",
+                std::io::Error::other("no space left on device"),
+            ));
+        }
+        self.log.append(topic, batch)
+    }
+    fn read(&self, topic: &str, from: Offset, max_bytes: usize) -> Result<Fetched, StreamError> {
+        self.log.read(topic, from, max_bytes)
+    }
+    fn offsets(&self, topic: &str) -> Result<TopicOffsets, StreamError> {
+        self.log.offsets(topic)
+    }
+    fn commit(&self, topic: &str, consumer: &str, offset: Offset) -> Result<(), StreamError> {
+        self.log.commit(topic, consumer, offset)
+    }
+    fn committed(&self, topic: &str, consumer: &str) -> Result<Option<Offset>, StreamError> {
+        self.log.committed(topic, consumer)
+    }
+    fn flush(&self) -> Result<(), StreamError> {
+        self.log.flush()
+    }
+    fn topics(&self) -> Result<Vec<String>, StreamError> {
+        self.log.topics()
+    }
+}
+
+fn open(dir: &std::path::Path, fail_topic: &'static str, window: usize) -> (Arc<Flaky>, Ingestor) {
+    let clock = Arc::new(ManualClock::new(NOW));
+    let log = EmbeddedLog::open(dir, LogConfig::default(), clock.clone()).expect("open log");
+    let flaky = Arc::new(Flaky {
+        log,
+        topic: fail_topic,
+        fail: AtomicBool::new(false),
+    });
+    let limits = Limits {
+        dedup_window: window,
+        ..Limits::default()
+    };
+    let validator = Validator::new(Arc::new(catalog()), limits);
+    let ingestor = Ingestor::new(flaky.clone(), validator, clock).expect("ingestor");
+    (flaky, ingestor)
+}
+
+fn ingest(ingestor: &Ingestor, bytes: &[u8]) -> Result<IngestReport, String> {
+    let limits = ingestor.validator().limits().clone();
+    let decoded = decode::decode(Format::JsonLines, None, bytes, &limits);
+    ingestor
+        .ingest(decoded, bytes, "test")
+        .map_err(|e| e.to_string())
+}
+
+fn ends(t: &dyn Transport) -> (u64, u64) {
+    let end = |topic| t.offsets(topic).map(|o| o.end).unwrap_or(0);
+    (end("sales"), end("beacons"))
+}
+
+#[test]
+fn a_resent_input_is_appended_once_even_across_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = input(50, 30, 0);
+    {
+        let (log, ingestor) = open(dir.path(), "none", 1000);
+        let r = ingest(&ingestor, &first).expect("first");
+        assert_eq!((r.received, r.accepted, r.duplicates), (80, 80, 0));
+        let r = ingest(&ingestor, &first).expect("resent");
+        assert_eq!((r.received, r.accepted, r.duplicates), (80, 0, 80));
+        // An input overlapping the first: only the new records are appended.
+        let r = ingest(&ingestor, &input(60, 30, 20)).expect("overlap");
+        assert_eq!((r.accepted, r.duplicates), (30 + 20, 30 + 10));
+        assert_eq!(ends(log.as_ref()), (80, 50));
+        let total = ingestor.counters().snapshot().total();
+        assert!(total.reconciles(), "{total:?}");
+        assert_eq!(total.duplicates, 80 + 40);
+        log.flush().expect("flush");
+    }
+    // A new process over the same log (the sender re-sends after a crash).
+    let (log, ingestor) = open(dir.path(), "none", 1000);
+    let r = ingest(&ingestor, &first).expect("after restart");
+    assert_eq!((r.accepted, r.duplicates), (0, 80));
+    assert_eq!(ends(log.as_ref()), (80, 50));
+}
+
+#[test]
+fn a_failed_append_releases_its_claims_so_the_retry_is_accepted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (log, ingestor) = open(dir.path(), "beacons", 1000);
+    let bytes = input(20, 10, 0);
+    log.fail.store(true, Ordering::Release);
+    let err = ingest(&ingestor, &bytes).expect_err("beacons refused");
+    assert!(err.contains("beacons") && err.contains("no space"), "{err}");
+    // Sales went in before beacons failed; nothing was counted.
+    assert_eq!(ends(log.as_ref()), (20, 0));
+    assert_eq!(ingestor.counters().snapshot().total().received, 0);
+
+    log.fail.store(false, Ordering::Release);
+    let r = ingest(&ingestor, &bytes).expect("retry");
+    assert_eq!((r.accepted, r.duplicates), (10, 20), "{r:?}");
+    assert_eq!(ends(log.as_ref()), (20, 10));
+}
+
+#[test]
+fn the_window_forgets_beyond_its_capacity_and_can_be_turned_off() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (log, ingestor) = open(dir.path(), "none", 10);
+    ingest(&ingestor, &input(30, 0, 0)).expect("first");
+    // The last 10 sales are remembered, the first 20 are not.
+    let r = ingest(&ingestor, &input(10, 0, 20)).expect("the last ten again");
+    assert_eq!((r.accepted, r.duplicates), (0, 10));
+    let r = ingest(&ingestor, &input(10, 0, 0)).expect("the first ten again");
+    assert_eq!((r.accepted, r.duplicates), (10, 0));
+    assert_eq!(ends(log.as_ref()).0, 40);
+
+    let off = tempfile::tempdir().expect("tempdir");
+    let (log, ingestor) = open(off.path(), "none", 0);
+    ingest(&ingestor, &input(5, 0, 0)).expect("first");
+    let r = ingest(&ingestor, &input(5, 0, 0)).expect("again");
+    assert_eq!((r.accepted, r.duplicates), (5, 0));
+    assert_eq!(ends(log.as_ref()).0, 10);
+}
