@@ -50,6 +50,10 @@ pub enum Command {
     Bench(BenchArgs),
     /// Print the effective configuration as JSON.
     Config,
+    /// Run local APNs and FCM endpoints (with credentials and a config layer for
+    /// `serve`) until Ctrl-C/SIGTERM, then print what they accepted; for trials and
+    /// fault drills.
+    Endpoints(crate::endpoints::EndpointsArgs),
 }
 
 /// `sellout demo`.

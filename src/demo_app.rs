@@ -305,7 +305,8 @@ impl DemoNotifier {
             local_endpoints: true,
             ..config.notifier.clone()
         };
-        let (senders, endpoints) = tokio.block_on(crate::notify::senders(&settings, clock))?;
+        let (senders, endpoints) =
+            tokio.block_on(crate::notify::senders(&settings, None, clock))?;
         let endpoints = endpoints.ok_or_else(|| anyhow::anyhow!("no local endpoints"))?;
         let campaigns = crate::notify::demo_campaigns(&catalog)?;
         // The demo feeds records in steps of up to hours of simulated time; plan each

@@ -19,6 +19,7 @@
 //! - [`optimiser`]: the trained models as the repricer's optimiser.
 //! - [`bench`]: `sellout bench <name>`, one JSON object as the last line.
 //! - [`notify`], [`demo_app`]: the notifier's wiring, and the demo's attendee app.
+//! - [`endpoints`]: `sellout endpoints`, the local APNs and FCM endpoints as a process.
 //! - [`board`]: the live board, its feed and the InfluxDB sink.
 //! - [`recorded`]: training history from the archive.
 
@@ -33,6 +34,7 @@ mod cli;
 mod config;
 mod demo;
 mod demo_app;
+mod endpoints;
 mod ingest_files;
 mod keys;
 mod market;
@@ -80,6 +82,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::json!({ "kind": kind, "key": key }));
             Ok(())
         }
+        cli::Command::Endpoints(args) => endpoints::run(args),
         cli::Command::Config => {
             println!("{}", serde_json::to_string_pretty(&config)?);
             Ok(())

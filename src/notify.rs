@@ -45,6 +45,11 @@ pub struct NotifierConfig {
     /// secret when it holds a password: set it with `SELLOUT__NOTIFIER__POSTGRES`.
     #[serde(skip_serializing)]
     pub postgres: Option<String>,
+    /// Backfills and drills that feed history: plan each trigger as of its own event
+    /// time plus this many milliseconds instead of as of now, so triggers older than
+    /// their offer's validity are acted on (and a replay decides the same way every
+    /// time). Unset (live): such triggers are stale and skipped.
+    pub replay_lag_ms: Option<i64>,
 }
 
 impl Default for NotifierConfig {
@@ -58,6 +63,7 @@ impl Default for NotifierConfig {
             fcm: None,
             local_endpoints: false,
             postgres: None,
+            replay_lag_ms: None,
         }
     }
 }
@@ -109,9 +115,11 @@ fn read(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
 }
 
 /// The senders `settings` ask for; with `local_endpoints`, starts those (call inside
-/// the tokio runtime that will drive them).
+/// the tokio runtime that will drive them). `apns_token_file` keeps the APNs provider
+/// token across restarts (see `ApnsConfig::token_file`).
 pub async fn senders(
     settings: &NotifierConfig,
+    apns_token_file: Option<PathBuf>,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<(Senders, Option<LocalEndpoints>)> {
     let mut senders = Senders {
@@ -148,6 +156,7 @@ pub async fn senders(
             cfg.base_url.clone_from(url);
         }
         cfg.extra_root_pem = a.extra_root_file.as_ref().map(read).transpose()?;
+        cfg.token_file = apns_token_file;
         senders.apns = Some(ApnsClient::new(cfg, clock.clone()).context("APNs settings")?);
     }
     if let Some(f) = &settings.fcm {

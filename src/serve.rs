@@ -262,8 +262,16 @@ impl LiveNotifier {
         log: Arc<EmbeddedLog>,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
-        let (senders, endpoints) =
-            tokio.block_on(crate::notify::senders(&config.notifier, clock.clone()))?;
+        let (senders, endpoints) = tokio.block_on(crate::notify::senders(
+            &config.notifier,
+            Some(
+                config
+                    .data_dir
+                    .join("keys")
+                    .join("apns-provider-token.json"),
+            ),
+            clock.clone(),
+        ))?;
         if senders.apns.is_none() && senders.fcm.is_none() {
             tracing::warn!(
                 message = "No APNs or FCM credentials: notifications will fail with no_sender. Set [notifier.apns] / [notifier.fcm], or notifier.local_endpoints = true."
@@ -280,7 +288,8 @@ impl LiveNotifier {
             campaigns,
             u64::from(std::process::id()),
             sellout_notifier::EngineConfig::default(),
-        )?;
+        )?
+        .replay_lag(config.notifier.replay_lag_ms);
         Ok(Self {
             runtime,
             keys: crate::keys::voucher_keys(config)?,

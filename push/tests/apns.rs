@@ -289,6 +289,56 @@ async fn renewing_more_often_than_every_20_minutes_is_refused_by_the_endpoint() 
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_restarted_process_reuses_its_stored_token_instead_of_renewing_too_soon() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("apns-provider-token.json");
+    let with_file = |cfg: &mut ApnsConfig| cfg.token_file = Some(file.clone());
+    let rig = apns_rig(ApnsServerConfig::default(), with_file).await;
+    assert_eq!(rig.client.send(&note(1)).await.outcome, Outcome::Delivered);
+    let stored = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        stored.contains(KEY_ID) && stored.contains("eyJ"),
+        "the token is kept"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "owner only");
+    }
+    // The process dies; its successor starts five minutes later with the same file.
+    drop(rig.client);
+    rig.server_clock.set(T0 + 5 * MIN);
+    let clock = std::sync::Arc::new(sellout_streams::ManualClock::new(T0 + 5 * MIN));
+    let second = apns_client(&rig.server, &rig.key_pem, clock.clone(), with_file);
+    let d = second.send(&note(2)).await;
+    assert_eq!((d.outcome, d.attempts), (Outcome::Delivered, 1), "{d:?}");
+    assert_eq!(rig.server.distinct_provider_tokens(), 1, "no renewal");
+    // Once the stored token is past its age the successor renews, as the first would.
+    clock.set(T0 + 41 * MIN);
+    rig.server_clock.set(T0 + 41 * MIN);
+    assert_eq!(second.send(&note(3)).await.outcome, Outcome::Delivered);
+    assert_eq!(rig.server.distinct_provider_tokens(), 2);
+    // A file for another key is ignored rather than sent.
+    let other = std::sync::Arc::new(sellout_streams::ManualClock::new(T0 + 42 * MIN));
+    let third = apns_client(&rig.server, &rig.key_pem, other, |cfg| {
+        cfg.token_file = Some(file.clone());
+        cfg.key_id = "OTHERKEY99".into();
+    });
+    let d = third.send(&note(4)).await;
+    assert_ne!(
+        d.outcome,
+        Outcome::Delivered,
+        "the endpoint knows no key OTHERKEY99"
+    );
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("OTHERKEY99")
+    );
+}
+
 #[tokio::test]
 async fn oversized_payloads_are_refused_before_sending_and_by_the_endpoint() {
     let rig = apns_rig(ApnsServerConfig::default(), |_| {}).await;

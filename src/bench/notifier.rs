@@ -80,7 +80,8 @@ pub fn run(_config: &Config, installations: u64) -> anyhow::Result<serde_json::V
         concurrency: 1_000,
         ..crate::notify::NotifierConfig::default()
     };
-    let (senders, endpoints) = tokio.block_on(crate::notify::senders(&settings, clock.clone()))?;
+    let (senders, endpoints) =
+        tokio.block_on(crate::notify::senders(&settings, None, clock.clone()))?;
     let endpoints = endpoints.ok_or_else(|| anyhow::anyhow!("no local endpoints"))?;
     let campaigns = CampaignsFile::parse_toml(CAMPAIGN)?;
     let mut engine = Engine::new(

@@ -97,8 +97,10 @@ impl ApnsClient {
                 tokens: TokenCache {
                     key,
                     header_b64: b64url(header.to_string().as_bytes()),
+                    key_id: cfg.key_id,
                     team_id: cfg.team_id,
                     max_age_ms: cfg.token_max_age_ms,
+                    file: cfg.token_file,
                     current: RwLock::new(None),
                 },
                 topic,

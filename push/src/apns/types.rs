@@ -39,6 +39,11 @@ pub struct ApnsConfig {
     pub max_payload_bytes: usize,
     /// Retries for 429, 5xx and connection errors.
     pub retry: RetryPolicy,
+    /// A file that keeps the provider token across restarts (mode 0600). Apple refuses
+    /// a key's token renewed more often than every 20 minutes, so a process restarted
+    /// (or crashed) within that time must reuse the token it had; `None`: kept in
+    /// memory only.
+    pub token_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for ApnsConfig {
@@ -59,6 +64,7 @@ impl std::fmt::Debug for ApnsConfig {
             .field("request_timeout_ms", &self.request_timeout_ms)
             .field("max_payload_bytes", &self.max_payload_bytes)
             .field("retry", &self.retry)
+            .field("token_file", &self.token_file)
             .finish()
     }
 }
@@ -78,6 +84,7 @@ impl ApnsConfig {
             connections: 1,
             request_timeout_ms: 30_000,
             max_payload_bytes: APNS_MAX_PAYLOAD,
+            token_file: None,
             retry: RetryPolicy::default(),
         }
     }

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use sellout_streams::Clock;
 
 use super::server::{self, Handler, Resp, RespFuture, ServeOptions, ServerStats};
-use super::{Accepted, DeliveryLog, Fault, FaultTable, Hit};
+use super::{Accepted, DeliveryLog, Fault, FaultTable, Hit, Storm};
 
 use crate::PushError;
 use crate::apns::{PushType, valid_device_token};
@@ -137,6 +137,16 @@ impl ApnsServer {
     /// Injects `Delay`/`Reject` for every token without its own fault (`None` clears).
     pub fn inject_all(&self, fault: Option<Fault>) {
         self.state.faults.inject_all(fault);
+    }
+
+    /// Starts (or ends) a storm of 429, 500, 503 and slow answers (see [`Storm`]).
+    pub fn storm(&self, storm: Option<Storm>) {
+        self.state.faults.storm(storm);
+    }
+
+    /// Requests the storm answered with a fault so far.
+    pub fn storm_faults(&self) -> u64 {
+        self.state.faults.storm_faults()
     }
     /// Notifications accepted (200), duplicates included.
     pub fn delivered(&self) -> u64 {

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use sellout_streams::Clock;
 
 use super::server::{self, Handler, Resp, RespFuture, ServeOptions, ServerStats};
-use super::{Accepted, DeliveryLog, Fault, FaultTable, Hit};
+use super::{Accepted, DeliveryLog, Fault, FaultTable, Hit, Storm};
 use crate::PushError;
 use crate::fcm_wire::{ServiceAccount, error_body};
 use crate::jwt::Rs256Key;
@@ -140,6 +140,16 @@ impl FcmServer {
     /// Injects `Delay`/`Reject` for every token without its own fault (`None` clears).
     pub fn inject_all(&self, fault: Option<Fault>) {
         self.state.faults.inject_all(fault);
+    }
+
+    /// Starts (or ends) a storm of 429, 500, 503 and slow answers (see [`Storm`]).
+    pub fn storm(&self, storm: Option<Storm>) {
+        self.state.faults.storm(storm);
+    }
+
+    /// Requests the storm answered with a fault so far.
+    pub fn storm_faults(&self) -> u64 {
+        self.state.faults.storm_faults()
     }
     /// Access tokens granted so far.
     pub fn tokens_granted(&self) -> u64 {

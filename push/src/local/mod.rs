@@ -55,6 +55,21 @@ pub enum Fault {
     },
 }
 
+/// A storm: a share of all requests (those of tokens without their own fault) answered
+/// with 429 (`Retry-After`), 500, 503 or a delay, in equal parts, drawn from a seeded
+/// sequence so a drill can be repeated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Storm {
+    /// Share of requests hit, 0..1.
+    pub share: f64,
+    /// Seed of the draws.
+    pub seed: u64,
+    /// Seconds in the 429's `Retry-After`.
+    pub retry_after_s: u64,
+    /// How long a slow answer waits.
+    pub delay: Duration,
+}
+
 /// What the fault table says to do with one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Hit {
@@ -72,6 +87,9 @@ pub(crate) enum Hit {
 pub(crate) struct FaultTable {
     by_token: Mutex<HashMap<String, (Fault, u32)>>,
     all: Mutex<Option<Fault>>,
+    storm: Mutex<Option<Storm>>,
+    draws: AtomicU64,
+    storm_faults: AtomicU64,
 }
 
 impl FaultTable {
@@ -88,6 +106,16 @@ impl FaultTable {
         *self.all.lock().unwrap_or_else(PoisonError::into_inner) = fault;
     }
 
+    /// Starts (or ends) a storm over the tokens without their own fault.
+    pub fn storm(&self, storm: Option<Storm>) {
+        *self.storm.lock().unwrap_or_else(PoisonError::into_inner) = storm;
+    }
+
+    /// Requests a storm answered with a fault so far.
+    pub fn storm_faults(&self) -> u64 {
+        self.storm_faults.load(Ordering::Relaxed)
+    }
+
     /// Counts one attempt for `token` and says what to do with it.
     pub fn hit(&self, token: &str) -> Hit {
         let mut map = self.by_token.lock().unwrap_or_else(PoisonError::into_inner);
@@ -96,11 +124,33 @@ impl FaultTable {
             return apply(fault, *seen);
         }
         drop(map);
+        if let Some(storm) = &*self.storm.lock().unwrap_or_else(PoisonError::into_inner) {
+            let n = self.draws.fetch_add(1, Ordering::Relaxed);
+            let draw = splitmix64(storm.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let unit = (draw >> 11) as f64 / (1u64 << 53) as f64;
+            if unit < storm.share {
+                self.storm_faults.fetch_add(1, Ordering::Relaxed);
+                return match draw % 4 {
+                    0 => Hit::RateLimited(storm.retry_after_s),
+                    1 => Hit::ServerError(500),
+                    2 => Hit::ServerError(503),
+                    _ => Hit::Delay(storm.delay),
+                };
+            }
+        }
         match &*self.all.lock().unwrap_or_else(PoisonError::into_inner) {
             Some(f @ (Fault::Delay(_) | Fault::Reject { .. })) => apply(f, 1),
             _ => Hit::None,
         }
     }
+}
+
+/// A well-mixed 64-bit value from `x` (SplitMix64's finaliser).
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }
 
 fn apply(fault: &Fault, seen: u32) -> Hit {

@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+"""Fault drills and overload of `sellout serve`; the last line is one JSON object.
+
+Scenarios (all by default; `--only kill,overload,...` picks some):
+
+- kill: `kill -9` of the whole `sellout serve` process at random points (seeded) of a
+  run, `--kills` times, in two phases, each compared with the same phase run
+  uninterrupted in another data directory:
+  1. ingest: the records are POSTed in CloudEvents batches by a sender that re-sends
+     whatever was in flight when the server died (at-least-once, as any sender must);
+     kills land while requests are in flight. Afterwards the `sales`, `beacons`,
+     `social` and `queues` tables hold exactly the records of the file, once each:
+     per category, counts and sums of quantities and amounts equal the uninterrupted
+     run's (`records_lost`, `duplicates`).
+  2. processing: `sellout serve` runs the pipelines, the repricer and the notifier over
+     the complete log and is killed mid-way, restarted, killed... Afterwards signals,
+     features, prices (per category: count, last price) and delivery outcomes (per
+     campaign) equal the uninterrupted run's. Notifications go to `sellout endpoints`
+     (a separate process that outlives every kill) which counts every notification it
+     accepted twice (`duplicates`). Sends interrupted by a kill are not retried (the
+     notifier is at most once per notification): a planned notification without an
+     outcome is reported as `interrupted`, and planned + interrupted reconcile.
+- overload: the pricing API driven past saturation with `wrk` (`--soak-seconds`): the
+  share shed with 503 + Retry-After (`shed_ratio`), 5xx other than 503
+  (`server_errors`), latency of a probe of admitted requests during the load, RSS growth
+  over the soak (`rss_growth_mb`) and recovery right after. Then ingest driven past the
+  log: 429s, and every record acknowledged is in the log.
+- logs: a server run with debug logging registers installations with push tokens and
+  customer ids and ingests records; its logs must contain no token, key, customer id
+  or installation id.
+
+    python3 scripts/reliability.py --sellout target/release/sellout            # full
+    python3 scripts/reliability.py --sellout target/debug/sellout --quick      # CI
+
+Exit code 0 when every target held (zero lost, zero duplicates, zero server errors,
+RSS growth within 50 MB), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+INPUT_TABLES = ("sales", "beacons", "social", "queues")
+# Every process started, killed at exit if still running.
+CHILDREN: list[subprocess.Popen] = []
+
+
+def spawn(cmd: list[str], **kw) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, **kw)
+    CHILDREN.append(proc)
+    return proc
+
+
+def run(cmd: list[str], **kw) -> str:
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+    return out.stdout
+
+
+def last_json(text: str) -> dict:
+    lines = [line for line in text.splitlines() if line.strip().startswith("{")]
+    return json.loads(lines[-1])
+
+
+def http(method: str, url: str, key: str | None = None, body: bytes | None = None,
+         content_type: str = "application/json", timeout: float = 60) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, data=body, method=method)
+    if key:
+        req.add_header("Authorization", f"Bearer {key}")
+    if body is not None:
+        req.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+class Serve:
+    """`sellout serve` on 127.0.0.1:0 over one data directory; can be killed and restarted."""
+
+    def __init__(self, sellout: str, data: Path, config: Path | None, logs: Path,
+                 args: list[str] = (), env: dict | None = None):
+        self.sellout, self.data, self.config, self.logs = sellout, data, config, logs
+        self.args, self.env = list(args), env
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+        self.starts = 0
+
+    def start(self) -> None:
+        cmd = [self.sellout, "--data-dir", str(self.data)]
+        if self.config:
+            cmd += ["--config", str(self.config)]
+        cmd += ["serve", "--listen", "127.0.0.1:0", *self.args]
+        self.starts += 1
+        err = open(self.logs / f"serve-{self.data.name}-{self.starts}.err", "w")
+        self.proc = spawn(cmd, stdout=subprocess.PIPE, stderr=err, text=True,
+                                     env=self.env)
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"serve exited before listening; see {err.name}")
+        self.url = json.loads(line)["serve"]
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> dict:
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=600)
+        if self.proc.returncode != 0:
+            raise RuntimeError(f"serve exited with {self.proc.returncode}")
+        return last_json(out)
+
+    def pid(self) -> int:
+        return self.proc.pid
+
+
+def new_key(sellout: str, data: Path, kind: str) -> str:
+    return last_json(run([sellout, "--data-dir", str(data), "key", "new", "--kind", kind]))["key"]
+
+
+def sql(sellout: str, data: Path, query: str) -> list[dict]:
+    out = run([sellout, "--data-dir", str(data), "sql", "--format", "json",
+               "--max-rows", "1000000", query])
+    return json.loads(out) if out.strip() else []
+
+
+def chunks_of(path: Path, size: int) -> list[bytes]:
+    lines = path.read_text().splitlines()
+    return [("[" + ",".join(lines[i:i + size]) + "]").encode()
+            for i in range(0, len(lines), size)]
+
+
+def post_chunk(serve: Serve, key: str, body: bytes) -> tuple[int, dict]:
+    """POSTs one CloudEvents batch; retries 429/503 as a sender must."""
+    while True:
+        code, raw = http("POST", serve.url + "/v1/cloudevents", key, body,
+                         "application/cloudevents-batch+json")
+        if code in (429, 503):
+            time.sleep(0.05)
+            continue
+        return code, (json.loads(raw) if raw else {})
+
+
+# ----------------------------------------------------------------------------- kill
+
+
+def input_sums(sellout: str, data: Path) -> dict:
+    """What the input tables hold, per category and kind."""
+    sums = {}
+    for row in sql(sellout, data, "SELECT event_id, category_id, kind, COUNT(*) AS n, "
+                   "SUM(quantity) AS q, SUM(quantity * unit_price_minor) AS amount "
+                   "FROM sales GROUP BY 1, 2, 3"):
+        sums[f"sales/{row['event_id']}/{row['category_id']}/{row['kind']}"] = [
+            row["n"], row["q"], row["amount"]]
+    for table in INPUT_TABLES[1:]:
+        n = sql(sellout, data, f"SELECT COUNT(*) AS n FROM {table}")[0]["n"]
+        sums[table] = [n]
+    return sums
+
+
+def output_sums(sellout: str, data: Path) -> dict:
+    """What the pipelines, the repricer and the notifier left, per category/campaign."""
+    out = {}
+    for row in sql(sellout, data, "SELECT kind, COUNT(*) AS n, COUNT(DISTINCT id) AS ids "
+                   "FROM signals GROUP BY kind"):
+        out[f"signals/{row['kind']}"] = [row["n"], row["ids"]]
+    row = sql(sellout, data, "SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS ids FROM features")[0]
+    out["features"] = [row["n"], row["ids"]]
+    for row in sql(sellout, data, "SELECT event_id, category_id, COUNT(*) AS n, "
+                   "LAST_VALUE(new_minor ORDER BY time, id) AS last FROM prices GROUP BY 1, 2"):
+        out[f"prices/{row['event_id']}/{row['category_id']}"] = [row["n"], row["last"]]
+    return out
+
+
+def deliveries(sellout: str, data: Path) -> dict:
+    rows = sql(sellout, data, "SELECT campaign_id, outcome, COUNT(*) AS n, "
+               "COUNT(DISTINCT notification_id) AS ids FROM deliveries GROUP BY 1, 2")
+    return {f"{r['campaign_id']}/{r['outcome']}": [r["n"], r["ids"]] for r in rows}
+
+
+CART_REMINDER = """
+[[campaign]]
+id = "cart-reminder"
+description = "seats left in a cart"
+trigger = { kind = "cart_abandoned", value_above_minor = 5000 }
+offer = { kind = "ticket", percent = 5 }
+validity_minutes = 30
+caps = { per_day = 3 }
+default_locale = "en"
+
+[campaign.templates.en]
+title = "Your seats are still waiting"
+body = "$(offer.percent)% off with $(voucher.code)"
+"""
+
+
+def campaigns_toml(catalog: dict) -> str:
+    parts = [CART_REMINDER]
+    for event in catalog["events"]:
+        parts.append(f"""
+[[campaign]]
+id = "surge-{event['event_id']}"
+description = "selling fast"
+event_id = "{event['event_id']}"
+trigger = {{ kind = "surge" }}
+audience = {{ tags = "fan" }}
+validity_minutes = 1440
+caps = {{ per_day = 6, per_hour = 2 }}
+default_locale = "en"
+
+[campaign.templates.en]
+title = "Selling fast"
+body = "$(event) is selling fast"
+""")
+    return "".join(parts)
+
+
+def customers_of(records: Path, n: int) -> list[str]:
+    """The first `n` distinct customers of the records, in file order."""
+    seen: dict[str, None] = {}
+    with records.open() as f:
+        for line in f:
+            c = json.loads(line)["data"].get("customer_id")
+            if c and c not in seen:
+                seen[c] = None
+                if len(seen) == n:
+                    break
+    return list(seen)
+
+
+def register_installations(url: str, key: str, customers: list[str]) -> None:
+    """One installation per customer (half APNs, half FCM), tagged `fan`."""
+    for i, customer in enumerate(customers):
+        if i % 2:
+            platform, token = "apns", f"{i:064x}"
+        else:
+            platform, token = "fcm", f"fcm-token-{i:08d}"
+        body = json.dumps({"installationId": f"ins-{i:05d}", "platform": platform,
+                           "pushChannel": token, "locale": "en", "customerId": customer,
+                           "tags": ["fan", f"customer:{customer}"]}).encode()
+        code, raw = http("PUT", f"{url}/v1/installations/ins-{i:05d}", key, body)
+        if code >= 300:
+            raise RuntimeError(f"installation {i}: {code} {raw[:200]!r}")
+
+
+def scenario_kill(a, tmp: Path, logs: Path) -> dict:
+    rng = random.Random(a.seed)
+    gen = tmp / "gen"
+    records = tmp / "records.jsonl"
+    run([a.sellout, "--data-dir", str(gen), "simulate", "--seed", str(a.seed), "--scale",
+         str(a.scale), "--limit", str(a.records), "--out", str(records)])
+    sent = sum(1 for _ in records.open())
+    chunks = chunks_of(records, a.batch)
+    catalog = json.loads((gen / "catalog.json").read_text())
+    customers = customers_of(records, a.installations)
+
+    runs = {}
+    for name, kills in (("reference", 0), ("faulted", a.kills)):
+        data = tmp / name
+        data.mkdir()
+        # Endpoints of their own per run (notification ids are the same in both runs),
+        # outliving every kill of the server.
+        endpoints = spawn([a.sellout, "endpoints", "--dir", str(tmp / f"endpoints-{name}")],
+                          stdout=subprocess.PIPE, text=True,
+                          stderr=open(logs / f"endpoints-{name}.err", "w"))
+        notifier_config = Path(json.loads(endpoints.stdout.readline())["config"])
+        # History is replayed: triggers are planned as of their own time (deterministic).
+        with notifier_config.open("a") as f:
+            f.write("\n[notifier]\nreplay_lag_ms = 60000\n")
+        shutil.copy(gen / "catalog.json", data / "catalog.json")
+        (data / "campaigns.toml").write_text(campaigns_toml(catalog))
+        ingest_key = new_key(a.sellout, data, "ingest")
+        admin_key = new_key(a.sellout, data, "admin")
+        # Phase 1: ingest only, killed while requests are in flight.
+        serve = Serve(a.sellout, data, notifier_config, logs,
+                      ["--no-pipelines", "--no-repricer"])
+        serve.start()
+        register_installations(serve.url, ingest_key, customers)
+        kill_at = set(rng.sample(range(1, len(chunks)), min(kills // 2, len(chunks) - 1)))
+        accepted = duplicates = 0
+        for i, body in enumerate(chunks):
+            if i in kill_at:
+                # The request is in flight (or done, or not yet read) when the kill lands.
+                t = threading.Thread(target=lambda: post_chunk_quiet(serve, ingest_key, body))
+                t.start()
+                time.sleep(rng.uniform(0.0, 0.05))
+                serve.kill()
+                t.join()
+                serve.start()
+            code, report = post_chunk(serve, ingest_key, body)
+            if code != 200:
+                raise RuntimeError(f"chunk {i}: {code} {report}")
+            accepted += report.get("accepted", 0)
+            duplicates += report.get("duplicates", 0)
+        serve.stop()
+        # Phase 2: processing over the complete log, killed at random moments.
+        serve = Serve(a.sellout, data, notifier_config, logs)
+        serve.start()
+        processing_kills = kills - len(kill_at)
+        for _ in range(processing_kills):
+            time.sleep(rng.uniform(0.2, a.kill_spacing_s))
+            serve.kill()
+            serve.start()
+        wait_quiet(serve, admin_key)
+        serve.stop()
+        endpoints.send_signal(signal.SIGTERM)
+        out, _ = endpoints.communicate(timeout=30)
+        runs[name] = {"endpoints": last_json(out)["endpoints"],
+                      "inputs": input_sums(a.sellout, data),
+                      "outputs": output_sums(a.sellout, data),
+                      "deliveries": deliveries(a.sellout, data),
+                      "accepted_reports": accepted, "duplicate_reports": duplicates}
+
+    ref, got = runs["reference"], runs["faulted"]
+    records_in = lambda r: sum(v[0] for v in r["inputs"].values())  # noqa: E731
+    lost = max(0, records_in(ref) - records_in(got))
+    doubled = max(0, records_in(got) - records_in(ref))
+    diff = {k: (ref[k], got[k]) for k in ("inputs", "outputs") if ref[k] != got[k]}
+    planned = lambda r: sum(v[1] for k, v in r["deliveries"].items() if k.endswith("/planned"))  # noqa: E731
+    outcomes = lambda r: sum(v[1] for k, v in r["deliveries"].items()  # noqa: E731
+                             if k.rsplit("/", 1)[1] in ("delivered", "failed", "pruned"))
+    return {
+        "records": sent,
+        "kill_runs": a.kills,
+        "records_lost": lost,
+        "records_doubled": doubled,
+        "outputs_equal": "outputs" not in diff,
+        "inputs_equal": "inputs" not in diff,
+        "differences": {k: v for k, v in diff.items()},
+        "deliveries_reference": ref["deliveries"],
+        "deliveries_faulted": got["deliveries"],
+        "planned_equal": planned(ref) == planned(got),
+        "interrupted": planned(got) - outcomes(got),
+        "duplicates": sum(r["endpoints"][p]["duplicates"] for r in (ref, got)
+                          for p in ("apns", "fcm")) + doubled,
+        "endpoints_reference": ref["endpoints"],
+        "endpoints_faulted": got["endpoints"],
+    }
+
+
+def post_chunk_quiet(serve: Serve, key: str, body: bytes) -> None:
+    try:
+        http("POST", serve.url + "/v1/cloudevents", key, body,
+             "application/cloudevents-batch+json", timeout=30)
+    except Exception:  # noqa: BLE001 - the server is being killed under it
+        pass
+
+
+def wait_quiet(serve: Serve, admin_key: str, stable_polls: int = 3) -> None:
+    """Waits until the outputs stop growing (the server has caught up)."""
+    query = json.dumps({"sql": "SELECT (SELECT COUNT(*) FROM signals) + (SELECT COUNT(*) "
+                        "FROM features) + (SELECT COUNT(*) FROM prices) + (SELECT COUNT(*) "
+                        "FROM deliveries) AS n"}).encode()
+    last, same = None, 0
+    deadline = time.monotonic() + 600
+    while same < stable_polls:
+        code, raw = http("POST", serve.url + "/v1/sql", admin_key, query)
+        if code not in (200, 503):
+            raise RuntimeError(f"POST /v1/sql: {code} {raw[:200]!r}")
+        if time.monotonic() > deadline:
+            raise RuntimeError("the server did not settle within 10 minutes")
+        n = json.loads(raw)["rows"][0]["n"] if code == 200 else None
+        same = same + 1 if (n is not None and n == last) else 0
+        last = n
+        time.sleep(1.0)
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sellout", default="target/release/sellout")
+    ap.add_argument("--only", default="kill", help="comma-separated scenarios")
+    ap.add_argument("--quick", action="store_true", help="small sizes for the test command")
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--batch", type=int, default=2000)
+    ap.add_argument("--kills", type=int, default=20)
+    ap.add_argument("--kill-spacing-s", type=float, default=3.0)
+    ap.add_argument("--installations", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    if a.quick:
+        a.records, a.scale, a.kill_spacing_s = min(a.records, 60_000), 0.1, 1.5
+    tmp = Path(tempfile.mkdtemp(prefix="sellout-reliability-"))
+    logs = tmp / "logs"
+    logs.mkdir()
+    report: dict = {"reliability": "sellout"}
+    ok = True
+    try:
+        for name in a.only.split(","):
+            t0 = time.monotonic()
+            result = {"kill": scenario_kill}[name](a, tmp, logs)
+            result["seconds"] = round(time.monotonic() - t0, 1)
+            report[name] = result
+            print(f"{name}: {json.dumps(result)}", file=sys.stderr)
+        kill = report.get("kill", {})
+        report.update({k: kill.get(k) for k in ("kill_runs", "records_lost", "duplicates")})
+        ok = kill.get("records_lost", 0) == 0 and kill.get("duplicates", 0) == 0 \
+            and kill.get("outputs_equal", True) and kill.get("inputs_equal", True)
+    finally:
+        for proc in CHILDREN:
+            if proc.poll() is None:
+                proc.kill()
+        if not a.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print(f"kept {tmp}", file=sys.stderr)
+    report["ok"] = ok
+    print(json.dumps(report))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
