@@ -129,3 +129,62 @@ fn poll_follows_live_input_and_an_idle_source_releases_the_watermark() {
         "no configured job reads beacons"
     );
 }
+
+#[test]
+fn clock_jumps_and_far_out_of_order_records_lose_nothing_and_emit_nothing_twice() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = Arc::new(
+        EmbeddedLog::open(
+            &dir.path().join("log"),
+            LogConfig::default(),
+            Arc::new(ManualClock::new(0)),
+        )
+        .expect("log"),
+    );
+    let day = 86_400_000;
+    let mut runner = open(dir.path(), &log);
+    append(&log, &cart_add("s-1", T0));
+    append(&log, &post(T0));
+    assert_eq!(runner.poll(1_000, usize::MAX).expect("poll"), 2);
+
+    // The processing clock steps back an hour (a bad NTP step): nothing breaks and
+    // nothing is released early.
+    append(&log, &cart_add("s-2", "2026-11-01T10:01:00.000Z"));
+    assert_eq!(runner.poll(1_000 - 3_600_000, usize::MAX).expect("poll"), 1);
+    assert!(signals(&log).is_empty(), "carts still held");
+
+    // Then a day ahead: every source is idle, yet event time has not moved past the
+    // carts' holds, so a jump of the processing clock fires nothing early.
+    runner.poll(1_000 + day, usize::MAX).expect("poll");
+    assert!(
+        signals(&log).is_empty(),
+        "event time, not the clock, expires carts"
+    );
+    // Event time moves on (a post at 10:15): both carts are abandoned, once each.
+    append(&log, &post("2026-11-01T10:15:00.000Z"));
+    runner.poll(1_500 + day, usize::MAX).expect("poll");
+    let found = signals(&log);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found.iter().all(|s| s.kind == SignalKind::CartAbandoned));
+
+    // A record two hours older than anything seen: kept on the late side output,
+    // never dropped in silence and never a signal.
+    append(&log, &cart_add("s-3", "2026-11-01T08:00:00.000Z"));
+    assert_eq!(runner.poll(2_000 + day, usize::MAX).expect("poll"), 1);
+    assert_eq!(count(&log, LATE_TOPIC), 1);
+
+    // Back again, and a restart from the checkpoint: the same two signals, no more.
+    runner.checkpoint().expect("checkpoint");
+    runner.poll(0, usize::MAX).expect("poll");
+    drop(runner);
+    let mut restarted = open(dir.path(), &log);
+    append(&log, &cart_add("s-4", "2026-11-01T10:20:00.000Z"));
+    assert_eq!(restarted.poll(-day, usize::MAX).expect("poll"), 1);
+    restarted.poll(3 * day, usize::MAX).expect("poll");
+    let again = signals(&log);
+    assert_eq!(&again[..2], &found[..], "nothing re-emitted");
+    let ids: std::collections::HashSet<_> = again.iter().map(|s| s.id).collect();
+    assert_eq!(ids.len(), again.len(), "ids unique");
+    let report = restarted.report();
+    assert_eq!(report.positions["sales"], 4, "every record read");
+}

@@ -361,6 +361,13 @@ fn retention_by_age_uses_the_given_clock() {
             .all(|d| d.reason == RetentionReason::Age)
     );
     assert_eq!(log.offsets("t").expect("offsets").start, 4);
+    // The clock jumps a year ahead: age is measured from the newest record (20 s),
+    // so only what is 10 s older than it goes, not the whole topic.
+    clock.set(365 * 86_400_000);
+    let jumped = log.enforce_retention().expect("retention");
+    assert_eq!(jumped.deleted.len(), 5, "segments of 5 s .. 9 s");
+    assert_eq!(log.offsets("t").expect("offsets").start, 9);
+    clock.set(15_000);
     // Reopened, sealed segments are scanned for their event times before judging them.
     drop(log);
     let log = EmbeddedLog::open(
@@ -372,18 +379,19 @@ fn retention_by_age_uses_the_given_clock() {
         clock.clone(),
     )
     .expect("open");
+    // A record at 1,000 s arrives: everything before 990 s is old now.
     clock.set(1_000_000);
-    let report = log.enforce_retention().expect("retention");
-    assert_eq!(
-        report.deleted.len(),
-        15,
-        "everything but the active segment"
-    );
+    let mut batch = Batch::new();
+    batch.push(b"k", 1_000_000, &[0u8; 300]);
+    log.append("t", &batch).expect("append");
+    // (The append rolled a segment, which runs retention too.)
+    log.enforce_retention().expect("retention");
     assert_eq!(
         log.offsets("t").expect("offsets"),
-        TopicOffsets { start: 19, end: 20 }
+        TopicOffsets { start: 20, end: 21 },
+        "everything but the active segment"
     );
-    assert_eq!(read_all(&log, "t", 19, 1 << 20).len(), 1);
+    assert_eq!(read_all(&log, "t", 20, 1 << 20).len(), 1);
 }
 
 /// Ways a crash (or a disk) can damage the tail of the last segment.

@@ -590,7 +590,9 @@ impl Topic {
 
     /// Deletes whole sealed segments, oldest first, while the topic is larger than
     /// `retention.max_bytes` or the segment's newest event time is before
-    /// `now - retention.max_age_ms`.
+    /// `now - retention.max_age_ms`. Age is measured from `now` or the topic's newest
+    /// record, whichever is earlier: a clock that jumps far ahead (a bad NTP step, a
+    /// mistyped date) ages nothing the records themselves don't.
     pub fn enforce_retention(
         &self,
         retention: &Retention,
@@ -599,10 +601,17 @@ impl Topic {
         if retention.is_unlimited() {
             return Ok(Vec::new());
         }
-        let cutoff = retention.max_age_ms.map(|age| now.saturating_sub(age));
         // Snapshot the sealed segments (all but the last) and the topic's size.
-        let (mut total, sealed) = {
+        let (mut total, sealed, cutoff) = {
             let st = self.state()?;
+            let newest = st
+                .segments
+                .values()
+                .filter_map(|s| s.meta.as_ref().and_then(|m| m.max_time))
+                .max();
+            let cutoff = retention
+                .max_age_ms
+                .map(|age| now.min(newest.unwrap_or(now)).saturating_sub(age));
             let total: u64 = st.segments.values().map(|s| s.len).sum();
             let mut sealed: Vec<_> = st
                 .segments
@@ -618,7 +627,11 @@ impl Topic {
                 .collect();
             sealed.pop();
             let ends: Vec<Offset> = st.segments.keys().skip(1).copied().collect();
-            (total, sealed.into_iter().zip(ends).collect::<Vec<_>>())
+            (
+                total,
+                sealed.into_iter().zip(ends).collect::<Vec<_>>(),
+                cutoff,
+            )
         };
         let mut doomed = Vec::new();
         for ((base, seg, len, max_time), seg_end) in sealed {
