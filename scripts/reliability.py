@@ -54,6 +54,8 @@ import urllib.request
 from pathlib import Path
 
 INPUT_TABLES = ("sales", "beacons", "social", "queues")
+# Servers started so far (numbers their log files).
+STARTS = [0]
 # Every process started, killed at exit if still running.
 CHILDREN: list[subprocess.Popen] = []
 
@@ -105,7 +107,8 @@ class Serve:
             cmd += ["--config", str(self.config)]
         cmd += ["serve", "--listen", "127.0.0.1:0", *self.args]
         self.starts += 1
-        err = open(self.logs / f"serve-{self.data.name}-{self.starts}.err", "w")
+        STARTS[0] += 1
+        err = open(self.logs / f"serve-{self.data.name}-{STARTS[0]:03d}.err", "w")
         self.proc = spawn(cmd, stdout=subprocess.PIPE, stderr=err, text=True,
                                      env=self.env)
         line = self.proc.stdout.readline()
@@ -242,13 +245,34 @@ def customers_of(records: Path, n: int) -> list[str]:
     return list(seen)
 
 
+def push_token(i: int) -> str:
+    """Installation `i`'s device token: APNs for odd, FCM for even."""
+    return f"{i:064x}" if i % 2 else f"fcm-token-{i:08d}"
+
+
+def key_file_secrets(keys: Path) -> list[str]:
+    """Every secret in the data directory's key files (quote, voucher keys, APNs JWT)."""
+    found = []
+    for path in keys.glob("*.json"):
+        text = path.read_text()
+        for field in ("secret_hex", "secret", "key_hex", "jwt"):
+            found += [m.split('"')[0] for m in text.split(f'"{field}": "')[1:]]
+            found += [m.split('"')[0] for m in text.split(f'"{field}":"')[1:]]
+    return [f for f in found if len(f) >= 16]
+
+
+def secrets_in_logs(logs: Path, secrets: dict[str, list[str]]) -> dict[str, int]:
+    """How many of each kind of secret appear in any log (kinds only, never values)."""
+    text = "".join(p.read_text(errors="replace") for p in logs.iterdir() if p.is_file())
+    return {kind: sum(1 for v in values if v and v in text)
+            for kind, values in secrets.items()}
+
+
 def register_installations(url: str, key: str, customers: list[str]) -> None:
     """One installation per customer (half APNs, half FCM), tagged `fan`."""
     for i, customer in enumerate(customers):
-        if i % 2:
-            platform, token = "apns", f"{i:064x}"
-        else:
-            platform, token = "fcm", f"fcm-token-{i:08d}"
+        platform = "apns" if i % 2 else "fcm"
+        token = push_token(i)
         body = json.dumps({"installationId": f"ins-{i:05d}", "platform": platform,
                            "pushChannel": token, "locale": "en", "customerId": customer,
                            "tags": ["fan", f"customer:{customer}"]}).encode()
@@ -269,6 +293,10 @@ def scenario_kill(a, tmp: Path, logs: Path) -> dict:
     customers = customers_of(records, a.installations)
 
     runs = {}
+    secrets: dict[str, list[str]] = {
+        "customer ids": customers,
+        "push tokens": [push_token(i) for i in range(len(customers))],
+    }
     for name, kills in (("reference", 0), ("faulted", a.kills)):
         data = tmp / name
         data.mkdir()
@@ -285,9 +313,11 @@ def scenario_kill(a, tmp: Path, logs: Path) -> dict:
         (data / "campaigns.toml").write_text(campaigns_toml(catalog))
         ingest_key = new_key(a.sellout, data, "ingest")
         admin_key = new_key(a.sellout, data, "admin")
+        # The reference run logs at debug level: its logs are searched for secrets.
+        env = dict(os.environ, RUST_LOG="debug") if name == "reference" else None
         # Phase 1: ingest only, killed while requests are in flight.
         serve = Serve(a.sellout, data, notifier_config, logs,
-                      ["--no-pipelines", "--no-repricer"])
+                      ["--no-pipelines", "--no-repricer"], env)
         serve.start()
         register_installations(serve.url, ingest_key, customers)
         kill_at = set(rng.sample(range(1, len(chunks)), min(kills // 2, len(chunks) - 1)))
@@ -308,7 +338,7 @@ def scenario_kill(a, tmp: Path, logs: Path) -> dict:
             duplicates += report.get("duplicates", 0)
         serve.stop()
         # Phase 2: processing over the complete log, killed at random moments.
-        serve = Serve(a.sellout, data, notifier_config, logs)
+        serve = Serve(a.sellout, data, notifier_config, logs, (), env)
         serve.start()
         processing_kills = kills - len(kill_at)
         for _ in range(processing_kills):
@@ -319,6 +349,9 @@ def scenario_kill(a, tmp: Path, logs: Path) -> dict:
         serve.stop()
         endpoints.send_signal(signal.SIGTERM)
         out, _ = endpoints.communicate(timeout=30)
+        secrets[f"{name} ingest key"] = [ingest_key]
+        secrets[f"{name} admin key"] = [admin_key]
+        secrets[f"{name} key files"] = key_file_secrets(data / "keys")
         runs[name] = {"endpoints": last_json(out)["endpoints"],
                       "inputs": input_sums(a.sellout, data),
                       "outputs": output_sums(a.sellout, data),
@@ -347,6 +380,8 @@ def scenario_kill(a, tmp: Path, logs: Path) -> dict:
         "interrupted": planned(got) - outcomes(got),
         "duplicates": sum(r["endpoints"][p]["duplicates"] for r in (ref, got)
                           for p in ("apns", "fcm")) + doubled,
+        "secrets_in_logs": secrets_in_logs(logs, secrets),
+        "log_bytes": sum(p.stat().st_size for p in logs.iterdir()),
         "endpoints_reference": ref["endpoints"],
         "endpoints_faulted": got["endpoints"],
     }
@@ -379,6 +414,177 @@ def wait_quiet(serve: Serve, admin_key: str, stable_polls: int = 3) -> None:
         time.sleep(1.0)
 
 
+# ------------------------------------------------------------------------- overload
+
+WRK_COUNTING = r"""
+-- Counts statuses, 503s/429s without Retry-After and, for ingest, records accepted.
+c200, c429, c503, cother, no_retry, accepted = 0, 0, 0, 0, 0, 0
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("id", #threads)
+end
+function response(status, headers, body)
+  if status == 200 then
+    c200 = c200 + 1
+    local n = string.match(body, '"accepted":(%d+)')
+    if n then accepted = accepted + tonumber(n) end
+  elseif status == 429 or status == 503 then
+    if status == 429 then c429 = c429 + 1 else c503 = c503 + 1 end
+    if headers["Retry-After"] == nil and headers["retry-after"] == nil then
+      no_retry = no_retry + 1
+    end
+  else
+    cother = cother + 1
+  end
+end
+function done(summary, latency, requests)
+  local t = {c200 = 0, c429 = 0, c503 = 0, cother = 0, no_retry = 0, accepted = 0}
+  for _, th in ipairs(threads) do
+    for k, _ in pairs(t) do t[k] = t[k] + (th:get(k) or 0) end
+  end
+  io.write(string.format(
+    '{"wrk":{"requests":%d,"ok":%d,"shed_429":%d,"shed_503":%d,"other":%d,' ..
+    '"no_retry_after":%d,"accepted":%d,"socket_errors":%d,"timeouts":%d,' ..
+    '"p50_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f}}\n',
+    summary.requests, t.c200, t.c429, t.c503, t.cother, t.no_retry, t.accepted,
+    summary.errors.connect + summary.errors.read + summary.errors.write,
+    summary.errors.timeout, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    latency.max / 1000))
+end
+"""
+
+WRK_INGEST = r"""
+-- Every request a new body of 100 sales (unique sessions), so none is a re-send.
+local n = 0
+request = function()
+  n = n + 1
+  local parts = {}
+  for i = 1, 100 do
+    parts[i] = string.format(
+      '{"kind":"view","event_id":"%s","category_id":"%s","session_id":"w%d-%d-%d",' ..
+      '"quantity":0,"unit_price_minor":%d,"currency":"%s","channel":"web","time":"%s"}',
+      EVENT, CATEGORY, id or 0, n, i, PRICE, CURRENCY, TIME)
+  end
+  return wrk.format("POST", nil, nil, "[" .. table.concat(parts, ",") .. "]")
+end
+"""
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wrk(url: str, key: str, seconds: int, connections: int, script: str, tmp: Path,
+        extra: str = "") -> dict:
+    lua = tmp / "wrk.lua"
+    lua.write_text(extra + WRK_COUNTING)
+    out = run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+               "-H", f"Authorization: Bearer {key}", "-H", "Content-Type: application/json",
+               "-s", str(lua), url])
+    return last_json(out)["wrk"]
+
+
+def probe(url: str, key: str, n: int, gap_s: float) -> list[tuple[int, float]]:
+    """`n` GETs `gap_s` apart: (status, milliseconds) each."""
+    got = []
+    for _ in range(n):
+        t0 = time.monotonic()
+        try:
+            code, _ = http("GET", url, key, timeout=10)
+        except Exception:  # noqa: BLE001 - counted as a failure
+            code = 0
+        got.append((code, (time.monotonic() - t0) * 1000))
+        time.sleep(gap_s)
+    return got
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(p / 100 * len(values)))], 3)
+
+
+def scenario_overload(a, tmp: Path, logs: Path) -> dict:
+    if not shutil.which("wrk"):
+        raise RuntimeError("wrk is not installed (apt-get install wrk)")
+    data = tmp / "overload"
+    run([a.sellout, "--data-dir", str(data), "simulate", "--seed", str(a.seed), "--scale",
+         "0.05", "--limit", "10", "--out", str(tmp / "overload.jsonl")])
+    catalog = json.loads((data / "catalog.json").read_text())
+    event = catalog["events"][0]
+    category = event["categories"][0]
+    portal, ingest = new_key(a.sellout, data, "portal"), new_key(a.sellout, data, "ingest")
+    serve = Serve(a.sellout, data, None, logs, ["--no-notifier"])
+    serve.start()
+    prices = f"{serve.url}/v1/events/{event['event_id']}/prices"
+    for _ in range(200):  # warm up: the book is ready once the replica caught up
+        if http("GET", prices, portal)[0] == 200:
+            break
+        time.sleep(0.05)
+
+    # Pricing past saturation, with RSS sampled and an admitted-latency probe beside it.
+    pid = serve.pid()
+    samples: list[float] = []
+    probes: list[tuple[int, float]] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            samples.append(rss_mb(pid))
+            stop.wait(1.0)
+
+    def probing() -> None:
+        while not stop.is_set():
+            probes.extend(probe(prices, portal, 1, 0.2))
+
+    threads = [threading.Thread(target=sample), threading.Thread(target=probing)]
+    for t in threads:
+        t.start()
+    load = wrk(prices, portal, a.soak_seconds, a.soak_connections, "", tmp)
+    stop.set()
+    for t in threads:
+        t.join()
+    after = probe(prices, portal, 20, 0.05)
+    warm = samples[min(5, len(samples) - 1)] if samples else 0.0
+    rss_growth = round(max(samples[-5:], default=warm) - warm, 1)
+    admitted = [ms for code, ms in probes if code == 200]
+
+    # Ingest past what the log takes: 429s, and every record acknowledged is kept.
+    time_now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
+    ingest_load = wrk(
+        f"{serve.url}/v1/records/sales", ingest, a.ingest_seconds, 64, "", tmp,
+        extra=f'EVENT, CATEGORY = "{event["event_id"]}", "{category["category_id"]}"\n'
+        f'PRICE, CURRENCY, TIME = {category["list_price_minor"]}, "{category["currency"]}", '
+        f'"{time_now}"\n' + WRK_INGEST)
+    code, raw = http("GET", f"{serve.url}/v1/ingest/counters", ingest)
+    stopped = serve.stop()
+    in_log = sql(a.sellout, data, "SELECT COUNT(*) AS n FROM sales")[0]["n"]
+    server_errors = load["other"] + ingest_load["other"]
+    return {
+        "pricing": load,
+        "shed_ratio": round(load["shed_503"] / max(1, load["requests"]), 4),
+        "admitted_probe_p50_ms": percentile(admitted, 50),
+        "admitted_probe_p99_ms": percentile(admitted, 99),
+        "admitted_probes": len(admitted),
+        "recovered": all(code == 200 for code, _ in after),
+        "recovery_max_ms": round(max((ms for _, ms in after), default=0), 3),
+        "rss_mb_warm": round(warm, 1),
+        "rss_mb_peak": round(max(samples, default=0), 1),
+        "rss_growth_mb": rss_growth,
+        "ingest": ingest_load,
+        "ingest_records_in_log": in_log,
+        "ingest_acknowledged": ingest_load["accepted"],
+        "ingest_lost": max(0, ingest_load["accepted"] - in_log),
+        "server_errors": server_errors,
+        "clean_stop": "stopped" in stopped,
+    }
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -394,10 +600,14 @@ def main() -> int:
     ap.add_argument("--kill-spacing-s", type=float, default=3.0)
     ap.add_argument("--installations", type=int, default=200)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--soak-seconds", type=int, default=60)
+    ap.add_argument("--soak-connections", type=int, default=2000)
+    ap.add_argument("--ingest-seconds", type=int, default=20)
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     if a.quick:
         a.records, a.scale, a.kill_spacing_s = min(a.records, 60_000), 0.1, 1.5
+        a.soak_seconds, a.ingest_seconds = 10, 5
     tmp = Path(tempfile.mkdtemp(prefix="sellout-reliability-"))
     logs = tmp / "logs"
     logs.mkdir()
@@ -406,14 +616,15 @@ def main() -> int:
     try:
         for name in a.only.split(","):
             t0 = time.monotonic()
-            result = {"kill": scenario_kill}[name](a, tmp, logs)
+            result = {"kill": scenario_kill, "overload": scenario_overload}[name](a, tmp, logs)
             result["seconds"] = round(time.monotonic() - t0, 1)
             report[name] = result
             print(f"{name}: {json.dumps(result)}", file=sys.stderr)
         kill = report.get("kill", {})
         report.update({k: kill.get(k) for k in ("kill_runs", "records_lost", "duplicates")})
         ok = kill.get("records_lost", 0) == 0 and kill.get("duplicates", 0) == 0 \
-            and kill.get("outputs_equal", True) and kill.get("inputs_equal", True)
+            and kill.get("outputs_equal", True) and kill.get("inputs_equal", True) \
+            and not any(kill.get("secrets_in_logs", {}).values())
     finally:
         for proc in CHILDREN:
             if proc.poll() is None:
