@@ -585,6 +585,104 @@ def scenario_overload(a, tmp: Path, logs: Path) -> dict:
     }
 
 
+# --------------------------------------------------------------------------- outage
+
+VM = "/usr/bin/victoria-metrics"
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Store:
+    """A victoria-metrics (InfluxDB line protocol on /api/v2/write) that can be stopped."""
+
+    def __init__(self, data: Path, logs: Path):
+        self.data, self.logs, self.port = data, logs, free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = spawn([VM, f"-httpListenAddr=127.0.0.1:{self.port}",
+                           f"-storageDataPath={self.data}", "-retentionPeriod=100y",
+                           "-search.latencyOffset=0s", "-search.disableCache"],
+                          stdout=subprocess.DEVNULL,
+                          stderr=open(self.logs / "victoria-metrics.err", "a"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if http("GET", self.url + "/health", timeout=2)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("victoria-metrics did not come up")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+
+    def samples(self) -> int:
+        import urllib.parse
+        http("GET", self.url + "/internal/force_flush", timeout=30)
+        query = urllib.parse.urlencode({"match[]": '{__name__=~".+"}'}).encode()
+        code, raw = http("POST", self.url + "/api/v1/export", None, query,
+                         "application/x-www-form-urlencoded", timeout=120)
+        if code != 200:
+            raise RuntimeError(f"export: {code}")
+        return sum(len(json.loads(line)["values"]) for line in raw.splitlines() if line)
+
+
+def scenario_outage(a, tmp: Path, logs: Path) -> dict:
+    if not Path(VM).exists():
+        raise RuntimeError(f"{VM} is not installed (apt-get install victoria-metrics)")
+    store = Store(tmp / "vm", logs)
+    store.start()
+    data = tmp / "outage"
+    records = tmp / "outage.jsonl"
+    run([a.sellout, "--data-dir", str(data), "simulate", "--seed", str(a.seed + 1), "--scale",
+         str(a.scale), "--limit", str(a.outage_records), "--out", str(records)])
+    config = tmp / "outage.toml"
+    config.write_text(f'[dashboards.influx]\nurl = "{store.url}"\n')
+    key = new_key(a.sellout, data, "ingest")
+    serve = Serve(a.sellout, data, config, logs, ["--no-notifier"])
+    serve.start()
+    chunks = chunks_of(records, a.batch)
+    third = max(1, len(chunks) // 3)
+    for body in chunks[:third]:
+        post_chunk(serve, key, body)
+    store.stop()
+    # The store is down for the whole outage while records keep coming.
+    outage_started = time.monotonic()
+    middle = chunks[third:2 * third]
+    for i, body in enumerate(middle):
+        post_chunk(serve, key, body)
+        due = outage_started + a.outage_seconds * (i + 1) / max(1, len(middle))
+        time.sleep(max(0.0, due - time.monotonic()))
+    time.sleep(max(0.0, outage_started + a.outage_seconds - time.monotonic()))
+    outage = round(time.monotonic() - outage_started, 1)
+    store.start()
+    for body in chunks[2 * third:]:
+        post_chunk(serve, key, body)
+    stopped = serve.stop()["stopped"]
+    influx = stopped.get("influx") or {}
+    samples = store.samples()
+    store.stop()
+    return {
+        "outage_seconds": outage,
+        "sink": influx,
+        "samples_in_store": samples,
+        "points_lost": influx.get("dropped", 0) + influx.get("spill_pending", 0),
+        "recovered": influx.get("spill_pending", 1) == 0 and influx.get("written", 0) > 0,
+    }
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -603,11 +701,14 @@ def main() -> int:
     ap.add_argument("--soak-seconds", type=int, default=60)
     ap.add_argument("--soak-connections", type=int, default=2000)
     ap.add_argument("--ingest-seconds", type=int, default=20)
+    ap.add_argument("--outage-seconds", type=float, default=60)
+    ap.add_argument("--outage-records", type=int, default=200_000)
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     if a.quick:
         a.records, a.scale, a.kill_spacing_s = min(a.records, 60_000), 0.1, 1.5
         a.soak_seconds, a.ingest_seconds = 10, 5
+        a.outage_seconds, a.outage_records = 10, 30_000
     tmp = Path(tempfile.mkdtemp(prefix="sellout-reliability-"))
     logs = tmp / "logs"
     logs.mkdir()
@@ -616,7 +717,8 @@ def main() -> int:
     try:
         for name in a.only.split(","):
             t0 = time.monotonic()
-            result = {"kill": scenario_kill, "overload": scenario_overload}[name](a, tmp, logs)
+            result = {"kill": scenario_kill, "overload": scenario_overload,
+                      "outage": scenario_outage}[name](a, tmp, logs)
             result["seconds"] = round(time.monotonic() - t0, 1)
             report[name] = result
             print(f"{name}: {json.dumps(result)}", file=sys.stderr)
