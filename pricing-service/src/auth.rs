@@ -72,14 +72,29 @@ impl ApiKeys {
 
     /// The kind of `presented`, if it is a configured key.
     pub fn kind_of(&self, presented: &str) -> Option<KeyKind> {
+        self.lookup(presented).map(|(_, kind)| kind)
+    }
+
+    /// The position and kind of `presented`, if it is a configured key.
+    pub fn lookup(&self, presented: &str) -> Option<(usize, KeyKind)> {
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         let mut found = None;
-        for (kind, hash) in &self.keys {
+        for (i, (kind, hash)) in self.keys.iter().enumerate() {
             if ct_eq(hash, &digest) {
-                found = Some(*kind);
+                found = Some((i, *kind));
             }
         }
         found
+    }
+
+    /// How many keys are configured.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when no key is configured.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
     }
 }
 

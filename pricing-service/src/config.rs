@@ -23,6 +23,12 @@ pub struct PricingConfig {
     pub hold_blocks_raises: bool,
     /// Requests served at once; more are shed with 503 and `Retry-After` (default 512).
     pub max_in_flight: usize,
+    /// Request rates per key, by kind: over it, 429 with `Retry-After`.
+    pub rate_limits: crate::rate::RateLimits,
+    /// Shed new requests with 503 and `Retry-After` while the runtime runs its tasks
+    /// more than this many milliseconds late, sustained (a saturated CPU; default 200;
+    /// 0: off). See [`crate::load`].
+    pub max_scheduling_lag_ms: u64,
     /// Live price streams (SSE) open at once; more are shed (default 1000).
     pub max_streams: usize,
     /// Seconds a shed client is told to wait in `Retry-After` (default 1).
@@ -59,6 +65,8 @@ impl Default for PricingConfig {
             min_interval_s: 300,
             hold_blocks_raises: true,
             max_in_flight: 512,
+            rate_limits: crate::rate::RateLimits::default(),
+            max_scheduling_lag_ms: 200,
             max_streams: 1000,
             retry_after_s: 1,
             max_body_bytes: 64 * 1024,

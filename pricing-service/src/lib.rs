@@ -33,11 +33,13 @@
 //! - [`repricer`]: signals and features in, guarded changes out; [`Optimiser`](repricer::Optimiser), [`RuleBased`](repricer::RuleBased).
 //! - [`quotes`]: signed quotes, the key ring, the hold registry.
 //! - [`auth`]: API keys as hashes, portal and admin kinds.
+//! - [`rate`]: request rates per key (token buckets, 429 with `Retry-After`).
 //! - [`audit`]: the audit topic and its queryable window.
 //! - [`service`]: one replica: the operations the API and the repricer share.
 //! - [`api`]: the axum router, errors, auth, shedding, timeouts, SSE.
 //! - [`openapi`]: the OpenAPI 3.1 document, and merging other components' routes into it.
 //! - [`metrics`]: Prometheus counters and histograms.
+//! - [`load`]: the runtime's scheduling lag, to shed on a saturated CPU.
 //! - [`config`]: the settings, [`PricingConfig`](config::PricingConfig).
 //! - [`memory`]: an in-memory transport for tests and the benchmark.
 //! - [`bench`]: the figures behind `sellout bench pricing`.
@@ -50,10 +52,12 @@ pub mod book;
 pub mod change;
 pub mod config;
 pub mod guardrails;
+pub mod load;
 pub mod memory;
 pub mod metrics;
 pub mod openapi;
 pub mod quotes;
+pub mod rate;
 pub mod repricer;
 pub mod service;
 

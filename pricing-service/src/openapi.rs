@@ -238,6 +238,10 @@ fn operation(o: &Op) -> Value {
     if o.security.is_some() {
         responses.insert("401".into(), error("No key, or an unknown key"));
         responses.insert("403".into(), error("A key of the other kind"));
+        responses.insert(
+            "429".into(),
+            error("Over this key's request rate: retry after `Retry-After` seconds"),
+        );
         responses.insert("404".into(), error("Unknown event or category"));
         responses.insert("422".into(), error("A request the service can't accept"));
         responses.insert(
@@ -325,6 +329,38 @@ pub fn merge(doc: &mut Value, fragment: &Value) {
                         target.insert(k.clone(), v.clone());
                     }
                 }
+            }
+        }
+    }
+    document_rate_limits(doc);
+}
+
+/// Every keyed operation of `doc` documents the per-key rate limit's 429 (fragments
+/// merged from other components included).
+fn document_rate_limits(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(ops) = item.as_object_mut() else {
+            continue;
+        };
+        for op in ops.values_mut() {
+            let keyed = op["security"].as_array().is_some_and(|s| {
+                s.iter()
+                    .any(|r| r.as_object().is_some_and(|o| !o.is_empty()))
+            });
+            let Some(responses) = op["responses"].as_object_mut() else {
+                continue;
+            };
+            if keyed && !responses.contains_key("429") {
+                let mut answer = json!({
+                    "description": "Over this key's request rate: retry after `Retry-After` seconds"
+                });
+                if let Some(content) = responses.get("401").and_then(|r| r.get("content")) {
+                    answer["content"] = content.clone();
+                }
+                responses.insert("429".into(), answer);
             }
         }
     }

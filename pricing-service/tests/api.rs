@@ -385,3 +385,61 @@ async fn the_key_may_come_as_x_api_key() {
         assert_eq!(response.status(), expected, "{key}");
     }
 }
+
+#[tokio::test]
+async fn each_key_has_its_own_rate_limit_answered_429_with_retry_after() {
+    use sellout_pricing::auth::{KeyHash, KeyKind, hash_key};
+    use sellout_pricing::rate::{RateLimit, RateLimits};
+    const OTHER: &str = "portal-key-of-another-partner";
+    let mut config = common::config();
+    config.api_keys.push(KeyHash {
+        kind: KeyKind::Portal,
+        sha256: hash_key(OTHER),
+    });
+    config.rate_limits = RateLimits {
+        portal: Some(RateLimit {
+            per_second: 2.0,
+            burst: 3.0,
+        }),
+        ..RateLimits::default()
+    };
+    let h = common::harness_with(
+        config,
+        std::sync::Arc::new(sellout_pricing::memory::MemoryTransport::new()),
+    );
+    let path = concrete("/v1/events/{event_id}/prices");
+    let get = |key: &'static str| {
+        let path = path.clone();
+        let h = &h;
+        async move { h.call(Method::GET, &path, Some(key), None).await }
+    };
+    for _ in 0..3 {
+        assert_eq!(get(PORTAL).await.0, StatusCode::OK);
+    }
+    let (status, headers, body) = get(PORTAL).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(headers["retry-after"], "1");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("2 requests per second"),
+        "{body}"
+    );
+    // The other partner's key is not slowed by the first one.
+    assert_eq!(get(OTHER).await.0, StatusCode::OK);
+    // Admin keys keep their own (default) budget.
+    assert_eq!(
+        h.call(Method::GET, "/v1/admin/catalog", Some(ADMIN), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // Half a second later one request is back.
+    h.clock.set(common::BEFORE_SALE + 500);
+    assert_eq!(get(PORTAL).await.0, StatusCode::OK);
+    assert_eq!(get(PORTAL).await.0, StatusCode::TOO_MANY_REQUESTS);
+    // The document lists the 429 for keyed routes.
+    let (_, _, doc) = h.call(Method::GET, "/openapi.json", None, None).await;
+    assert!(doc["paths"]["/v1/events/{event_id}/prices"]["get"]["responses"]["429"].is_object());
+}

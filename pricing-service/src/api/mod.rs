@@ -290,9 +290,19 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn authorise(state: &PricingService, headers: &HeaderMap, needed: KeyKind) -> Result<(), ApiError> {
-    match presented_key(headers).and_then(|k| state.api_keys.kind_of(k)) {
-        Some(kind) if kind == needed => Ok(()),
-        Some(_) => Err(ApiError::new(
+    match presented_key(headers).and_then(|k| state.api_keys.lookup(k)) {
+        Some((index, kind)) if kind == needed => state
+            .rates
+            .take(index, kind, state.clock().now_ms())
+            .map_err(|wait_s| {
+                let limit = state.rates.limit_of(kind).map_or(0.0, |l| l.per_second);
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("over this key's limit of {limit} requests per second"),
+                )
+                .retry(u32::try_from(wait_s).unwrap_or(u32::MAX))
+            }),
+        Some((_, _)) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             format!("this route needs a {needed:?} key").to_lowercase(),
         )),
@@ -341,9 +351,17 @@ pub async fn require_admin(State(state): State<AppState>, req: Request, next: Ne
     }
 }
 
-/// Sheds without waiting when every slot is busy; bounds each request's time.
+/// Sheds without waiting when every slot is busy or the runtime runs late (see
+/// [`crate::load`]); bounds each request's time.
 async fn shed_and_time(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let retry = state.config.retry_after_s;
+    state.lag.ensure_started();
+    if state.lag.overloaded(state.config.max_scheduling_lag_ms) {
+        state.metrics().shed.fetch_add(1, Ordering::Relaxed);
+        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "service busy: retry later")
+            .retry(retry)
+            .into_response();
+    }
     let Ok(_permit) = state.slots.clone().try_acquire_owned() else {
         state.metrics().shed.fetch_add(1, Ordering::Relaxed);
         return ApiError::new(
