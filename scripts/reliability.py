@@ -689,7 +689,7 @@ def scenario_outage(a, tmp: Path, logs: Path) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sellout", default="target/release/sellout")
-    ap.add_argument("--only", default="kill", help="comma-separated scenarios")
+    ap.add_argument("--only", default="kill,overload,outage", help="comma-separated scenarios")
     ap.add_argument("--quick", action="store_true", help="small sizes for the test command")
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--scale", type=float, default=1.0)
@@ -708,7 +708,7 @@ def main() -> int:
     if a.quick:
         a.records, a.scale, a.kill_spacing_s = min(a.records, 60_000), 0.1, 1.5
         a.soak_seconds, a.ingest_seconds = 10, 5
-        a.outage_seconds, a.outage_records = 10, 30_000
+        a.outage_records = 30_000
     tmp = Path(tempfile.mkdtemp(prefix="sellout-reliability-"))
     logs = tmp / "logs"
     logs.mkdir()
@@ -723,10 +723,32 @@ def main() -> int:
             report[name] = result
             print(f"{name}: {json.dumps(result)}", file=sys.stderr)
         kill = report.get("kill", {})
-        report.update({k: kill.get(k) for k in ("kill_runs", "records_lost", "duplicates")})
-        ok = kill.get("records_lost", 0) == 0 and kill.get("duplicates", 0) == 0 \
-            and kill.get("outputs_equal", True) and kill.get("inputs_equal", True) \
-            and not any(kill.get("secrets_in_logs", {}).values())
+        overload = report.get("overload", {})
+        outage = report.get("outage", {})
+        report.update({
+            "kill_runs": kill.get("kill_runs"),
+            "records_lost": kill.get("records_lost"),
+            "duplicates": kill.get("duplicates"),
+            "points_lost": outage.get("points_lost"),
+            "server_errors": overload.get("server_errors"),
+            "shed_ratio": overload.get("shed_ratio"),
+            "rss_growth_mb": overload.get("rss_growth_mb"),
+        })
+        checks = {
+            "kill": not kill or (kill["records_lost"] == 0 and kill["duplicates"] == 0
+                                 and kill["outputs_equal"] and kill["inputs_equal"]
+                                 and kill["planned_equal"]
+                                 and not any(kill["secrets_in_logs"].values())),
+            "overload": not overload or (overload["server_errors"] == 0
+                                         and overload["rss_growth_mb"] <= 50
+                                         and overload["recovered"]
+                                         and overload["ingest_lost"] == 0
+                                         and overload["pricing"]["no_retry_after"] == 0
+                                         and overload["ingest"]["no_retry_after"] == 0),
+            "outage": not outage or (outage["points_lost"] == 0 and outage["recovered"]),
+        }
+        report["failed"] = [name for name, passed in checks.items() if not passed]
+        ok = not report["failed"]
     finally:
         for proc in CHILDREN:
             if proc.poll() is None:
