@@ -149,6 +149,7 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         let wait = |mut signal: tokio::sync::watch::Receiver<bool>| async move {
             let _ = signal.wait_for(|s| *s).await;
         };
+        let listener = sellout_pricing::api::limited(&pricing, listener);
         let graceful = axum::serve(listener, app).with_graceful_shutdown(wait(signal.clone()));
         // Live streams (prices, the board) never end on their own: give requests in
         // flight a few seconds, then close what is still open.

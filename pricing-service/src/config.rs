@@ -23,6 +23,9 @@ pub struct PricingConfig {
     pub hold_blocks_raises: bool,
     /// Requests served at once; more are shed with 503 and `Retry-After` (default 512).
     pub max_in_flight: usize,
+    /// Connections open at once; more are answered 503 with `Retry-After` and closed
+    /// (default 1024; see [`crate::connections`]).
+    pub max_connections: usize,
     /// Request rates per key, by kind: over it, 429 with `Retry-After`.
     pub rate_limits: crate::rate::RateLimits,
     /// Shed new requests with 503 and `Retry-After` while the runtime runs its tasks
@@ -65,6 +68,7 @@ impl Default for PricingConfig {
             min_interval_s: 300,
             hold_blocks_raises: true,
             max_in_flight: 512,
+            max_connections: 1024,
             rate_limits: crate::rate::RateLimits::default(),
             max_scheduling_lag_ms: 200,
             max_streams: 1000,

@@ -40,6 +40,7 @@
 //! - [`openapi`]: the OpenAPI 3.1 document, and merging other components' routes into it.
 //! - [`metrics`]: Prometheus counters and histograms.
 //! - [`load`]: the runtime's scheduling lag, to shed on a saturated CPU.
+//! - [`connections`]: a listener bounding open connections (503 beyond).
 //! - [`config`]: the settings, [`PricingConfig`](config::PricingConfig).
 //! - [`memory`]: an in-memory transport for tests and the benchmark.
 //! - [`bench`]: the figures behind `sellout bench pricing`.
@@ -51,6 +52,7 @@ pub mod bench;
 pub mod book;
 pub mod change;
 pub mod config;
+pub mod connections;
 pub mod guardrails;
 pub mod load;
 pub mod memory;

@@ -62,6 +62,8 @@ pub struct Metrics {
     routes: RwLock<BTreeMap<String, RouteStats>>,
     /// Requests shed with 503 because every slot was busy.
     pub shed: AtomicU64,
+    /// Connections answered 503 and closed because `max_connections` were open.
+    pub refused_connections: std::sync::Arc<AtomicU64>,
     /// Requests answered 503 because they ran past the request timeout.
     pub timeouts: AtomicU64,
     /// Quotes issued.
@@ -119,11 +121,16 @@ impl Metrics {
                 .latency
                 .render(&mut out, "pricing_http_request_duration_seconds", &labels);
         }
-        let counters: [(&str, &str, u64); 9] = [
+        let counters: [(&str, &str, u64); 10] = [
             (
                 "pricing_requests_shed_total",
                 "counter",
                 self.shed.load(Ordering::Relaxed),
+            ),
+            (
+                "pricing_connections_refused_total",
+                "counter",
+                self.refused_connections.load(Ordering::Relaxed),
             ),
             (
                 "pricing_requests_timed_out_total",

@@ -152,6 +152,20 @@ pub async fn serve(
         .await
 }
 
+/// `listener` bounded to the service's `max_connections` (see [`crate::connections`]);
+/// refused connections count as shed in the metrics.
+pub fn limited(
+    state: &AppState,
+    listener: tokio::net::TcpListener,
+) -> crate::connections::LimitedListener {
+    crate::connections::LimitedListener::new(
+        listener,
+        state.config.max_connections,
+        state.config.retry_after_s,
+        state.metrics().refused_connections.clone(),
+    )
+}
+
 /// Resolves on Ctrl-C or SIGTERM: pass it to [`serve`] for a graceful shutdown.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
