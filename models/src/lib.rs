@@ -17,6 +17,7 @@
 //! - [`sellout`]: calibrated `P(sold out within 7 d / 14 d / by start)` and the expected
 //!   sell-out time ([`sellout::SellOutModel::score`]).
 //! - [`logistic`]: logistic regression (linfa, label trap handled) and Platt scaling.
+//! - [`calibration`]: isotonic regression and the held-out choice of Platt or isotonic.
 //! - [`history`]: labelled training history generated from the simulator.
 //! - [`history_io`]: that history as Parquet (polars), read from a directory.
 //! - [`pace`]: the pace forecast a board shows before any model is trained.
@@ -30,6 +31,7 @@
 //! - [`eval`]: the standalone evaluation ([`eval::evaluate`] → [`eval::EvalReport`]).
 //! - `linalg`: the small Cholesky solve behind the Newton steps.
 
+pub mod calibration;
 pub mod cluster;
 pub mod demand;
 pub mod eval;

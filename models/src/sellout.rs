@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::demand::{DemandInputs, PoissonGlm};
 use crate::history::Labelled;
+use crate::calibration::{self, Calibration};
 pub use crate::logistic::{Logistic, Platt, fit_logistic};
 
 /// Hours before the event start at which sales close.
@@ -126,8 +127,8 @@ pub struct HorizonModel {
     pub horizon: Horizon,
     /// The raw logistic model.
     pub logistic: Logistic,
-    /// Its calibration.
-    pub platt: Platt,
+    /// Its calibration (Platt or isotonic, chosen on held-out data).
+    pub calibration: Calibration,
 }
 
 /// Sell-out probabilities of one category now, with the expected sell-out time.
@@ -164,21 +165,27 @@ impl SellOutModel {
             let raw: Vec<f64> = cal_rows.iter().map(|r| logistic.probability(r)).collect();
             let positives = cal_labels.iter().filter(|l| **l).count();
             let both = positives >= 5 && cal_labels.len() - positives >= 5;
-            let platt = if both {
-                Platt::fit(&raw, &cal_labels)
+            let calibration = if both {
+                let folds: Vec<usize> = calibrate
+                    .iter()
+                    .filter(|l| horizon.effective_hours(l.features.hours_to_event) > 0.0)
+                    .map(|l| l.seed as usize)
+                    .collect();
+                calibration::choose(&raw, &cal_labels, &folds)
             } else {
-                Platt::IDENTITY
+                Calibration::Platt(Platt::IDENTITY)
             };
             horizons.push(HorizonModel {
                 horizon,
                 logistic,
-                platt,
+                calibration,
             });
         }
         Ok(Self { horizons })
     }
 
-    /// Trains on every run, with Platt scaling fitted on out-of-fold predictions: the
+    /// Trains on every run, with the calibration (Platt or isotonic, chosen by
+    /// held-out Brier across the folds) fitted on out-of-fold predictions: the
     /// runs (seeds) are split into `folds`, each fold is scored by a model fitted on the
     /// others, and the final model is fitted on all. Outcomes of one event are strongly
     /// correlated, so a held-out split of a few runs calibrates on a dozen events only;
@@ -221,15 +228,15 @@ impl SellOutModel {
             }
             let positives = labels.iter().filter(|l| **l).count();
             let both = folds > 1 && positives >= 5 && labels.len() - positives >= 5;
-            let platt = if both {
-                Platt::fit(&raw, &labels)
+            let calibration = if both {
+                calibration::choose(&raw, &labels, &row_folds)
             } else {
-                Platt::IDENTITY
+                Calibration::Platt(Platt::IDENTITY)
             };
             horizons.push(HorizonModel {
                 horizon,
                 logistic: fit_logistic(&rows, &labels)?,
-                platt,
+                calibration,
             });
         }
         Ok(Self { horizons })
@@ -248,7 +255,7 @@ impl SellOutModel {
             .find(|m| m.horizon == horizon)
             .map_or(0.0, |m| {
                 let row = feature_row(f, list_minor, horizon);
-                m.platt.apply(m.logistic.probability(&row))
+                m.calibration.apply(m.logistic.probability(&row))
             })
     }
 

@@ -69,6 +69,12 @@ pub struct SellOutEval {
     pub oracle_brier: f64,
     /// Expected calibration error.
     pub ece: f64,
+    /// Expected calibration error of the oracle (a check on the oracle itself).
+    pub oracle_ece: f64,
+    /// Mean probability of the model.
+    pub mean_p: f64,
+    /// Mean probability of the oracle.
+    pub oracle_mean_p: f64,
     /// Area under the ROC curve.
     pub auc: f64,
     /// Scored (snapshot, horizon) pairs.
@@ -210,6 +216,9 @@ fn figures(p: &[f64], q: &[f64], y: &[bool]) -> SellOutEval {
         brier: brier(p, y),
         oracle_brier: brier(q, y),
         ece: ece(p, y, 10),
+        oracle_ece: ece(q, y, 10),
+        mean_p: p.iter().sum::<f64>() / p.len().max(1) as f64,
+        oracle_mean_p: q.iter().sum::<f64>() / q.len().max(1) as f64,
         auc: auc(p, y),
         n: p.len(),
         base_rate: y.iter().filter(|v| **v).count() as f64 / y.len().max(1) as f64,
