@@ -15,10 +15,23 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(40);
     let verbose = std::env::args().nth(3).is_some();
+    let env = |k: &str, d: f64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let base = LoopConfig::default();
     let config = LoopConfig {
         prior,
         runs,
-        ..LoopConfig::default()
+        forgetting: env("FORGET", base.forgetting),
+        max_move: env("MAXMOVE", base.max_move),
+        dp_budget: env("DPBUDGET", base.dp_budget),
+        level_precision: env("LEVELPREC", base.level_precision),
+        buzz_persistence: env("BUZZP", base.buzz_persistence),
+        window: env("WINDOW", base.window as f64) as usize,
+        ..base
     };
     let mut mean = 0.0;
     let scenarios = Scenario::standard(120, 28);

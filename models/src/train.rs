@@ -104,7 +104,12 @@ pub fn train(train: &[Labelled], calibrate: &[Labelled]) -> Result<ModelBundle, 
             0.0,
             glm.coef[4].clamp(0.0, 1.0),
         ],
-        precision: [1e-4, 8.0, 16.0, 1e6, 1.0],
+        // The buzz term is fitted on every stretch of history (thousands): held as
+        // firmly as the time term, so that a single quiet or busy step of a new sale
+        // can't swing it (buzz is nearly constant most of the time, so with a loose
+        // prior it trades off against the level and a stray step moved the price by
+        // a third in the market evaluation).
+        precision: [1e-4, 8.0, 16.0, 1e6, 16.0],
     };
     Ok(ModelBundle {
         sellout,

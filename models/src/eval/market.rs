@@ -179,6 +179,10 @@ pub struct LoopConfig {
     /// list equals capacity over the selling hours" (how list prices and capacities are
     /// set); 0 keeps the given prior's intercept.
     pub level_precision: f64,
+    /// Share of the buzz above its baseline (the least seen so far) expected to remain
+    /// one step later: social spikes fade, so the future is not priced at today's buzz
+    /// (1 = buzz persists).
+    pub buzz_persistence: f64,
 }
 
 impl Default for LoopConfig {
@@ -196,6 +200,7 @@ impl Default for LoopConfig {
             forgetting: 0.85,
             max_move: 0.0,
             level_precision: 1.0,
+            buzz_persistence: 0.5,
         }
     }
 }
@@ -303,21 +308,26 @@ fn run_loop(
     let mut revenue = 0.0;
     let mut momentum = 0.0;
     let mut last_price: Option<i64> = None;
+    let mut buzz_floor = f64::INFINITY;
     let list = scenario.list_minor as f64;
     let h = scenario.step_hours;
     for step in 0..scenario.steps {
         if left == 0 {
             break;
         }
+        let buzz = scenario.buzz(step);
+        buzz_floor = buzz_floor.min(buzz);
         let now = DemandInputs {
             price_ratio: 1.0,
             hours_to_event: scenario.hours_to_event(step),
             sales_1h: momentum,
-            buzz_posts_1h: scenario.buzz(step),
+            buzz_posts_1h: buzz,
         };
+        let persistence = config.buzz_persistence.clamp(0.0, 1.0);
         let demand = |p: i64, k: usize| {
             let inputs = DemandInputs {
                 hours_to_event: scenario.hours_to_event(step + k),
+                buzz_posts_1h: buzz_floor + (buzz - buzz_floor) * persistence.powi(k as i32),
                 ..now.at_price(p as f64 / list)
             };
             glm.rate_per_hour(&inputs) * h
