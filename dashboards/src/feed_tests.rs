@@ -250,7 +250,10 @@ fn even_bundle() -> ModelBundle {
         })
         .collect();
     ModelBundle {
-        sellout: SellOutModel { horizons },
+        sellout: SellOutModel {
+            horizons,
+            diurnal: Vec::new(),
+        },
         demand_prior: Default::default(),
     }
 }

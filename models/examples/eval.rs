@@ -11,6 +11,16 @@ fn main() {
             if let Ok(prior) = serde_json::to_string(&bundle.demand_prior) {
                 eprintln!("demand prior {prior}");
             }
+            eprintln!("diurnal {:?}", bundle.sellout.diurnal);
+            for h in &bundle.sellout.horizons {
+                let kind = match &h.calibration {
+                    sellout_models::calibration::Calibration::Platt(p) => format!("{p:?}"),
+                    sellout_models::calibration::Calibration::Isotonic(i) => {
+                        format!("isotonic with {} blocks", i.x.len())
+                    }
+                };
+                eprintln!("{:?} calibration: {kind}", h.horizon);
+            }
             match serde_json::to_string(&report) {
                 Ok(line) => println!("{line}"),
                 Err(e) => eprintln!("report: {e}"),

@@ -34,7 +34,7 @@ fn trained_model_ranks_and_scores_snapshots() {
         .iter()
         .map(|l| {
             (
-                model.probability(&l.features, l.list_minor, Horizon::ByStart),
+                model.probability(&l.features, l.list_minor, l.time, Horizon::ByStart),
                 Horizon::ByStart.label(l.time, l.sold_out_at),
             )
         })
@@ -48,7 +48,7 @@ fn trained_model_ranks_and_scores_snapshots() {
     );
     let mut gone = l.features.clone();
     gone.remaining = 0;
-    assert_eq!(model.probability(&gone, l.list_minor, Horizon::Days7), 1.0);
+    assert_eq!(model.probability(&gone, l.list_minor, l.time, Horizon::Days7), 1.0);
 }
 
 #[test]

@@ -193,7 +193,7 @@ pub fn train_rows(
                 (
                     bundle
                         .sellout
-                        .probability(&l.features, l.list_minor, horizon),
+                        .probability(&l.features, l.list_minor, l.time, horizon),
                     horizon.label(l.time, l.sold_out_at),
                 )
             })

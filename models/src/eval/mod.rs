@@ -195,7 +195,7 @@ pub fn evaluate_sellout(
             let Some(o) = oracle.probability(l, horizon, mask) else {
                 continue;
             };
-            p.push(model.probability(&l.features, l.list_minor, horizon));
+            p.push(model.probability(&l.features, l.list_minor, l.time, horizon));
             q.push(o);
             y.push(horizon.label(l.time, l.sold_out_at));
         }
