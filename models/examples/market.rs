@@ -39,7 +39,11 @@ fn main() {
         let r = evaluate(s, &config);
         println!(
             "{:26} closed {:.4} static {:.4} sell-through {:.3} static price {}",
-            r.scenario, r.revenue_vs_optimal, r.static_vs_optimal, r.sell_through, r.static_price_minor
+            r.scenario,
+            r.revenue_vs_optimal,
+            r.static_vs_optimal,
+            r.sell_through,
+            r.static_price_minor
         );
         mean += r.revenue_vs_optimal / scenarios.len() as f64;
         if verbose {

@@ -181,7 +181,9 @@ mod tests {
         let mut state = 12_345u64;
         for i in 0..300 {
             let p = (i % 50) as f64 / 50.0 + 0.01;
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
             let u = (state >> 11) as f64 / (1u64 << 53) as f64;
             raw.push(p);
             y.push(u < p);

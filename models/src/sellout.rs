@@ -20,9 +20,9 @@ use sellout_ingest::records::Timestamp;
 use sellout_pipelines::output::SellOutFeatures;
 use serde::{Deserialize, Serialize};
 
+use crate::calibration::{self, Calibration};
 use crate::demand::{DemandInputs, PoissonGlm};
 use crate::history::Labelled;
-use crate::calibration::{self, Calibration};
 pub use crate::logistic::{Logistic, Platt, fit_logistic};
 
 /// Hours before the event start at which sales close.
@@ -148,7 +148,11 @@ pub fn feature_row(
     let pace_15 = f64::from(f.sales_15m) * 4.0;
     let coverage_24 = ((pace_24 * h + 1.0) / remaining).ln();
     let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
-    let activity = diurnal.get(hour_before(at)).copied().unwrap_or(1.0).max(0.02);
+    let activity = diurnal
+        .get(hour_before(at))
+        .copied()
+        .unwrap_or(1.0)
+        .max(0.02);
     [
         coverage_24,
         ((pace_1 * h + 1.0) / remaining).ln(),
@@ -337,11 +341,7 @@ impl SellOutModel {
 }
 
 /// Rows and labels of labelled snapshots for one horizon.
-pub fn design(
-    data: &[Labelled],
-    horizon: Horizon,
-    diurnal: &[f64],
-) -> (Vec<Vec<f64>>, Vec<bool>) {
+pub fn design(data: &[Labelled], horizon: Horizon, diurnal: &[f64]) -> (Vec<Vec<f64>>, Vec<bool>) {
     data.iter()
         .filter(|l| horizon.effective_hours(l.features.hours_to_event) > 0.0)
         .map(|l| {
