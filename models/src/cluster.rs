@@ -226,6 +226,7 @@ mod tests {
             scale: 0.3,
             hotness: (0.1, 1.6),
             snapshot_hours: 12.0,
+            price_factors: Vec::new(),
         })
         .unwrap();
         let events = summarise(&h.snapshots);

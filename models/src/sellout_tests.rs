@@ -28,6 +28,7 @@ fn trained_model_ranks_and_scores_snapshots() {
         scale: 0.3,
         hotness: (0.2, 1.5),
         snapshot_hours: 12.0,
+        price_factors: Vec::new(),
     };
     let h = generate(&config).unwrap();
     let (train, cal): (Vec<_>, Vec<_>) = h.snapshots.into_iter().partition(|l| l.seed == 11);

@@ -303,6 +303,7 @@ mod tests {
             scale: 0.3,
             hotness: (0.4, 0.9),
             snapshot_hours: 24.0,
+            price_factors: Vec::new(),
         })
         .unwrap();
         let mut oracle = Oracle::new(&h.truths);
