@@ -255,6 +255,7 @@ fn even_bundle() -> ModelBundle {
             diurnal: Vec::new(),
         },
         demand_prior: Default::default(),
+        cold_start: None,
     }
 }
 

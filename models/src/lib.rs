@@ -26,6 +26,8 @@
 //! - [`train`]: history → [`train::ModelBundle`] → registry ([`train::train_dir`]).
 //! - [`registry`]: versioned `model.json` + `meta.json`, newest or pinned, clear errors.
 //! - [`cluster`]: k-means of events (cold-start priors, "events like this one").
+//! - [`coldstart`]: a new event's sell-out and demand priors from its cluster
+//!   ([`coldstart::ColdStartModel::prior_for`], in [`train::ModelBundle::cold_start`]).
 //! - [`offers`]: Thompson-sampling voucher choice learning from redemptions.
 //! - [`metrics`]: Brier, ECE, AUC.
 //! - [`eval`]: the standalone evaluation ([`eval::evaluate`] → [`eval::EvalReport`]).
@@ -33,6 +35,7 @@
 
 pub mod calibration;
 pub mod cluster;
+pub mod coldstart;
 pub mod demand;
 pub mod eval;
 pub mod history;

@@ -42,6 +42,9 @@ pub struct ModelBundle {
     pub sellout: SellOutModel,
     /// The prior of every category's demand GLM (fitted on history).
     pub demand_prior: Prior,
+    /// Priors of new events from their cluster (absent in bundles trained before it).
+    #[serde(default)]
+    pub cold_start: Option<crate::coldstart::ColdStartModel>,
 }
 
 /// Demand observations from consecutive snapshots of each category.
@@ -138,9 +141,21 @@ pub fn train(train: &[Labelled], calibrate: &[Labelled]) -> Result<ModelBundle, 
         // a third in the market evaluation).
         precision: [1e-4, 8.0, 16.0, 1e6, 16.0],
     };
+    let events = {
+        let mut ids: Vec<(u64, &str)> = all_rows
+            .iter()
+            .map(|l| (l.seed, l.features.event_id.as_str()))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    };
+    let cold_start =
+        crate::coldstart::ColdStartModel::fit(&all_rows, demand_prior, (events / 4).clamp(1, 6));
     Ok(ModelBundle {
         sellout,
         demand_prior,
+        cold_start,
     })
 }
 
