@@ -233,6 +233,7 @@ fn a_topic_past_retention_is_skipped_and_counted() {
 
 /// A bundle whose every horizon says 0.5 (zero weights, identity calibration).
 fn even_bundle() -> ModelBundle {
+    use sellout_models::calibration::Calibration;
     use sellout_models::logistic::{Logistic, Platt};
     use sellout_models::sellout::{HorizonModel, SellOutModel};
     let horizons = sellout_models::sellout::Horizon::ALL
@@ -245,12 +246,16 @@ fn even_bundle() -> ModelBundle {
                 mean: vec![0.0; 11],
                 std: vec![1.0; 11],
             },
-            platt: Platt::IDENTITY,
+            calibration: Calibration::Platt(Platt::IDENTITY),
         })
         .collect();
     ModelBundle {
-        sellout: SellOutModel { horizons },
+        sellout: SellOutModel {
+            horizons,
+            diurnal: Vec::new(),
+        },
         demand_prior: Default::default(),
+        cold_start: None,
     }
 }
 

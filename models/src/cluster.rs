@@ -199,6 +199,24 @@ impl EventClusters {
             .unwrap_or(0)
     }
 
+    /// The nearest cluster by the first `dims` coordinates only (e.g. size and price
+    /// level before any sale).
+    pub fn assign_first(&self, d: &EventDescriptor, dims: usize) -> usize {
+        let dims = dims.clamp(1, 5);
+        let row = d.row();
+        let z: [f64; 5] = std::array::from_fn(|j| (row[j] - self.mean[j]) / self.std[j]);
+        let dist = |c: &[f64; 5]| {
+            c.iter()
+                .zip(&z)
+                .take(dims)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>()
+        };
+        (0..self.centroids.len())
+            .min_by(|&a, &b| dist(&self.centroids[a]).total_cmp(&dist(&self.centroids[b])))
+            .unwrap_or(0)
+    }
+
     /// Cold-start prior: the share of categories that sold out in the event's cluster.
     pub fn sold_out_prior(&self, d: &EventDescriptor) -> f64 {
         let m = &self.members[self.assign(d)];
@@ -226,6 +244,7 @@ mod tests {
             scale: 0.3,
             hotness: (0.1, 1.6),
             snapshot_hours: 12.0,
+            price_factors: Vec::new(),
         })
         .unwrap();
         let events = summarise(&h.snapshots);

@@ -18,7 +18,9 @@ use std::sync::Arc;
 
 use sellout_ingest::records::{AnyRecord, SaleKind, Timestamp};
 use sellout_pipelines::output::SellOutFeatures;
-use sellout_simulator::{GroundTruth, ListPrices, SimConfig, Simulation};
+use sellout_simulator::{
+    GroundTruth, ListPrices, PriceSource, SeededPriceChanges, SimConfig, Simulation,
+};
 use serde::{Deserialize, Serialize};
 
 const MINUTE: i64 = 60_000;
@@ -40,6 +42,11 @@ pub struct HistoryConfig {
     pub hotness: (f64, f64),
     /// Hours between regular snapshots.
     pub snapshot_hours: f64,
+    /// Seeded daily price changes (each event's prices move together to list times
+    /// one of these factors, [`SeededPriceChanges`]); empty: list prices throughout.
+    /// The sell-out oracle assumes list prices, so the evaluation keeps this empty.
+    #[serde(default)]
+    pub price_factors: Vec<f64>,
 }
 
 impl Default for HistoryConfig {
@@ -51,6 +58,7 @@ impl Default for HistoryConfig {
             scale: 0.5,
             hotness: (0.1, 1.2),
             snapshot_hours: 6.0,
+            price_factors: Vec::new(),
         }
     }
 }
@@ -122,7 +130,18 @@ pub fn generate(config: &HistoryConfig) -> Result<History, sellout_simulator::Si
             include_venue_day: false,
             ..SimConfig::default()
         };
-        let mut sim = Simulation::new(sim_config, Arc::new(ListPrices))?;
+        let prices: Arc<dyn PriceSource> = if config.price_factors.is_empty() {
+            Arc::new(ListPrices)
+        } else {
+            // The catalog comes from the config alone: read it from a list-price twin.
+            let twin = Simulation::new(sim_config.clone(), Arc::new(ListPrices))?;
+            Arc::new(SeededPriceChanges::new(
+                seed,
+                twin.catalog(),
+                &config.price_factors,
+            ))
+        };
+        let mut sim = Simulation::new(sim_config, prices)?;
         let run = collect(&mut sim, config.snapshot_hours, seed);
         history.snapshots.extend(run);
         history.truths.push(sim.truth().clone());
@@ -295,6 +314,7 @@ mod tests {
             scale: 0.3,
             hotness: (0.2, 1.5),
             snapshot_hours: 12.0,
+            price_factors: Vec::new(),
         };
         let h = generate(&config).unwrap();
         eprintln!("{} snapshots in {:?}", h.snapshots.len(), started.elapsed());

@@ -316,6 +316,7 @@ mod tests {
             scale: 0.2,
             hotness: (0.5, 1.5),
             snapshot_hours: 12.0,
+            price_factors: Vec::new(),
         })
         .unwrap();
         let dir = tempfile::tempdir().unwrap();

@@ -17,6 +17,7 @@
 //! - [`sellout`]: calibrated `P(sold out within 7 d / 14 d / by start)` and the expected
 //!   sell-out time ([`sellout::SellOutModel::score`]).
 //! - [`logistic`]: logistic regression (linfa, label trap handled) and Platt scaling.
+//! - [`calibration`]: isotonic regression and the held-out choice of Platt or isotonic.
 //! - [`history`]: labelled training history generated from the simulator.
 //! - [`history_io`]: that history as Parquet (polars), read from a directory.
 //! - [`pace`]: the pace forecast a board shows before any model is trained.
@@ -25,12 +26,16 @@
 //! - [`train`]: history → [`train::ModelBundle`] → registry ([`train::train_dir`]).
 //! - [`registry`]: versioned `model.json` + `meta.json`, newest or pinned, clear errors.
 //! - [`cluster`]: k-means of events (cold-start priors, "events like this one").
+//! - [`coldstart`]: a new event's sell-out and demand priors from its cluster
+//!   ([`coldstart::ColdStartModel::prior_for`], in [`train::ModelBundle::cold_start`]).
 //! - [`offers`]: Thompson-sampling voucher choice learning from redemptions.
 //! - [`metrics`]: Brier, ECE, AUC.
 //! - [`eval`]: the standalone evaluation ([`eval::evaluate`] → [`eval::EvalReport`]).
 //! - `linalg`: the small Cholesky solve behind the Newton steps.
 
+pub mod calibration;
 pub mod cluster;
+pub mod coldstart;
 pub mod demand;
 pub mod eval;
 pub mod history;

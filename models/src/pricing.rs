@@ -2,9 +2,12 @@
 //! [`PriceDecision`], by asking a demand model for the rate at every grid price and every
 //! remaining step, then solving the optimiser ([`crate::optimiser::optimise`]).
 //!
-//! The future is extrapolated simply: hours to event advance step by step; momentum and
-//! buzz stay at their current values (the model is re-solved at every snapshot, so the
-//! error of that assumption lasts one decision). The horizon ends when sales close.
+//! The future is extrapolated simply: hours to event advance step by step; momentum
+//! stays at its current value; buzz above its baseline (the least seen in the
+//! category's recent snapshots) fades by [`PricingConfig::buzz_persistence`] per step,
+//! because social spikes do (pricing the whole horizon at a spike's buzz set the cap
+//! for a day in the market evaluation). The model is re-solved at every snapshot. The
+//! horizon ends when sales close.
 
 use sellout_pipelines::output::SellOutFeatures;
 use serde::{Deserialize, Serialize};
@@ -46,6 +49,8 @@ pub struct PricingConfig {
     pub grid_points: usize,
     /// Hours before the event start at which sales close.
     pub close_hours_before_start: f64,
+    /// Share of the buzz above its baseline expected to remain one step later.
+    pub buzz_persistence: f64,
 }
 
 impl Default for PricingConfig {
@@ -55,6 +60,7 @@ impl Default for PricingConfig {
             max_steps: 240,
             grid_points: 40,
             close_hours_before_start: 2.75,
+            buzz_persistence: 0.5,
         }
     }
 }
@@ -76,6 +82,10 @@ pub struct GlmPricer {
     pub demand: PoissonGlm,
     /// The horizon's discretisation.
     pub config: PricingConfig,
+    /// Baseline buzz: the least seen in the snapshots learned from (none yet: the
+    /// current buzz is the baseline).
+    #[serde(default)]
+    pub buzz_floor: Option<f64>,
 }
 
 impl GlmPricer {
@@ -84,6 +94,7 @@ impl GlmPricer {
         Self {
             demand: PoissonGlm::new(prior, 256, 0.97),
             config,
+            buzz_floor: None,
         }
     }
 
@@ -101,6 +112,8 @@ impl GlmPricer {
         if !(hours.is_finite() && hours > 0.0) || current.remaining == 0 {
             return Ok(());
         }
+        let seen = f64::from(previous.buzz_posts_1h.min(current.buzz_posts_1h));
+        self.buzz_floor = Some(self.buzz_floor.map_or(seen, |f| f.min(seen)));
         let sold = f64::from(current.sold) - f64::from(previous.sold);
         self.demand.observe(crate::demand::Observation {
             inputs: DemandInputs::from_features(previous, list_minor),
@@ -137,6 +150,13 @@ impl Optimiser for GlmPricer {
         // The last step stretches to cover whatever the step cap cut off.
         let last_hours = (selling_hours - step_hours * steps.saturating_sub(1) as f64).max(0.0);
         let base = DemandInputs::from_features(features, bounds.list_minor);
+        let buzz = base.buzz_posts_1h;
+        let floor = self.buzz_floor.map_or(buzz, |f| f.min(buzz));
+        let persistence = if c.buzz_persistence.is_finite() {
+            c.buzz_persistence.clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
         let list = bounds.list_minor as f64;
         let demand = |price: i64, step: usize| {
             let hours = if step + 1 == steps {
@@ -146,6 +166,7 @@ impl Optimiser for GlmPricer {
             };
             let inputs = DemandInputs {
                 hours_to_event: features.hours_to_event - step as f64 * step_hours,
+                buzz_posts_1h: floor + (buzz - floor) * persistence.powi(step as i32),
                 ..base.at_price(price as f64 / list)
             };
             self.demand.rate_per_hour(&inputs) * hours
@@ -196,6 +217,7 @@ pub(crate) mod tests {
         let pricer = GlmPricer {
             demand: PoissonGlm::new(prior, 100, 1.0),
             config: PricingConfig::default(),
+            buzz_floor: None,
         };
         let bounds = PriceBounds {
             list_minor: 10_000,
@@ -221,6 +243,50 @@ pub(crate) mod tests {
         let mut nan = snapshot(20, 200.0);
         nan.hours_to_event = f64::NAN;
         assert!(pricer.optimal_price(&nan, &bounds).is_err());
+    }
+
+    #[test]
+    fn a_buzz_spike_fades_from_the_forecast_once_a_baseline_is_known() {
+        // Demand rises with buzz; a spike of posts now, after quiet snapshots.
+        let prior = Prior {
+            // About 0.5 an hour at list when quiet (100 of 300 seats over the horizon),
+            // 16 times that at the spike's buzz.
+            mean: [-1.5, -2.0, 0.0, 0.0, 0.6],
+            precision: [1e6; 5],
+        };
+        let mut pricer = GlmPricer::new(prior, PricingConfig::default());
+        let bounds = PriceBounds {
+            list_minor: 10_000,
+            floor_minor: 6_000,
+            cap_minor: 25_000,
+        };
+        let mut spike = snapshot(300, 200.0);
+        spike.buzz_posts_1h = 400;
+        let unaware = pricer.optimal_price(&spike, &bounds).unwrap();
+        let (mut quiet, mut later) = (snapshot(320, 212.0), snapshot(310, 206.0));
+        quiet.buzz_posts_1h = 3;
+        later.buzz_posts_1h = 3;
+        pricer.learn(&quiet, &later, 10_000).unwrap();
+        assert_eq!(pricer.buzz_floor, Some(3.0));
+        let fading = pricer.optimal_price(&spike, &bounds).unwrap();
+        // Priced for a lasting spike, the seats look scarce; priced for a fading one,
+        // the price is lower.
+        assert!(
+            fading.price_minor < unaware.price_minor,
+            "{fading:?} {unaware:?}"
+        );
+        let lasting = GlmPricer {
+            config: PricingConfig {
+                buzz_persistence: 1.0,
+                ..PricingConfig::default()
+            },
+            ..pricer.clone()
+        };
+        assert_eq!(
+            lasting.optimal_price(&spike, &bounds).unwrap().price_minor,
+            unaware.price_minor,
+            "persistence 1 is the old forecast"
+        );
     }
 
     #[test]

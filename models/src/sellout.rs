@@ -20,6 +20,7 @@ use sellout_ingest::records::Timestamp;
 use sellout_pipelines::output::SellOutFeatures;
 use serde::{Deserialize, Serialize};
 
+use crate::calibration::{self, Calibration};
 use crate::demand::{DemandInputs, PoissonGlm};
 use crate::history::Labelled;
 pub use crate::logistic::{Logistic, Platt, fit_logistic};
@@ -28,7 +29,7 @@ pub use crate::logistic::{Logistic, Platt, fit_logistic};
 pub const CLOSE_HOURS: f64 = 2.75;
 
 /// Names of the features, in order (stored in model metadata).
-pub const SELLOUT_FEATURES: [&str; 11] = [
+pub const SELLOUT_FEATURES: [&str; NF] = [
     "ln_coverage_24h",
     "ln_coverage_1h",
     "sold_share",
@@ -40,7 +41,44 @@ pub const SELLOUT_FEATURES: [&str; 11] = [
     "ln_coverage_15m",
     "ln1p_cart_adds_1h",
     "ln_coverage_24h_squared",
+    "ln_coverage_1h_diurnal",
+    "ln_diurnal_now",
 ];
+
+/// Number of sell-out features.
+pub const NF: usize = 13;
+
+/// The hour of day (UTC, 0..24) of the hour before `at`: the hour `sales_1h` covers.
+fn hour_before(at: Timestamp) -> usize {
+    ((at - 1_800_000).div_euclid(3_600_000)).rem_euclid(24) as usize
+}
+
+/// Sales activity by hour of day relative to the daily mean, learned from history:
+/// the mean over snapshots of `sales_1h / (sales_24h / 24)` at each hour (1 where
+/// fewer than 5 snapshots saw that hour). An hour's pace read at 4 a.m. and at 8 p.m. means different things; this
+/// lets the model read the last hour's pace as a daily one.
+pub fn diurnal_profile(data: &[Labelled]) -> Vec<f64> {
+    let mut sum = [0.0f64; 24];
+    let mut count = [0.0f64; 24];
+    for l in data {
+        let day = f64::from(l.features.sales_24h);
+        if day >= 24.0 {
+            let h = hour_before(l.time);
+            sum[h] += f64::from(l.features.sales_1h) / (day / 24.0);
+            count[h] += 1.0;
+        }
+    }
+    // Hours seen too rarely keep the daily mean (1).
+    let raw: Vec<f64> = sum
+        .iter()
+        .zip(&count)
+        .map(|(s, c)| if *c >= 5.0 { s / c } else { 1.0 })
+        .collect();
+    if raw.iter().all(|r| *r == 1.0) {
+        return Vec::new();
+    }
+    raw.iter().map(|r| r.max(0.02)).collect()
+}
 
 /// Why a sell-out model could not be trained.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -94,8 +132,15 @@ impl Horizon {
     }
 }
 
-/// The feature row of a snapshot for a horizon (unstandardised).
-pub fn feature_row(f: &SellOutFeatures, list_minor: i64, horizon: Horizon) -> [f64; 11] {
+/// The feature row of a snapshot taken at `at` for a horizon (unstandardised);
+/// `diurnal` is the [`diurnal_profile`] (empty: no adjustment).
+pub fn feature_row(
+    f: &SellOutFeatures,
+    list_minor: i64,
+    at: Timestamp,
+    horizon: Horizon,
+    diurnal: &[f64],
+) -> [f64; NF] {
     let h = horizon.effective_hours(f.hours_to_event);
     let remaining = f64::from(f.remaining) + 1.0;
     let pace_24 = f64::from(f.sales_24h) / 24.0;
@@ -103,6 +148,11 @@ pub fn feature_row(f: &SellOutFeatures, list_minor: i64, horizon: Horizon) -> [f
     let pace_15 = f64::from(f.sales_15m) * 4.0;
     let coverage_24 = ((pace_24 * h + 1.0) / remaining).ln();
     let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
+    let activity = diurnal
+        .get(hour_before(at))
+        .copied()
+        .unwrap_or(1.0)
+        .max(0.02);
     [
         coverage_24,
         ((pace_1 * h + 1.0) / remaining).ln(),
@@ -115,6 +165,8 @@ pub fn feature_row(f: &SellOutFeatures, list_minor: i64, horizon: Horizon) -> [f
         ((pace_15 * h + 1.0) / remaining).ln(),
         f64::from(f.cart_adds_1h).ln_1p(),
         coverage_24.clamp(-6.0, 6.0).powi(2),
+        ((pace_1 / activity * h + 1.0) / remaining).ln(),
+        activity.ln(),
     ]
     .map(finite)
 }
@@ -126,8 +178,8 @@ pub struct HorizonModel {
     pub horizon: Horizon,
     /// The raw logistic model.
     pub logistic: Logistic,
-    /// Its calibration.
-    pub platt: Platt,
+    /// Its calibration (Platt or isotonic, chosen on held-out data).
+    pub calibration: Calibration,
 }
 
 /// Sell-out probabilities of one category now, with the expected sell-out time.
@@ -148,37 +200,47 @@ pub struct SellOutScore {
 pub struct SellOutModel {
     /// One per horizon, in [`Horizon::ALL`] order.
     pub horizons: Vec<HorizonModel>,
+    /// Sales activity by UTC hour ([`diurnal_profile`]; empty: none).
+    #[serde(default)]
+    pub diurnal: Vec<f64>,
 }
 
 impl SellOutModel {
     /// Trains on `train` and calibrates on `calibrate` (different runs).
     pub fn train(train: &[Labelled], calibrate: &[Labelled]) -> Result<Self, SellOutError> {
+        let diurnal = diurnal_profile(train);
         let mut horizons = Vec::new();
         for horizon in Horizon::ALL {
-            let (rows, labels) = design(train, horizon);
+            let (rows, labels) = design(train, horizon, &diurnal);
             if rows.is_empty() {
                 return Err(SellOutError::NoData(horizon));
             }
             let logistic = fit_logistic(&rows, &labels)?;
-            let (cal_rows, cal_labels) = design(calibrate, horizon);
+            let (cal_rows, cal_labels) = design(calibrate, horizon, &diurnal);
             let raw: Vec<f64> = cal_rows.iter().map(|r| logistic.probability(r)).collect();
             let positives = cal_labels.iter().filter(|l| **l).count();
             let both = positives >= 5 && cal_labels.len() - positives >= 5;
-            let platt = if both {
-                Platt::fit(&raw, &cal_labels)
+            let calibration = if both {
+                let folds: Vec<usize> = calibrate
+                    .iter()
+                    .filter(|l| horizon.effective_hours(l.features.hours_to_event) > 0.0)
+                    .map(|l| l.seed as usize)
+                    .collect();
+                calibration::choose(&raw, &cal_labels, &folds)
             } else {
-                Platt::IDENTITY
+                Calibration::Platt(Platt::IDENTITY)
             };
             horizons.push(HorizonModel {
                 horizon,
                 logistic,
-                platt,
+                calibration,
             });
         }
-        Ok(Self { horizons })
+        Ok(Self { horizons, diurnal })
     }
 
-    /// Trains on every run, with Platt scaling fitted on out-of-fold predictions: the
+    /// Trains on every run, with the calibration (Platt or isotonic, chosen by
+    /// held-out Brier across the folds) fitted on out-of-fold predictions: the
     /// runs (seeds) are split into `folds`, each fold is scored by a model fitted on the
     /// others, and the final model is fitted on all. Outcomes of one event are strongly
     /// correlated, so a held-out split of a few runs calibrates on a dozen events only;
@@ -189,9 +251,10 @@ impl SellOutModel {
         seeds.dedup();
         let folds = folds.clamp(1, seeds.len().max(1));
         let fold_of = |seed: u64| seeds.binary_search(&seed).unwrap_or(0) % folds;
+        let diurnal = diurnal_profile(data);
         let mut horizons = Vec::new();
         for horizon in Horizon::ALL {
-            let (rows, labels) = design(data, horizon);
+            let (rows, labels) = design(data, horizon, &diurnal);
             if rows.is_empty() {
                 return Err(SellOutError::NoData(horizon));
             }
@@ -221,22 +284,29 @@ impl SellOutModel {
             }
             let positives = labels.iter().filter(|l| **l).count();
             let both = folds > 1 && positives >= 5 && labels.len() - positives >= 5;
-            let platt = if both {
-                Platt::fit(&raw, &labels)
+            let calibration = if both {
+                calibration::choose(&raw, &labels, &row_folds)
             } else {
-                Platt::IDENTITY
+                Calibration::Platt(Platt::IDENTITY)
             };
             horizons.push(HorizonModel {
                 horizon,
                 logistic: fit_logistic(&rows, &labels)?,
-                platt,
+                calibration,
             });
         }
-        Ok(Self { horizons })
+        Ok(Self { horizons, diurnal })
     }
 
-    /// Calibrated `P(sold out within horizon)`; 1 when nothing is left.
-    pub fn probability(&self, f: &SellOutFeatures, list_minor: i64, horizon: Horizon) -> f64 {
+    /// Calibrated `P(sold out within horizon)` from a snapshot taken at `at`; 1 when
+    /// nothing is left.
+    pub fn probability(
+        &self,
+        f: &SellOutFeatures,
+        list_minor: i64,
+        at: Timestamp,
+        horizon: Horizon,
+    ) -> f64 {
         if f.remaining == 0 {
             return 1.0;
         }
@@ -247,8 +317,8 @@ impl SellOutModel {
             .iter()
             .find(|m| m.horizon == horizon)
             .map_or(0.0, |m| {
-                let row = feature_row(f, list_minor, horizon);
-                m.platt.apply(m.logistic.probability(&row))
+                let row = feature_row(f, list_minor, at, horizon, &self.diurnal);
+                m.calibration.apply(m.logistic.probability(&row))
             })
     }
 
@@ -261,9 +331,9 @@ impl SellOutModel {
         demand: Option<&PoissonGlm>,
     ) -> SellOutScore {
         SellOutScore {
-            within_7d: self.probability(f, list_minor, Horizon::Days7),
-            within_14d: self.probability(f, list_minor, Horizon::Days14),
-            by_start: self.probability(f, list_minor, Horizon::ByStart),
+            within_7d: self.probability(f, list_minor, at, Horizon::Days7),
+            within_14d: self.probability(f, list_minor, at, Horizon::Days14),
+            by_start: self.probability(f, list_minor, at, Horizon::ByStart),
             expected_sell_out_at: expected_sell_out_hours(f, list_minor, demand)
                 .map(|h| at + (h * 3_600_000.0) as i64),
         }
@@ -271,12 +341,12 @@ impl SellOutModel {
 }
 
 /// Rows and labels of labelled snapshots for one horizon.
-pub fn design(data: &[Labelled], horizon: Horizon) -> (Vec<Vec<f64>>, Vec<bool>) {
+pub fn design(data: &[Labelled], horizon: Horizon, diurnal: &[f64]) -> (Vec<Vec<f64>>, Vec<bool>) {
     data.iter()
         .filter(|l| horizon.effective_hours(l.features.hours_to_event) > 0.0)
         .map(|l| {
             (
-                feature_row(&l.features, l.list_minor, horizon).to_vec(),
+                feature_row(&l.features, l.list_minor, l.time, horizon, diurnal).to_vec(),
                 horizon.label(l.time, l.sold_out_at),
             )
         })

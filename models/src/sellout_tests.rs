@@ -1,6 +1,8 @@
 use super::*;
+use crate::history::Labelled;
 use crate::history::{HistoryConfig, generate};
 use crate::metrics::auc;
+use sellout_pipelines::output::SellOutFeatures;
 
 #[test]
 fn logistic_minds_the_label_trap_whichever_class_is_larger() {
@@ -26,6 +28,7 @@ fn trained_model_ranks_and_scores_snapshots() {
         scale: 0.3,
         hotness: (0.2, 1.5),
         snapshot_hours: 12.0,
+        price_factors: Vec::new(),
     };
     let h = generate(&config).unwrap();
     let (train, cal): (Vec<_>, Vec<_>) = h.snapshots.into_iter().partition(|l| l.seed == 11);
@@ -34,7 +37,7 @@ fn trained_model_ranks_and_scores_snapshots() {
         .iter()
         .map(|l| {
             (
-                model.probability(&l.features, l.list_minor, Horizon::ByStart),
+                model.probability(&l.features, l.list_minor, l.time, Horizon::ByStart),
                 Horizon::ByStart.label(l.time, l.sold_out_at),
             )
         })
@@ -48,7 +51,10 @@ fn trained_model_ranks_and_scores_snapshots() {
     );
     let mut gone = l.features.clone();
     gone.remaining = 0;
-    assert_eq!(model.probability(&gone, l.list_minor, Horizon::Days7), 1.0);
+    assert_eq!(
+        model.probability(&gone, l.list_minor, l.time, Horizon::Days7),
+        1.0
+    );
 }
 
 #[test]
@@ -61,4 +67,43 @@ fn expected_sell_out_follows_the_pace() {
     f.sales_24h = 0;
     f.sales_1h = 0;
     assert!(expected_sell_out_hours(&f, 10_000, None).is_none());
+}
+
+#[test]
+fn diurnal_profile_reads_the_hour_before_each_snapshot() {
+    let base = crate::pricing::tests::snapshot(100, 100.0);
+    let row = |hour: i64, sales_1h: u32| Labelled {
+        seed: 1,
+        // Snapshot at hh:00 covers the hour before: hour − 1.
+        time: 1_795_392_000_000 + (hour + 1) * 3_600_000,
+        features: SellOutFeatures {
+            sales_1h,
+            sales_24h: 240,
+            ..base.clone()
+        },
+        list_minor: 10_000,
+        sales_close: 0,
+        sold_out_at: None,
+    };
+    // 1_795_392_000_000 is midnight UTC: hour 20 busy (30 an hour against a daily 10),
+    // hour 3 quiet (1 an hour), every other hour unseen.
+    let mut data: Vec<Labelled> = (0..6).map(|_| row(20, 30)).collect();
+    data.extend((0..6).map(|_| row(3, 1)));
+    let profile = diurnal_profile(&data);
+    assert_eq!(profile.len(), 24);
+    assert!((profile[20] - 3.0).abs() < 1e-9, "{profile:?}");
+    assert!((profile[3] - 0.1).abs() < 1e-9, "{profile:?}");
+    assert_eq!(profile[12], 1.0);
+    // At a busy hour the last hour's pace means less: the adjusted coverage is lower.
+    let busy = feature_row(
+        &data[0].features,
+        10_000,
+        data[0].time,
+        Horizon::Days7,
+        &profile,
+    );
+    let plain = feature_row(&data[0].features, 10_000, data[0].time, Horizon::Days7, &[]);
+    assert!(busy[11] < plain[11], "{busy:?} {plain:?}");
+    // Too few snapshots anywhere: no profile.
+    assert!(diurnal_profile(&data[..3]).is_empty());
 }

@@ -42,6 +42,9 @@ pub struct ModelBundle {
     pub sellout: SellOutModel,
     /// The prior of every category's demand GLM (fitted on history).
     pub demand_prior: Prior,
+    /// Priors of new events from their cluster (absent in bundles trained before it).
+    #[serde(default)]
+    pub cold_start: Option<crate::coldstart::ColdStartModel>,
 }
 
 /// Demand observations from consecutive snapshots of each category.
@@ -62,8 +65,13 @@ pub fn demand_observations(history: &[Labelled]) -> Vec<Observation> {
         for pair in snaps.windows(2).filter(|p| p[0].time >= opening_end) {
             let (a, b) = (pair[0], pair[1]);
             let hours = (b.time - a.time) as f64 / 3_600_000.0;
-            // Skip stretches that ended in a sell-out: their demand is censored.
-            if hours <= 0.0 || b.features.remaining == 0 {
+            // Skip stretches that ended in a sell-out (their demand is censored) and
+            // stretches whose price changed on the way (the price they sold at is not
+            // the one at their start).
+            if hours <= 0.0
+                || b.features.remaining == 0
+                || a.features.price_minor != b.features.price_minor
+            {
                 continue;
             }
             let bought = f64::from(b.features.sold) - f64::from(a.features.sold);
@@ -75,6 +83,22 @@ pub fn demand_observations(history: &[Labelled]) -> Vec<Observation> {
         }
     }
     out
+}
+
+/// Whether the observations' prices vary enough to identify the price response: a
+/// standard deviation of ln(price / list) of at least 0.05.
+pub fn price_varies(observations: &[Observation]) -> bool {
+    let n = observations.len() as f64;
+    if n < 2.0 {
+        return false;
+    }
+    let x: Vec<f64> = observations
+        .iter()
+        .map(|o| o.inputs.price_ratio.max(1e-3).ln())
+        .collect();
+    let mean = x.iter().sum::<f64>() / n;
+    let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    var.sqrt() >= 0.05
 }
 
 /// Trains the bundle on both sets: sell-out cross-fitted over the runs (Platt on
@@ -94,21 +118,44 @@ pub fn train(train: &[Labelled], calibrate: &[Labelled]) -> Result<ModelBundle, 
         ..default
     };
     let glm = PoissonGlm::fit(fit_prior, &all, all.len())?;
-    // Keep the fitted level, time shape and buzz; elasticity stays the default's
-    // (history is at list prices, so it holds no information about price).
+    // Keep the fitted level, time shape and buzz. The elasticity is kept only when
+    // history varied its prices (else it holds no information about price and the
+    // default's stays).
+    let elasticity = if price_varies(&all) {
+        glm.coef[1].clamp(-6.0, -0.2)
+    } else {
+        default.mean[1]
+    };
     let demand_prior = Prior {
         mean: [
             glm.coef[0],
-            default.mean[1],
+            elasticity,
             glm.coef[2].clamp(-1.0, 0.0),
             0.0,
             glm.coef[4].clamp(0.0, 1.0),
         ],
-        precision: [1e-4, 8.0, 16.0, 1e6, 1.0],
+        // The buzz term is fitted on every stretch of history (thousands): held as
+        // firmly as the time term, so that a single quiet or busy step of a new sale
+        // can't swing it (buzz is nearly constant most of the time, so with a loose
+        // prior it trades off against the level and a stray step moved the price by
+        // a third in the market evaluation).
+        precision: [1e-4, 8.0, 16.0, 1e6, 16.0],
     };
+    let events = {
+        let mut ids: Vec<(u64, &str)> = all_rows
+            .iter()
+            .map(|l| (l.seed, l.features.event_id.as_str()))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    };
+    let cold_start =
+        crate::coldstart::ColdStartModel::fit(&all_rows, demand_prior, (events / 4).clamp(1, 6));
     Ok(ModelBundle {
         sellout,
         demand_prior,
+        cold_start,
     })
 }
 
@@ -188,7 +235,7 @@ pub fn train_rows(
                 (
                     bundle
                         .sellout
-                        .probability(&l.features, l.list_minor, horizon),
+                        .probability(&l.features, l.list_minor, l.time, horizon),
                     horizon.label(l.time, l.sold_out_at),
                 )
             })
@@ -226,6 +273,53 @@ mod tests {
     use crate::history::{HistoryConfig, generate};
 
     #[test]
+    fn price_changes_in_history_make_the_elasticity_identifiable() {
+        let config = HistoryConfig {
+            seeds: vec![41, 42],
+            events: 4,
+            sale_days: 10.0,
+            scale: 0.3,
+            hotness: (0.3, 0.8),
+            snapshot_hours: 6.0,
+            price_factors: vec![0.8, 1.0, 1.25],
+        };
+        let h = generate(&config).unwrap();
+        // The simulator's elasticity of purchase at list, averaged over categories.
+        let truths: Vec<f64> = h
+            .truths
+            .iter()
+            .flat_map(|t| &t.events)
+            .flat_map(|e| &e.categories)
+            .map(|c| c.elasticity(c.list_price_minor))
+            .collect();
+        let truth = truths.iter().sum::<f64>() / truths.len() as f64;
+        let obs = demand_observations(&h.snapshots);
+        assert!(price_varies(&obs));
+        let (train_rows, cal_rows): (Vec<_>, Vec<_>) =
+            h.snapshots.iter().cloned().partition(|l| l.seed == 41);
+        let bundle = train(&train_rows, &cal_rows).unwrap();
+        let fitted = bundle.demand_prior.mean[1];
+        eprintln!("fitted elasticity {fitted}, simulator's {truth}");
+        // The single view's elasticity overstates the funnel's a little (a shopper who
+        // declines looks at other categories, so a sale survives some price rises).
+        assert!((fitted - truth).abs() < 0.5, "{fitted} vs {truth}");
+        // Learned from the price changes, not the default's −2.
+        assert!((fitted - Prior::default().mean[1]).abs() > 0.3, "{fitted}");
+        // At list prices only, history says nothing and the default stays.
+        let flat = generate(&HistoryConfig {
+            price_factors: Vec::new(),
+            ..config
+        })
+        .unwrap();
+        assert!(!price_varies(&demand_observations(&flat.snapshots)));
+        let (a, b): (Vec<_>, Vec<_>) = flat.snapshots.into_iter().partition(|l| l.seed == 41);
+        assert_eq!(
+            train(&a, &b).unwrap().demand_prior.mean[1],
+            Prior::default().mean[1]
+        );
+    }
+
+    #[test]
     fn trains_from_a_parquet_directory_into_the_registry_and_loads_back() {
         let h = generate(&HistoryConfig {
             seeds: vec![21, 22],
@@ -234,6 +328,7 @@ mod tests {
             scale: 0.3,
             hotness: (0.2, 1.5),
             snapshot_hours: 12.0,
+            price_factors: Vec::new(),
         })
         .unwrap();
         let dir = tempfile::tempdir().unwrap();

@@ -35,7 +35,7 @@ pub mod truth;
 pub mod venue;
 
 pub use faults::FaultInjector;
-pub use price::{ListPrices, PriceSource};
+pub use price::{ListPrices, PriceSource, SeededPriceChanges};
 pub use random::normal_cdf;
 pub use sim::{SimStats, Simulation, StateSizes};
 pub use truth::GroundTruth;

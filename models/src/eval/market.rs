@@ -179,6 +179,10 @@ pub struct LoopConfig {
     /// list equals capacity over the selling hours" (how list prices and capacities are
     /// set); 0 keeps the given prior's intercept.
     pub level_precision: f64,
+    /// Share of the buzz above its baseline (the least seen so far) expected to remain
+    /// one step later: social spikes fade, so the future is not priced at today's buzz
+    /// (1 = buzz persists).
+    pub buzz_persistence: f64,
 }
 
 impl Default for LoopConfig {
@@ -196,6 +200,7 @@ impl Default for LoopConfig {
             forgetting: 0.85,
             max_move: 0.0,
             level_precision: 1.0,
+            buzz_persistence: 0.5,
         }
     }
 }
@@ -239,8 +244,45 @@ pub fn evaluate(scenario: &Scenario, config: &LoopConfig) -> MarketResult {
     }
 }
 
+/// One decision of a traced closed-loop run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepTrace {
+    /// Decision step.
+    pub step: usize,
+    /// Price set.
+    pub price_minor: i64,
+    /// What the clairvoyant DP would set in the same state (seats left, step).
+    pub clairvoyant_minor: i64,
+    /// Seats sold in the step.
+    pub sold: u32,
+    /// Seats left after the step.
+    pub left: u32,
+    /// True expected purchases at the price set.
+    pub true_mean: f64,
+    /// The learner's expected purchases at the price set.
+    pub learned_mean: f64,
+    /// The learner's coefficients when it set the price.
+    pub coef: [f64; crate::demand::K],
+}
+
+/// One run of the learning optimiser with a per-decision trace (for investigation).
+pub fn trace(scenario: &Scenario, config: &LoopConfig, seed: u64) -> Vec<StepTrace> {
+    let mut out = Vec::new();
+    run_loop(scenario, config, seed, Some(&mut out));
+    out
+}
+
 /// One run of the learning optimiser; returns (revenue, seats sold).
 fn closed_loop(scenario: &Scenario, config: &LoopConfig, seed: u64) -> (f64, u32) {
+    run_loop(scenario, config, seed, None)
+}
+
+fn run_loop(
+    scenario: &Scenario,
+    config: &LoopConfig,
+    seed: u64,
+    mut trace: Option<&mut Vec<StepTrace>>,
+) -> (f64, u32) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut prior = config.prior;
     if config.level_precision > 0.0 {
@@ -266,21 +308,26 @@ fn closed_loop(scenario: &Scenario, config: &LoopConfig, seed: u64) -> (f64, u32
     let mut revenue = 0.0;
     let mut momentum = 0.0;
     let mut last_price: Option<i64> = None;
+    let mut buzz_floor = f64::INFINITY;
     let list = scenario.list_minor as f64;
     let h = scenario.step_hours;
     for step in 0..scenario.steps {
         if left == 0 {
             break;
         }
+        let buzz = scenario.buzz(step);
+        buzz_floor = buzz_floor.min(buzz);
         let now = DemandInputs {
             price_ratio: 1.0,
             hours_to_event: scenario.hours_to_event(step),
             sales_1h: momentum,
-            buzz_posts_1h: scenario.buzz(step),
+            buzz_posts_1h: buzz,
         };
+        let persistence = config.buzz_persistence.clamp(0.0, 1.0);
         let demand = |p: i64, k: usize| {
             let inputs = DemandInputs {
                 hours_to_event: scenario.hours_to_event(step + k),
+                buzz_posts_1h: buzz_floor + (buzz - buzz_floor) * persistence.powi(k as i32),
                 ..now.at_price(p as f64 / list)
             };
             glm.rate_per_hour(&inputs) * h
@@ -296,6 +343,19 @@ fn closed_loop(scenario: &Scenario, config: &LoopConfig, seed: u64) -> (f64, u32
         };
         last_price = Some(price);
         let mean = scenario.true_rate(price, step);
+        if let Some(out) = trace.as_deref_mut() {
+            let truth = |p: i64, k: usize| scenario.true_rate(p, step + k);
+            out.push(StepTrace {
+                step,
+                price_minor: price,
+                clairvoyant_minor: solve_dp(&problem, &truth).price_minor,
+                sold: 0,
+                left,
+                true_mean: mean,
+                learned_mean: demand(price, 0),
+                coef: glm.coef,
+            });
+        }
         let drawn = if mean > 0.0 {
             Poisson::new(mean).map_or(0.0, |d| d.sample(&mut rng))
         } else {
@@ -304,6 +364,10 @@ fn closed_loop(scenario: &Scenario, config: &LoopConfig, seed: u64) -> (f64, u32
         let sold = (drawn as u32).min(left);
         revenue += price as f64 * f64::from(sold);
         left -= sold;
+        if let Some(last) = trace.as_deref_mut().and_then(|t| t.last_mut()) {
+            last.sold = sold;
+            last.left = left;
+        }
         // A stock-out censors demand: only uncensored steps teach the model.
         if drawn <= f64::from(sold) {
             let observed = Observation {

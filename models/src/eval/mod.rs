@@ -69,6 +69,12 @@ pub struct SellOutEval {
     pub oracle_brier: f64,
     /// Expected calibration error.
     pub ece: f64,
+    /// Expected calibration error of the oracle (a check on the oracle itself).
+    pub oracle_ece: f64,
+    /// Mean probability of the model.
+    pub mean_p: f64,
+    /// Mean probability of the oracle.
+    pub oracle_mean_p: f64,
     /// Area under the ROC curve.
     pub auc: f64,
     /// Scored (snapshot, horizon) pairs.
@@ -148,15 +154,19 @@ pub fn evaluate(config: &EvalConfig) -> Result<(EvalReport, ModelBundle), TrainE
     Ok((report, bundle))
 }
 
+/// A snapshot of one event: (seed, event id, time).
+type SnapshotKey<'a> = (u64, &'a str, i64);
+
 /// Scores every test snapshot for every horizon against outcome and oracle.
 pub fn evaluate_sellout(
     model: &SellOutModel,
     test: &history::History,
 ) -> (SellOutEval, BTreeMap<String, SellOutEval>) {
-    // Which categories of each event were still on sale at each snapshot time.
-    let mut open: HashMap<(u64, &str, i64), u32> = HashMap::new();
+    // Which categories of each event were still on sale at each snapshot time, with
+    // their seats left.
+    let mut open: HashMap<SnapshotKey, Vec<(usize, u32)>> = HashMap::new();
     for l in &test.snapshots {
-        let bit = test
+        let index = test
             .truths
             .iter()
             .find(|t| t.seed == l.seed)
@@ -165,11 +175,12 @@ pub fn evaluate_sellout(
                 e.categories
                     .iter()
                     .position(|c| c.category_id == l.features.category_id.as_str())
-            })
-            .map_or(0, |i| 1u32 << i);
-        *open
-            .entry((l.seed, &l.features.event_id, l.time))
-            .or_default() |= bit;
+            });
+        if let Some(i) = index {
+            open.entry((l.seed, &l.features.event_id, l.time))
+                .or_default()
+                .push((i, l.features.remaining));
+        }
     }
     let mut oracle = Oracle::new(&test.truths);
     let mut pooled = (Vec::new(), Vec::new(), Vec::new());
@@ -182,14 +193,13 @@ pub fn evaluate_sellout(
             .filter(|l| horizon.effective_hours(l.features.hours_to_event) > 0.0)
             .collect();
         for l in rows {
-            let mask = open
+            let state = open
                 .get(&(l.seed, l.features.event_id.as_str(), l.time))
-                .copied()
-                .unwrap_or(0);
-            let Some(o) = oracle.probability(l, horizon, mask) else {
+                .map_or(&[][..], Vec::as_slice);
+            let Some(o) = oracle.probability(l, horizon, state) else {
                 continue;
             };
-            p.push(model.probability(&l.features, l.list_minor, horizon));
+            p.push(model.probability(&l.features, l.list_minor, l.time, horizon));
             q.push(o);
             y.push(horizon.label(l.time, l.sold_out_at));
         }
@@ -210,6 +220,9 @@ fn figures(p: &[f64], q: &[f64], y: &[bool]) -> SellOutEval {
         brier: brier(p, y),
         oracle_brier: brier(q, y),
         ece: ece(p, y, 10),
+        oracle_ece: ece(q, y, 10),
+        mean_p: p.iter().sum::<f64>() / p.len().max(1) as f64,
+        oracle_mean_p: q.iter().sum::<f64>() / q.len().max(1) as f64,
         auc: auc(p, y),
         n: p.len(),
         base_rate: y.iter().filter(|v| **v).count() as f64 / y.len().max(1) as f64,

@@ -10,8 +10,12 @@
 //! cart from the true quantity weights): Monte Carlo when few sessions are expected, a
 //! normal approximation with continuity correction when many.
 //!
+//! Other categories of the event selling out inside the window change where shoppers
+//! buy: the window is cut at their expected (fluid) sell-out times and the sessions are
+//! summed over the pieces, each with its own set of categories on sale.
+//!
 //! Approximations (so the oracle is near, not exactly, the truth): cart holds, refunds,
-//! categories selling out *inside* the window, and prices are at list.
+//! the other categories' sell-out times are their expected ones, and prices are at list.
 
 use std::collections::HashMap;
 
@@ -140,9 +144,45 @@ impl<'a> Oracle<'a> {
         out
     }
 
-    /// `P(category sold out within horizon)` at the snapshot; `open_mask` has a bit per
-    /// category of the event (catalog order) still on sale.
-    pub fn probability(&mut self, l: &Labelled, horizon: Horizon, open_mask: u32) -> Option<f64> {
+    /// Time at which the event's expected arrivals after `from` reach `amount` (`None`
+    /// past sales close).
+    fn time_of_arrivals(
+        &mut self,
+        seed: u64,
+        event: &EventTruth,
+        scale: f64,
+        from: i64,
+        amount: f64,
+    ) -> Option<i64> {
+        let close = event.curve.sales_close;
+        if self.arrivals(seed, event, scale, from, close) < amount {
+            return None;
+        }
+        let (mut lo, mut hi) = (from, close);
+        while hi - lo > 60_000 {
+            let mid = lo + (hi - lo) / 2;
+            if self.arrivals(seed, event, scale, from, mid) < amount {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Some(hi)
+    }
+
+    /// `P(category sold out within horizon)` at the snapshot; `open` lists every category
+    /// of the event still on sale (catalog index, seats left), the snapshot's included.
+    ///
+    /// Other categories selling out inside the window send their shoppers elsewhere:
+    /// the window is cut where the expected seats sold (fluid) of each other category
+    /// reach its seats left, and the buying sessions of this category are summed over
+    /// the pieces, each with the set of categories then on sale.
+    pub fn probability(
+        &mut self,
+        l: &Labelled,
+        horizon: Horizon,
+        open: &[(usize, u32)],
+    ) -> Option<f64> {
         let (truth, event) = self.event(l.seed, &l.features.event_id)?;
         let c = event
             .categories
@@ -152,17 +192,45 @@ impl<'a> Oracle<'a> {
             Some(h) => (l.time + (h * 3_600_000.0) as i64).min(event.curve.sales_close),
             None => event.curve.sales_close,
         };
-        let arrivals = self.arrivals(l.seed, event, truth.scale, l.time, end);
-        let per_arrival = self.buyers_per_arrival(truth, event, open_mask | (1 << c));
-        let sessions = arrivals * per_arrival[c];
+        let q1 = mean_quantity(&truth.shopper.quantity_weights);
+        let mut left: Vec<(usize, f64)> = open
+            .iter()
+            .filter(|(k, _)| *k != c && *k < 32)
+            .map(|(k, r)| (*k, f64::from(*r)))
+            .collect();
+        let mut mask = left.iter().fold(1u32 << c, |m, (k, _)| m | (1 << k));
+        let mut t = l.time;
+        let mut sessions = 0.0;
+        while t < end {
+            let per_arrival = self.buyers_per_arrival(truth, event, mask);
+            // The next other category to run out at this mask's pace, if any.
+            let next = left
+                .iter()
+                .filter(|(k, _)| per_arrival[*k] > 0.0)
+                .map(|(k, r)| (*k, r / (per_arrival[*k] * q1)))
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            let cut = match next {
+                Some((_, amount)) => self
+                    .time_of_arrivals(l.seed, event, truth.scale, t, amount)
+                    .map_or(end, |at| at.min(end)),
+                None => end,
+            };
+            let arrivals = self.arrivals(l.seed, event, truth.scale, t, cut);
+            sessions += arrivals * per_arrival[c];
+            for (k, r) in &mut left {
+                *r -= arrivals * per_arrival[*k] * q1;
+            }
+            match next {
+                Some((gone, _)) if cut < end => {
+                    mask &= !(1 << gone);
+                    left.retain(|(k, _)| *k != gone);
+                }
+                _ => break,
+            }
+            t = cut;
+        }
         let w = &truth.shopper.quantity_weights;
         let total: f64 = w.iter().sum();
-        let q1: f64 = w
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (i + 1) as f64 * p)
-            .sum::<f64>()
-            / total;
         let q2: f64 = w
             .iter()
             .enumerate()
@@ -193,6 +261,19 @@ impl<'a> Oracle<'a> {
     }
 }
 
+/// Mean seats per cart from the quantity weights (1 seat at index 0).
+fn mean_quantity(w: &[f64]) -> f64 {
+    let total: f64 = w.iter().sum();
+    if total <= 0.0 {
+        return 1.0;
+    }
+    w.iter()
+        .enumerate()
+        .map(|(i, p)| (i + 1) as f64 * p)
+        .sum::<f64>()
+        / total
+}
+
 /// Index drawn with probability proportional to the weights.
 fn pick(rng: &mut ChaCha8Rng, weights: impl Iterator<Item = f64> + Clone) -> usize {
     let total: f64 = weights.clone().sum();
@@ -206,4 +287,61 @@ fn pick(rng: &mut ChaCha8Rng, weights: impl Iterator<Item = f64> + Clone) -> usi
         last = i;
     }
     last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{HistoryConfig, generate};
+
+    #[test]
+    fn neighbours_selling_out_raise_a_categorys_probability() {
+        let h = generate(&HistoryConfig {
+            seeds: vec![7],
+            events: 2,
+            sale_days: 6.0,
+            scale: 0.3,
+            hotness: (0.4, 0.9),
+            snapshot_hours: 24.0,
+            price_factors: Vec::new(),
+        })
+        .unwrap();
+        let mut oracle = Oracle::new(&h.truths);
+        let mut raised = 0;
+        for l in h
+            .snapshots
+            .iter()
+            .filter(|l| l.features.hours_to_event > 48.0)
+        {
+            let Some(event) = h.truths[0].event(&l.features.event_id) else {
+                continue;
+            };
+            let Some(c) = event
+                .categories
+                .iter()
+                .position(|k| k.category_id == l.features.category_id.as_str())
+            else {
+                continue;
+            };
+            let others = |seats: u32| -> Vec<(usize, u32)> {
+                (0..event.categories.len())
+                    .map(|k| (k, if k == c { l.features.remaining } else { seats }))
+                    .collect()
+            };
+            // Neighbours that can't run out versus neighbours down to their last seat.
+            let plenty = oracle.probability(l, Horizon::ByStart, &others(u32::MAX / 2));
+            let scarce = oracle.probability(l, Horizon::ByStart, &others(1));
+            let (Some(plenty), Some(scarce)) = (plenty, scarce) else {
+                continue;
+            };
+            assert!(scarce + 0.05 >= plenty, "{scarce} < {plenty} at {l:?}");
+            if scarce > plenty + 0.05 {
+                raised += 1;
+            }
+        }
+        assert!(
+            raised > 0,
+            "no category gained from its neighbours selling out"
+        );
+    }
 }
