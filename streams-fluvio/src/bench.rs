@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use fluvio::dataplane::record::RecordData;
 use fluvio::{Fluvio, FluvioClusterConfig, RecordKey, TopicProducerConfigBuilder};
-use sellout_streams::{Batch, Transport};
+use sellout_streams::{Batch, StreamError, Transport};
 use serde::{Deserialize, Serialize};
 
 use crate::config::FluvioConfig;
@@ -148,13 +148,11 @@ fn read_all(t: &FluvioTransport, topic: &str, expected: &[u64]) -> Result<f64, F
                 scope.spawn(move || -> Result<u64, FluvioError> {
                     let mut next = 0;
                     while next < want {
-                        let f = view
-                            .read(topic, next, READ_BYTES)
-                            .map_err(|e| FluvioError::Runtime(e.to_string()))?;
+                        let f = view.read(topic, next, READ_BYTES)?;
                         if f.is_empty() {
-                            return Err(FluvioError::Runtime(format!(
-                                "partition {p} ended at {next} of {want}"
-                            )));
+                            return Err(FluvioError::Stream(StreamError::Unavailable(format!(
+                                "bench topic {topic} partition {p} ended at {next} of {want}"
+                            ))));
                         }
                         next = f.next_offset();
                     }

@@ -52,11 +52,6 @@ impl Bridge {
             FluvioError::Runtime("the operation's task ended without an answer".to_owned())
         })?
     }
-
-    /// A handle to spawn background tasks on the private runtime.
-    pub(crate) fn handle(&self) -> Option<tokio::runtime::Handle> {
-        self.rt.as_ref().map(|rt| rt.handle().clone())
-    }
 }
 
 impl Drop for Bridge {

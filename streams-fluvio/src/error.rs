@@ -73,6 +73,9 @@ pub enum FluvioError {
         /// The last error's message.
         last: String,
     },
+    /// A streams-trait call made through this crate failed.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
     /// The transport's private runtime is gone (dropped while an operation ran).
     #[error("Fluvio transport runtime stopped: {0}")]
     Runtime(String),
@@ -92,6 +95,7 @@ impl From<FluvioError> for StreamError {
                 path: format!("fluvio://{topic}/{partition}@{offset}"),
                 detail,
             },
+            FluvioError::Stream(e) => e,
             other => StreamError::Unavailable(other.to_string()),
         }
     }

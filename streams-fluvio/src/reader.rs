@@ -146,7 +146,8 @@ pub(crate) async fn offsets(
     partition: u32,
 ) -> Result<TopicOffsets, crate::FluvioError> {
     let timeout = Duration::from_millis(conn.config().consumer.timeout_ms);
-    let fetch_bytes = conn.config().consumer.max_fetch_bytes;
+    // One batch at each end is all this needs.
+    let fetch_bytes = 1 << 20;
     conn.retry(&format!("offsets of {topic}/{partition}"), |s| async move {
         let first = fetch_at(
             &s.fluvio,

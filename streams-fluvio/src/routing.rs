@@ -36,6 +36,16 @@ impl Partitioner for KeyPartitioner {
     }
 }
 
+/// The partitioner of a producer bound to one partition (a worker's own outputs).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FixedPartitioner(pub(crate) u32);
+
+impl Partitioner for FixedPartitioner {
+    fn partition(&self, _config: &PartitionerConfig, _key: Option<&[u8]>, _value: &[u8]) -> u32 {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

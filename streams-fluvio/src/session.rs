@@ -14,14 +14,14 @@ use std::time::Duration;
 
 use fluvio::metadata::topic::{TopicResolution, TopicSpec};
 use fluvio::{
-    DeliverySemantic, Fluvio, FluvioClusterConfig, RetryPolicy, TopicProducerConfigBuilder,
+    DeliverySemantic, Fluvio, FluvioClusterConfig, Partitioner, RetryPolicy, TopicProducerConfigBuilder,
     TopicProducerPool,
 };
 use tokio::sync::Mutex;
 
 use crate::config::FluvioConfig;
 use crate::error::FluvioError;
-use crate::routing::KeyPartitioner;
+use crate::routing::{FixedPartitioner, KeyPartitioner};
 use crate::writer::Target;
 
 /// How one attempt of an operation failed.
@@ -224,12 +224,16 @@ impl Session {
         if let Some(p) = producers.get(&name) {
             return Ok(p.clone());
         }
-        let mut config = TopicProducerConfigBuilder::default()
+        let partitioner: Arc<dyn Partitioner + Send + Sync> = match target {
+            Target::ByKey => Arc::new(KeyPartitioner),
+            Target::Partition(p) => Arc::new(FixedPartitioner(p)),
+        };
+        let config = TopicProducerConfigBuilder::default()
             .batch_size(cfg.producer.batch_bytes)
             .max_request_size(cfg.producer.batch_bytes.max(1 << 20))
             .linger(Duration::from_millis(cfg.producer.linger_ms))
             .timeout(Duration::from_millis(cfg.producer.timeout_ms))
-            .partitioner(Arc::new(KeyPartitioner))
+            .partitioner(partitioner)
             .delivery_semantic(DeliverySemantic::AtLeastOnce(RetryPolicy {
                 max_retries: cfg.retry.attempts as usize,
                 initial_delay: Duration::from_millis(cfg.retry.backoff_ms),
@@ -238,9 +242,6 @@ impl Session {
             }))
             .build()
             .map_err(|e| Attempt::Final(FluvioError::Config(format!("producer: {e}"))))?;
-        if let Target::Partition(p) = target {
-            config.set_specific_partitioner(p);
-        }
         let p = self
             .fluvio
             .topic_producer_with_config(topic, config)
