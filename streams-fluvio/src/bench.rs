@@ -42,6 +42,10 @@ pub struct BenchReport {
     /// Read throughput (all partitions together) by partition count, one consumer
     /// thread per partition, every offset checked.
     pub read_records_per_sec_by_partitions: BTreeMap<u32, f64>,
+    /// Gaps the transport re-fetched during the run (reads of every phase).
+    pub gap_refetches: u64,
+    /// Reconnects during the run.
+    pub reconnects: u64,
 }
 
 /// The `i`th benchmark record: key `evt-{i % 1000}`, time `i`, a 32-byte value.
@@ -95,6 +99,7 @@ pub fn run(
     transport.delete_topic(&ingest_topic)?;
 
     let mut by_partitions = BTreeMap::new();
+    let mut repaired = transport.stats();
     for &n in partitions {
         let mut c = cfg.clone();
         c.topic.partitions = n.max(1);
@@ -109,6 +114,8 @@ pub fn run(
         let secs = read_all(&t, &topic, &per_partition)?;
         by_partitions.insert(n, rate(records, secs));
         t.delete_topic(&topic)?;
+        repaired.gap_refetches += t.stats().gap_refetches;
+        repaired.reconnects += t.stats().reconnects;
     }
 
     let raw_rate = rate(records, raw_secs);
@@ -124,6 +131,8 @@ pub fn run(
             0.0
         },
         read_records_per_sec_by_partitions: by_partitions,
+        gap_refetches: repaired.gap_refetches,
+        reconnects: repaired.reconnects,
     })
 }
 

@@ -24,6 +24,7 @@ pub struct Assembler {
     from: Offset,
     expected: Offset,
     bytes: Vec<u8>,
+    refetches: u32,
 }
 
 /// What absorbing one fetch found.
@@ -47,12 +48,18 @@ impl Assembler {
             from,
             expected: from,
             bytes: Vec::new(),
+            refetches: 0,
         }
     }
 
     /// The next offset it expects.
     pub fn expected(&self) -> Offset {
         self.expected
+    }
+
+    /// Gaps answered by a re-fetch while gathering.
+    pub fn refetches(&self) -> u32 {
+        self.refetches
     }
 
     /// Number of records gathered.
@@ -133,6 +140,7 @@ where
                     }
                     .into());
                 }
+                asm.refetches += 1;
                 tracing::warn!(
                     message = "Offset gap in a fetch; fetching again from the expected offset.",
                     topic,
@@ -220,6 +228,7 @@ mod tests {
         }))
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(asked, vec![0, 4]);
+        assert_eq!(asm.refetches(), 1);
         assert_eq!(offsets_of(asm), (0..10).collect::<Vec<_>>());
     }
 

@@ -57,6 +57,7 @@ pub mod writer;
 
 pub use config::FluvioConfig;
 pub use error::FluvioError;
+pub use session::TransportStats;
 pub use transport::{FluvioTransport, PartitionView};
 pub use writer::Landed;
 

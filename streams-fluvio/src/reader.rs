@@ -52,6 +52,7 @@ pub(crate) async fn read(
             .await
         })
         .await?;
+    conn.count_refetches(asm.refetches());
     let (base_offset, count, bytes) = asm.into_parts();
     let batches = if count == 0 {
         Vec::new()

@@ -10,12 +10,13 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use fluvio::metadata::topic::{TopicResolution, TopicSpec};
 use fluvio::{
-    DeliverySemantic, Fluvio, FluvioClusterConfig, Partitioner, RetryPolicy, TopicProducerConfigBuilder,
-    TopicProducerPool,
+    DeliverySemantic, Fluvio, FluvioClusterConfig, Partitioner, RetryPolicy,
+    TopicProducerConfigBuilder, TopicProducerPool,
 };
 use tokio::sync::Mutex;
 
@@ -51,6 +52,17 @@ pub(crate) struct Conn {
     cfg: Arc<FluvioConfig>,
     slot: Mutex<Option<Arc<Session>>>,
     partitions: std::sync::Mutex<HashMap<String, u32>>,
+    reconnects: AtomicU64,
+    gap_refetches: AtomicU64,
+}
+
+/// Counters of what the transport had to repair.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TransportStats {
+    /// Sessions dropped after a failure (each followed by a reconnect when used again).
+    pub reconnects: u64,
+    /// Offset gaps answered by fetching again from the expected offset.
+    pub gap_refetches: u64,
 }
 
 impl Conn {
@@ -60,7 +72,23 @@ impl Conn {
             cfg,
             slot: Mutex::new(None),
             partitions: std::sync::Mutex::new(HashMap::new()),
+            reconnects: AtomicU64::new(0),
+            gap_refetches: AtomicU64::new(0),
         }
+    }
+
+    /// The counters so far.
+    pub(crate) fn stats(&self) -> TransportStats {
+        TransportStats {
+            reconnects: self.reconnects.load(Ordering::Relaxed),
+            gap_refetches: self.gap_refetches.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts `n` gap re-fetches.
+    pub(crate) fn count_refetches(&self, n: u32) {
+        self.gap_refetches
+            .fetch_add(u64::from(n), Ordering::Relaxed);
     }
 
     /// The config.
@@ -89,6 +117,7 @@ impl Conn {
         let mut slot = self.slot.lock().await;
         if slot.as_ref().is_some_and(|s| Arc::ptr_eq(s, used)) {
             *slot = None;
+            self.reconnects.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -154,39 +183,44 @@ impl Conn {
             partitions: create_partitions,
             ..self.cfg.topic
         };
+        let retry = self.cfg.retry;
         let n = self
             .retry(&format!("opening topic {topic}"), |s| {
                 let topic = topic.to_owned();
                 async move {
                     let admin = s.fluvio.admin().await;
-                    let found = admin
-                        .list::<TopicSpec, _>(vec![topic.clone()])
-                        .await
-                        .map_err(|e| Attempt::Transient(format!("list topic {topic}: {e:#}")))?;
-                    let Some(meta) = found.into_iter().next() else {
-                        let spec = TopicSpec::new_computed(
-                            settings.partitions,
-                            settings.replication,
-                            None,
-                        );
-                        // A concurrent creator makes this fail; the next attempt lists it.
-                        admin
-                            .create(topic.clone(), false, spec)
+                    let mut created = false;
+                    // A new topic takes a moment to be provisioned: poll it here rather
+                    // than fail the attempt, which would drop a healthy connection.
+                    for poll in 0..retry.attempts.max(1) * 4 {
+                        if poll > 0 {
+                            tokio::time::sleep(retry.backoff(poll.min(4))).await;
+                        }
+                        let found = admin
+                            .list::<TopicSpec, _>(vec![topic.clone()])
                             .await
-                            .map_err(|e| {
-                                Attempt::Transient(format!("create topic {topic}: {e:#}"))
-                            })?;
-                        return Err(Attempt::Transient(format!(
-                            "topic {topic} created; waiting for it to be provisioned"
-                        )));
-                    };
-                    if meta.status.resolution != TopicResolution::Provisioned {
-                        return Err(Attempt::Transient(format!(
-                            "topic {topic} is {:?}, not provisioned yet",
-                            meta.status.resolution
-                        )));
+                            .map_err(|e| Attempt::Transient(format!("list topic {topic}: {e:#}")))?;
+                        match found.into_iter().next() {
+                            Some(meta) if meta.status.resolution == TopicResolution::Provisioned => {
+                                return Ok(meta.spec.partitions());
+                            }
+                            Some(_) => {}
+                            None if !created => {
+                                let spec = TopicSpec::new_computed(
+                                    settings.partitions,
+                                    settings.replication,
+                                    None,
+                                );
+                                // A concurrent creator makes this fail; the next poll lists it.
+                                if let Err(e) = admin.create(topic.clone(), false, spec).await {
+                                    tracing::debug!(message = "Topic creation refused.", topic, error = %e);
+                                }
+                                created = true;
+                            }
+                            None => {}
+                        }
                     }
-                    Ok(meta.spec.partitions())
+                    Err(Attempt::Transient(format!("topic {topic} is not provisioned")))
                 }
             })
             .await?;

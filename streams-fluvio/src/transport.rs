@@ -26,7 +26,7 @@ use crate::bridge::Bridge;
 use crate::checkpoint::{self, Checkpoints};
 use crate::config::FluvioConfig;
 use crate::error::FluvioError;
-use crate::session::{Attempt, Conn};
+use crate::session::{Attempt, Conn, TransportStats};
 use crate::writer::{self, Landed, Target};
 use crate::{reader, routing};
 
@@ -72,6 +72,11 @@ impl FluvioTransport {
     /// The config it runs with.
     pub fn config(&self) -> &FluvioConfig {
         self.inner.conn.config()
+    }
+
+    /// What the transport has had to repair so far (reconnects, gap re-fetches).
+    pub fn stats(&self) -> TransportStats {
+        self.inner.conn.stats()
     }
 
     /// The partition count of `topic`, creating the topic when it is missing.

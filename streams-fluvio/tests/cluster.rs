@@ -123,6 +123,7 @@ fn one_million_records_round_trip_over_four_partitions() {
         assert_eq!((offsets.start, offsets.end), (0, end));
     }
     assert!(seen.iter().all(|&s| s), "every record delivered");
+    println!("repairs: {:?}", t.stats());
     t.delete_topic(&topic).unwrap_or_else(|e| panic!("{e}"));
 }
 
@@ -254,7 +255,22 @@ fn appends_and_reads_survive_an_spu_restart() {
         .status()
         .unwrap_or_else(|e| panic!("restart command: {e}"));
     assert!(status.success(), "restart command failed");
-    // Appends right after the restart reconnect and confirm every record.
+    // Reads right after the restart reconnect and resume from the offset they asked for.
+    for p in 0..2u32 {
+        let f = t
+            .partition(p)
+            .read(&topic, next[p as usize], 64 << 10)
+            .unwrap_or_else(|e| panic!("read after restart: {e}"));
+        assert_eq!(f.records().next().map(|r| r.offset), Some(next[p as usize]));
+        got.extend(f.records().map(|r| value(r.value)));
+        next[p as usize] = f.next_offset();
+    }
+    assert!(
+        t.stats().reconnects >= 1,
+        "the restart was noticed: {:?}",
+        t.stats()
+    );
+    // Appends after the restart confirm every record.
     let mut i = n / 2;
     while i < n {
         let b = batch(i..i + 5_000, 100);
