@@ -240,7 +240,7 @@ fn appends_and_reads_survive_an_spu_restart() {
     let n = 200_000u64;
     let mut counts = fill(&t, &topic, n / 2, 5_000, 100);
     let mut got = Vec::new();
-    let mut next = vec![0u64; 2];
+    let mut next = [0u64; 2];
     for p in 0..2u32 {
         let f = t
             .partition(p)
