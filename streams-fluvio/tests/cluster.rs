@@ -148,8 +148,20 @@ fn a_key_stays_in_one_partition_in_append_order() {
         let want: Vec<u64> = (0..30_000).filter(|i| i % 50 == e).collect();
         assert_eq!(values, want, "records of {}", String::from_utf8_lossy(&key));
     }
-    // Topic-wide reads of a partitioned topic are refused, not served from partition 0.
+    // Topic-wide reads of a partitioned topic are refused, not served from partition 0,
+    // and so is a partition the topic does not have.
     assert!(t.read(&topic, 0, READ).is_err());
+    assert!(t.partition(3).read(&topic, 0, READ).is_err());
+    // A view appends to its own partition, whatever the keys.
+    let view = t.partition(1);
+    let end = view.offsets(&topic).unwrap_or_else(|e| panic!("{e}")).end;
+    let ack = view
+        .append(&topic, &batch(90_000..90_010, 7))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((ack.base_offset, ack.count), (end, 10));
+    let mut back = Vec::new();
+    drain(&view, &topic, end, |_, _, v| back.push(v));
+    assert_eq!(back, (90_000..90_010).collect::<Vec<_>>());
     t.delete_topic(&topic).unwrap_or_else(|e| panic!("{e}"));
 }
 
