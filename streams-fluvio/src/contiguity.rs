@@ -99,8 +99,10 @@ impl Assembler {
 }
 
 /// Fetches records of `topic`/`partition` from `from` with `fetch(offset)`, re-fetching
-/// from the expected offset after a gap, at most `refetches` times, then failing.
-/// Errors of `fetch` pass through unchanged.
+/// from the expected offset after a gap. A gap at the same missing offset is re-fetched
+/// at most `refetches` times, then the read fails; a re-fetch that gets past it resets
+/// the count (the client drops records at fetch boundaries, so one long read may meet
+/// several different gaps). Errors of `fetch` pass through unchanged.
 pub async fn fetch_contiguous<F, Fut, V, E>(
     topic: &str,
     partition: u32,
@@ -115,10 +117,11 @@ where
     E: From<FluvioError>,
 {
     let mut asm = Assembler::new(from);
+    // Fetches that ended in a gap at `stuck_at`.
     let mut fetches = 0u32;
+    let mut stuck_at = None;
     loop {
         let records = fetch(asm.expected()).await?;
-        fetches += 1;
         let checked = asm.absorb(records, |offset, value| {
             codec::check_one(value).map_err(|detail| FluvioError::Corrupt {
                 topic: topic.to_owned(),
@@ -130,6 +133,11 @@ where
         match checked {
             Absorbed::Contiguous => return Ok(asm),
             Absorbed::Gap { expected, found } => {
+                if stuck_at != Some(expected) {
+                    stuck_at = Some(expected);
+                    fetches = 0;
+                }
+                fetches += 1;
                 if fetches > refetches {
                     return Err(FluvioError::Gap {
                         topic: topic.to_owned(),
@@ -270,6 +278,25 @@ mod tests {
             other => panic!("expected a gap error, got {other:?}"),
         }
         assert_eq!(fetches, 3);
+    }
+
+    #[test]
+    fn gaps_at_different_offsets_each_get_their_own_refetches() {
+        let all = stored(100);
+        let mut asked = Vec::new();
+        // Every fetch returns 10 records, then drops one (as at a fetch boundary).
+        let asm = block_on(fetch_contiguous("sales", 0, 0, 1, |from| {
+            asked.push(from);
+            let got: Vec<_> = all
+                .iter()
+                .filter(|(o, _)| *o >= from && (*o < from + 10 || *o > from + 10))
+                .cloned()
+                .collect();
+            async move { Ok::<_, FluvioError>(got) }
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(offsets_of(asm), (0..100).collect::<Vec<_>>());
+        assert_eq!(asked, (0..10).map(|k| k * 10).collect::<Vec<_>>());
     }
 
     #[test]
