@@ -6,6 +6,11 @@
 //! [`crate::contiguity`]. The client's own reconnect loop is disabled: the transport's
 //! retry loop reconnects and re-reads from the same offset, which is what makes a
 //! restarted SPU cost nothing but time.
+//!
+//! Right after an SPU restart, reads may come back empty for a moment: the SPU reports
+//! its end before it has recovered its log. The caller sees what it sees at the end of
+//! a stream and polls again; nothing is skipped (an offset below the expected one is
+//! dropped as a repeat, one above it is a gap).
 
 use std::time::Duration;
 
