@@ -1,0 +1,81 @@
+//! How one sellout record travels as one Fluvio record.
+//!
+//! The Fluvio key is the record's key (the `event_id`), which is what partitions route
+//! on. The Fluvio value is the record in the exact byte layout of
+//! [`sellout_streams::batch`] (`time | key_len | key | value_len | value`), so the values
+//! of consecutive records concatenated are already a batch body: a read hands them to
+//! [`sellout_streams::Fetched`] without re-encoding. The key is stored twice (it is a
+//! short id); Fluvio's own record timestamp is the producer's wall clock and is ignored.
+
+use sellout_streams::RecordView;
+
+/// Bytes of framing around a record's key and value in the batch layout.
+const OVERHEAD: usize = sellout_streams::batch::RECORD_OVERHEAD;
+
+/// Appends `record` to `out` in the batch layout.
+pub(crate) fn encode_into(out: &mut Vec<u8>, record: &RecordView<'_>) {
+    out.extend_from_slice(&record.time.to_le_bytes());
+    // Keys in a Batch are at most u16::MAX bytes (Batch::push truncates).
+    out.extend_from_slice(&(record.key.len() as u16).to_le_bytes());
+    out.extend_from_slice(record.key);
+    out.extend_from_slice(&(record.value.len() as u32).to_le_bytes());
+    out.extend_from_slice(record.value);
+}
+
+/// Checks that `bytes` is exactly one record in the batch layout.
+pub(crate) fn check_one(bytes: &[u8]) -> Result<(), String> {
+    let key_len = bytes
+        .get(8..10)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+        .ok_or_else(|| format!("{} bytes is shorter than a record header", bytes.len()))?;
+    let at = 10 + key_len;
+    let value_len = bytes
+        .get(at..at + 4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .ok_or_else(|| format!("{} bytes end inside the key", bytes.len()))?;
+    let want = OVERHEAD + key_len + value_len;
+    if want == bytes.len() {
+        Ok(())
+    } else {
+        Err(format!(
+            "record frames {want} bytes but the value has {}",
+            bytes.len()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sellout_streams::Batch;
+
+    #[test]
+    fn encoded_records_concatenate_into_a_batch_body() {
+        let mut batch = Batch::new();
+        batch.push(b"evt-7", 42, b"hello");
+        batch.push(b"", -3, b"");
+        let mut body = Vec::new();
+        for r in batch.iter(0) {
+            let mut one = Vec::new();
+            encode_into(&mut one, &r);
+            assert_eq!(check_one(&one), Ok(()));
+            body.extend_from_slice(&one);
+        }
+        assert_eq!(body, batch.bytes());
+    }
+
+    #[test]
+    fn values_that_are_not_one_record_are_refused() {
+        let mut one = Vec::new();
+        let mut batch = Batch::new();
+        batch.push(b"k", 1, b"v");
+        for r in batch.iter(0) {
+            encode_into(&mut one, &r);
+        }
+        assert!(check_one(&one[..one.len() - 1]).is_err());
+        let mut two = one.clone();
+        two.push(0);
+        assert!(check_one(&two).is_err());
+        assert!(check_one(b"short").is_err());
+    }
+}
