@@ -5,6 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use sellout_notifier::TagExpr;
+use sellout_notifier::tags::{MAX_EXPR_LEN, ParseError};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(src) = std::str::from_utf8(data) else {
@@ -16,6 +17,9 @@ fuzz_target!(|data: &[u8]| {
     let printed = expr.to_string();
     match TagExpr::parse(&printed) {
         Ok(again) => assert_eq!(again, expr, "{src:?} printed as {printed:?} parses differently"),
+        // Printing spaces the operators, so a compact source near the length limit may
+        // print past it (documented on `Display`); anything else is a bug.
+        Err(ParseError::Limit { .. }) if printed.len() > MAX_EXPR_LEN => {}
         Err(e) => panic!("{src:?} printed as {printed:?}, which does not parse: {e}"),
     }
     // Evaluate against a few tag sets: the expression's first tags, one by one.
