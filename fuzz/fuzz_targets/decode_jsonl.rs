@@ -9,6 +9,11 @@ use sellout_ingest::decode::{Format, decode};
 
 fuzz_target!(|data: &[u8]| {
     let (selector, body) = sellout_fuzz::split_selector(data);
-    let decoded = decode(Format::JsonLines, sellout_fuzz::topic_from(selector), body, &sellout_fuzz::limits());
+    let decoded = decode(
+        Format::JsonLines,
+        sellout_fuzz::topic_from(selector),
+        body,
+        &sellout_fuzz::limits(),
+    );
     sellout_fuzz::check_decoded(&decoded, body.len());
 });

@@ -45,7 +45,10 @@ fuzz_target!(|data: &[u8]| {
             return;
         };
         if let Ok(patched) = apply_patch(base, &ops) {
-            assert!(validate(&patched).is_ok(), "a patch produced an invalid installation");
+            assert!(
+                validate(&patched).is_ok(),
+                "a patch produced an invalid installation"
+            );
             check_round_trip(&patched);
         }
     }

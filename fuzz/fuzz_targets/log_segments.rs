@@ -81,7 +81,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let topic_dir = dir.path().join("topics").join(TOPIC);
     let consumer_dir = dir.path().join("consumers").join(TOPIC);
-    if std::fs::create_dir_all(&topic_dir).is_err() || std::fs::create_dir_all(&consumer_dir).is_err() {
+    if std::fs::create_dir_all(&topic_dir).is_err()
+        || std::fs::create_dir_all(&consumer_dir).is_err()
+    {
         return;
     }
     for part in parts.iter().take(4) {
@@ -121,7 +123,10 @@ fuzz_target!(|data: &[u8]| {
     };
 
     let Ok(log) = EmbeddedLog::open(dir.path(), config(retention), clock) else {
-        assert!(ack.is_none(), "an acknowledged append made the log unopenable");
+        assert!(
+            ack.is_none(),
+            "an acknowledged append made the log unopenable"
+        );
         return;
     };
     read_all(&log, max_bytes);

@@ -19,6 +19,9 @@ fuzz_target!(|data: &[u8]| {
     if RING.verify(&quote, sellout_fuzz::NOW_MS).is_ok() {
         let mut canonical = quote.clone();
         canonical.signature = canonical.signature.to_ascii_lowercase();
-        assert!(SIGNED.contains(&canonical), "forged quote verified: {quote:?}");
+        assert!(
+            SIGNED.contains(&canonical),
+            "forged quote verified: {quote:?}"
+        );
     }
 });

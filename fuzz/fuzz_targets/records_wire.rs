@@ -18,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
                 let mut again = Vec::new();
                 wire::encode_any_into(&record, &mut again);
                 let back = wire::decode(topic, &again).ok();
-                assert_eq!(back.as_ref(), Some(&record), "wire round trip changed a record");
+                assert_eq!(
+                    back.as_ref(),
+                    Some(&record),
+                    "wire round trip changed a record"
+                );
                 std::hint::black_box(record.to_json());
             }
         }
@@ -27,7 +31,11 @@ fuzz_target!(|data: &[u8]| {
                 let mut again = Vec::new();
                 letter.encode_into(&mut again);
                 let back = DeadLetter::decode(&again).ok();
-                assert_eq!(back.as_ref(), Some(&letter), "wire round trip changed a dead letter");
+                assert_eq!(
+                    back.as_ref(),
+                    Some(&letter),
+                    "wire round trip changed a dead letter"
+                );
                 std::hint::black_box(letter.summary());
             }
         }

@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let printed = expr.to_string();
     match TagExpr::parse(&printed) {
-        Ok(again) => assert_eq!(again, expr, "{src:?} printed as {printed:?} parses differently"),
+        Ok(again) => assert_eq!(
+            again, expr,
+            "{src:?} printed as {printed:?} parses differently"
+        ),
         // Printing spaces the operators, so a compact source near the length limit may
         // print past it (documented on `Display`); anything else is a bug.
         Err(ParseError::Limit { .. }) if printed.len() > MAX_EXPR_LEN => {}

@@ -27,9 +27,15 @@ fuzz_target!(|data: &[u8]| {
     let _ = template.render(&properties);
     // With every property it names set to the empty string, rendering succeeds and
     // gives the template's literal text: never longer than the source.
-    let empty: Properties = template.properties().map(|p| (p.to_owned(), String::new())).collect();
+    let empty: Properties = template
+        .properties()
+        .map(|p| (p.to_owned(), String::new()))
+        .collect();
     match template.render(&empty) {
-        Ok(out) => assert!(out.len() <= source.len(), "{source:?} rendered longer than itself: {out:?}"),
+        Ok(out) => assert!(
+            out.len() <= source.len(),
+            "{source:?} rendered longer than itself: {out:?}"
+        ),
         Err(e) => panic!("{source:?} failed to render with all its properties: {e}"),
     }
 });

@@ -17,10 +17,15 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(claims) = voucher::verify(code, &KEYS, sellout_fuzz::NOW_MS) {
-        assert!(ISSUED.contains(&claims), "forged voucher verified: {code:?} as {claims:?}");
+        assert!(
+            ISSUED.contains(&claims),
+            "forged voucher verified: {code:?} as {claims:?}"
+        );
         // The canonical code verifies to the same claims.
         assert_eq!(
-            voucher::verify(&claims.code, &KEYS, sellout_fuzz::NOW_MS).ok().as_ref(),
+            voucher::verify(&claims.code, &KEYS, sellout_fuzz::NOW_MS)
+                .ok()
+                .as_ref(),
             Some(&claims)
         );
     }

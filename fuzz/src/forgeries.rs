@@ -68,7 +68,11 @@ pub fn issued_vouchers() -> Vec<VoucherClaims> {
             percent: 10 + i as u8 * 15,
             stand: None,
         };
-        let expires = if i == 5 { NOW_MS - 60_000 } else { NOW_MS + 300_000 };
+        let expires = if i == 5 {
+            NOW_MS - 60_000
+        } else {
+            NOW_MS + 300_000
+        };
         let nonce = voucher::nonce("campaign", &format!("inst-{i}"), i as u64);
         if let Ok(claims) = voucher::issue(&keys, &offer, expires, nonce) {
             out.push(claims);

@@ -64,7 +64,8 @@ pub fn split_on<'a>(data: &'a [u8], separator: &[u8]) -> Vec<&'a [u8]> {
 pub const NOW_MS: i64 = 1_793_491_200_000;
 
 /// The quote key the quote target signs its seeds with (test material, not a secret).
-pub const QUOTE_SECRET_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+pub const QUOTE_SECRET_HEX: &str =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 /// A second, retired quote key the ring still verifies with.
 pub const QUOTE_OLD_SECRET_HEX: &str =
     "f0e1d2c3b4a5968778695a4b3c2d1e0ff0e1d2c3b4a5968778695a4b3c2d1e0f";

@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
-use sellout_ingest::decode::{encode_arrow_file, encode_arrow_stream, encode_parquet, to_structured};
 use sellout_ingest::deadletter::DeadLetter;
+use sellout_ingest::decode::{
+    encode_arrow_file, encode_arrow_stream, encode_parquet, to_structured,
+};
 use sellout_ingest::records::{
     AnyRecord, BeaconRecord, Channel, Proximity, QueueRecord, SaleKind, SaleRecord, SocialRecord,
     Topic, wire,
