@@ -105,14 +105,52 @@ impl TagExpr {
 }
 
 impl fmt::Display for TagExpr {
-    /// Fully parenthesised, so that it parses back to the same tree.
+    /// With only the parentheses the tree needs, so that it parses back to the same tree
+    /// and nests no deeper than the text it was parsed from (full parenthesisation
+    /// nested `a || b || c ...` one level per operator, past [`MAX_DEPTH`]). Operators
+    /// are spaced, so text written without spaces near [`MAX_EXPR_LEN`] prints longer.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TagExpr::Tag(t) => f.write_str(t),
-            TagExpr::Not(e) => write!(f, "!{e}"),
-            TagExpr::And(a, b) => write!(f, "({a} && {b})"),
-            TagExpr::Or(a, b) => write!(f, "({a} || {b})"),
+        self.fmt_within(f, Precedence::Or)
+    }
+}
+
+/// Binding strength, weakest first: the context an expression is printed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Precedence {
+    Or,
+    And,
+    Unary,
+}
+
+impl TagExpr {
+    /// Prints `self` as an operand of an operator binding as strongly as `context`,
+    /// in parentheses when it binds more weakly. Both operators are left-associative,
+    /// so a right operand of the same operator needs them too.
+    fn fmt_within(&self, f: &mut fmt::Formatter<'_>, context: Precedence) -> fmt::Result {
+        let (own, left, op, a, b) = match self {
+            TagExpr::Tag(t) => return f.write_str(t),
+            TagExpr::Not(e) => {
+                f.write_str("!")?;
+                return e.fmt_within(f, Precedence::Unary);
+            }
+            TagExpr::And(a, b) => (Precedence::And, Precedence::And, " && ", a, b),
+            TagExpr::Or(a, b) => (Precedence::Or, Precedence::Or, " || ", a, b),
+        };
+        let parens = own < context;
+        if parens {
+            f.write_str("(")?;
         }
+        a.fmt_within(f, left)?;
+        f.write_str(op)?;
+        let right = match own {
+            Precedence::Or => Precedence::And,
+            _ => Precedence::Unary,
+        };
+        b.fmt_within(f, right)?;
+        if parens {
+            f.write_str(")")?;
+        }
+        Ok(())
     }
 }
 
@@ -246,7 +284,11 @@ mod tests {
         );
         assert_eq!(e, want);
         let e = TagExpr::parse("(a || b) && c").unwrap();
-        assert_eq!(e.to_string(), "((a || b) && c)");
+        assert_eq!(e.to_string(), "(a || b) && c");
+        let e = TagExpr::parse("a || (b || c) && d").unwrap();
+        assert_eq!(e.to_string(), "a || (b || c) && d");
+        let e = TagExpr::parse("((a && b)) && (c && !(d))").unwrap();
+        assert_eq!(e.to_string(), "a && b && (c && !d)");
         let e = TagExpr::parse("!(a && b)").unwrap();
         assert_eq!(e.to_string(), "!(a && b)");
         let e = TagExpr::parse("!!a").unwrap();
@@ -312,6 +354,19 @@ mod tests {
                 .to_string()
                 .contains("120")
         );
+    }
+
+    #[test]
+    fn printed_expressions_parse_back_within_the_depth_limit() {
+        // Found by fuzzing (fuzz/corpus/tag_expr/): printed fully parenthesised, this
+        // chain of `||` nested one level per operator and no longer parsed.
+        let src = "!!!!!!!!!!!!!!!!!!!!!!!! (S) &&n||es||t||s||e||t||e||tt||!!!!!!!!!!!!!!c";
+        let e = TagExpr::parse(src).unwrap();
+        let printed = e.to_string();
+        assert_eq!(TagExpr::parse(&printed), Ok(e), "{printed}");
+        let chain = (0..20).map(|i| format!("t{i}")).collect::<Vec<_>>();
+        let e = TagExpr::parse(&chain.join("||")).unwrap();
+        assert_eq!(e.to_string(), chain.join(" || "));
     }
 
     #[test]

@@ -11,6 +11,11 @@
 //! (truncated) is read as the stream it contains. Compressed IPC buffers (LZ4, ZSTD)
 //! are not supported: such input is rejected with the library's error.
 //!
+//! Uncompressed, every row of our schemas takes at least 8 bytes (its time), so an
+//! input announcing more rows than it has bytes is forged (columns of type `Null`, say):
+//! rows past one per byte are not read, and the rest is one rejection. Without that, a
+//! 2 KB input could make 4 million rejections (found by fuzzing).
+//!
 //! `arrow-ipc` 59 still panics on some corrupt messages (buffers past the body's end,
 //! unsupported type ids); those panics are caught and become the same rejection.
 //!
@@ -61,7 +66,7 @@ fn decode(topic: Option<Topic>, input: &[u8]) -> Decoded {
         return topic_required(format, input);
     };
     guarded(topic, format, input, || {
-        let mut rows = Rows::new(topic, format, input);
+        let mut rows = Rows::new(topic, format, input).at_most(input.len());
         if is_file {
             read_file(&mut rows);
         } else {
@@ -264,4 +269,38 @@ pub fn encode_stream_batches(batches: &[RecordBatch]) -> Result<Vec<u8>, ArrowEr
         writer.write(batch)?;
     }
     writer.into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use ::arrow::array::{ArrayRef, NullArray};
+    use ::arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    #[test]
+    fn rows_announced_past_the_input_size_are_not_read() {
+        // Found by fuzzing (fuzz/corpus/decode_arrow_file/): columns of type Null claim
+        // any number of rows in no bytes; each row became a rejection, and reserving
+        // room for 4 million of them asked for 800 MB.
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Null, true)]));
+        let column: ArrayRef = Arc::new(NullArray::new(100_000));
+        let batch = RecordBatch::try_new(schema, vec![column]).expect("batch");
+        let input = encode_stream_batches(&[batch]).expect("encode");
+        assert!(input.len() < 2_000, "{} bytes", input.len());
+        let decoded = decode_stream(Some(Topic::Sales), &input, &Limits::default());
+        assert!(decoded.records.is_empty());
+        assert!(
+            decoded.received() <= input.len() + 1,
+            "{} rows",
+            decoded.received()
+        );
+        let last = decoded.rejected.last().expect("a rejection");
+        assert!(
+            last.reason.to_string().contains("were not read"),
+            "{}",
+            last.reason
+        );
+        assert_eq!(last.original, input);
+    }
 }

@@ -12,7 +12,8 @@ use crate::validate::Reason;
 
 /// Most rows one columnar input may hold. Rows past it are not decoded: the rest of the
 /// input is one rejection. This bounds memory whatever a file's metadata claims (a
-/// column of type `Null` can claim any number of rows in a few bytes).
+/// column of type `Null` can claim any number of rows in a few bytes); Arrow IPC input
+/// is held to fewer still (see [`Rows::at_most`]).
 pub const MAX_ROWS: usize = 4 * 1024 * 1024;
 
 /// Accumulates the rows of one columnar input.
@@ -25,6 +26,8 @@ pub(crate) struct Rows<'a> {
     next: usize,
     /// Whether the input has been cut short by an error or the cap.
     done: bool,
+    /// Most rows taken from this input (at most [`MAX_ROWS`]).
+    limit: usize,
 }
 
 impl<'a> Rows<'a> {
@@ -36,12 +39,21 @@ impl<'a> Rows<'a> {
             out: Decoded::default(),
             next: 0,
             done: false,
+            limit: MAX_ROWS,
         }
     }
 
-    /// Reserves room for `rows` more records (at most up to the cap).
+    /// Takes at most `limit` rows from this input (never more than [`MAX_ROWS`]).
+    pub(crate) fn at_most(mut self, limit: usize) -> Self {
+        self.limit = limit.min(MAX_ROWS);
+        self
+    }
+
+    /// Reserves room for `rows` more records, up to the cap and never more than a
+    /// record per byte of input: what the metadata claims is not trusted with memory.
     pub(crate) fn reserve(&mut self, rows: usize) {
-        self.out.records.reserve(rows.min(MAX_ROWS - self.next));
+        let room = (self.limit - self.next).min(self.input.len());
+        self.out.records.reserve(rows.min(room));
     }
 
     /// Adds the rows of `batches`, reserving room for all of them first; false once no
@@ -60,7 +72,7 @@ impl<'a> Rows<'a> {
         if self.done {
             return false;
         }
-        let room = MAX_ROWS - self.next;
+        let room = self.limit - self.next;
         let rows = batch.num_rows();
         let batch = if rows > room {
             batch.slice(0, room)
@@ -86,8 +98,9 @@ impl<'a> Rows<'a> {
         });
         self.next += batch.num_rows();
         if rows > room {
+            let limit = self.limit;
             self.fail(format!(
-                "the input holds more than {MAX_ROWS} rows; rows from {MAX_ROWS} on were not read: split the input"
+                "the input holds more than {limit} rows; rows from {limit} on were not read: split the input"
             ));
             return false;
         }

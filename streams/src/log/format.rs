@@ -119,6 +119,17 @@ impl FrameHeader {
                 header.count, header.body_len
             ));
         }
+        // Offsets are u64 to the end: a batch may not number records past u64::MAX.
+        if header
+            .base_offset
+            .checked_add(u64::from(header.count))
+            .is_none()
+        {
+            return Err(format!(
+                "{} records from offset {} run past the largest offset",
+                header.count, header.base_offset
+            ));
+        }
         if header.min_time > header.max_time {
             return Err("min_time after max_time".to_string());
         }
@@ -143,7 +154,8 @@ impl FrameHeader {
         HEADER_LEN as u64 + u64::from(self.body_len)
     }
 
-    /// The offset after this batch's last record.
+    /// The offset after this batch's last record (no overflow: [`FrameHeader::decode`]
+    /// refuses a header whose offsets pass `u64::MAX`, and the appender never writes one).
     pub fn next_offset(&self) -> Offset {
         self.base_offset + u64::from(self.count)
     }
@@ -168,6 +180,11 @@ mod tests {
                 .unwrap_or(true);
             assert!(caught, "flipping header byte {i} went unnoticed");
         }
+        let past_the_end = FrameHeader::for_body(&body, 3, u64::MAX - 2, 0, 0);
+        let err = FrameHeader::decode(&past_the_end.encode()).unwrap_err();
+        assert!(err.contains("past the largest offset"), "{err}");
+        let to_the_end = FrameHeader::for_body(&body, 3, u64::MAX - 3, 0, 0);
+        assert_eq!(FrameHeader::decode(&to_the_end.encode()), Ok(to_the_end));
         let mut bad_body = body.clone();
         bad_body[5] ^= 1;
         assert!(!header.verify(&bad_body));

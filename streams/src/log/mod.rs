@@ -45,6 +45,7 @@
 //! - `topic.rs`: one topic's segments, appender, reads and retention.
 //! - `consumers.rs`: named consumer positions.
 //! - `flusher.rs`: the background fsync thread of the `interval` policy.
+//! - `tests.rs`, `hostile_tests.rs`: unit tests; the second holds inputs found by fuzzing.
 //! - [`bench`](mod@bench): append/read throughput beside a raw sequential write.
 
 pub mod bench;
@@ -52,6 +53,8 @@ mod config;
 mod consumers;
 mod flusher;
 mod format;
+#[cfg(test)]
+mod hostile_tests;
 mod segment;
 #[cfg(test)]
 mod tests;

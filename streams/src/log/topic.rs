@@ -273,6 +273,17 @@ impl Topic {
     ) -> Result<(AppendAck, bool), StreamError> {
         let body = batch.bytes();
         let mut ap = self.appender()?;
+        // Only a hostile or damaged segment name puts the end this close to u64::MAX.
+        if ap.next.checked_add(u64::from(batch.len())).is_none() {
+            return Err(StreamError::Corrupt {
+                path: ap.path.display().to_string(),
+                detail: format!(
+                    "no room for {} more offsets after offset {}",
+                    batch.len(),
+                    ap.next
+                ),
+            });
+        }
         if ap.broken {
             ap.file.set_len(ap.len).map_err(|e| {
                 StreamError::io(
