@@ -131,7 +131,7 @@ fn output_bound(growth: Growth, args: &[ColumnarValue], rows: usize) -> Result<u
                 let s = text_len(&arg(0)?);
                 let from = text_len(&arg(1)?);
                 let to = text_len(&arg(2)?);
-                let occurrences = if from == 0 { s + 1 } else { s / from };
+                let occurrences = s.checked_div(from).unwrap_or(s + 1);
                 s + occurrences * to
             }
             Growth::ArrayRepeat => count(&arg(1)?) * text_len(&arg(0)?).max(ELEMENT_BYTES),
