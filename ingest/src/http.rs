@@ -267,8 +267,10 @@ async fn run_ingest(
     }
 }
 
+/// 422 only when every record was rejected: a re-sent input whose records are all
+/// already in the log (duplicates) succeeded the first time, so it is a 200.
 fn report_response(report: IngestReport) -> Response {
-    let status = if report.received > 0 && report.accepted == 0 {
+    let status = if report.received > 0 && report.accepted == 0 && report.duplicates == 0 {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK

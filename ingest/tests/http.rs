@@ -177,6 +177,29 @@ async fn json_lines_with_bad_records_are_split_and_reconcile() {
 }
 
 #[tokio::test]
+async fn a_resent_body_is_200_with_its_records_counted_as_duplicates() {
+    let h = harness(HttpIngestConfig::default());
+    let body = format!("[{},{}]", sale("evt-1", 2), sale("evt-1", 3));
+    let (status, _, first) = post(&h, "/v1/records/sales", "application/json", body.clone()).await;
+    assert_eq!(
+        (status, first["accepted"].as_u64()),
+        (StatusCode::OK, Some(2))
+    );
+    // The sender never saw the answer (a crash, a reset) and sends it again.
+    let (status, _, again) = post(&h, "/v1/records/sales", "application/json", body).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the records are in the log: {again}"
+    );
+    assert_eq!(
+        (again["accepted"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(2))
+    );
+    assert_eq!(h.log.offsets("sales").expect("offsets").end, 2);
+}
+
+#[tokio::test]
 async fn all_rejected_is_422_and_wrong_topic_is_named() {
     let h = harness(HttpIngestConfig::default());
     let (status, _, report) = post(
