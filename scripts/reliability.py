@@ -377,6 +377,13 @@ def scenario_kill(a, tmp: Path, logs: Path) -> dict:
         "outputs_equal": "outputs" not in diff,
         "inputs_equal": "inputs" not in diff,
         "differences": {k: v for k, v in diff.items()},
+        "compared": {
+            "input_records": records_in(ref),
+            "signals": sum(v[0] for k, v in ref["outputs"].items() if k.startswith("signals/")),
+            "features": ref["outputs"].get("features", [0])[0],
+            "price_changes": sum(v[0] for k, v in ref["outputs"].items() if k.startswith("prices/")),
+            "categories_priced": sum(1 for k in ref["outputs"] if k.startswith("prices/")),
+        },
         "deliveries_reference": ref["deliveries"],
         "deliveries_faulted": got["deliveries"],
         "planned_equal": planned(ref) == planned(got),
