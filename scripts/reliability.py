@@ -20,6 +20,9 @@ Scenarios (all by default; `--only kill,overload,...` picks some):
      accepted twice (`duplicates`). Sends interrupted by a kill are not retried (the
      notifier is at most once per notification): a planned notification without an
      outcome is reported as `interrupted`, and planned + interrupted reconcile.
+- storm: notifications through endpoints answering 30% of requests with 429, 500, 503 or
+  slowly, and closing APNs connections with GOAWAY every 50 streams: nothing received
+  twice, every planned notification resolved once, at most 5 attempts, bounded in flight.
 - overload: the pricing API driven past saturation with `wrk` (`--soak-seconds`): the
   share shed with 503 + Retry-After (`shed_ratio`), 5xx other than 503
   (`server_errors`), latency of a probe of admitted requests during the load, RSS growth
@@ -595,6 +598,67 @@ def scenario_overload(a, tmp: Path, logs: Path) -> dict:
     }
 
 
+# ---------------------------------------------------------------------------- storm
+
+
+def scenario_storm(a, tmp: Path, logs: Path) -> dict:
+    """Notifications through endpoints answering a share of requests with 429
+    (`Retry-After`), 500, 503 or slowly, and APNs closing connections with GOAWAY."""
+    gen = tmp / "storm-gen"
+    records = tmp / "storm.jsonl"
+    run([a.sellout, "--data-dir", str(gen), "simulate", "--seed", str(a.seed), "--scale",
+         str(a.scale), "--limit", str(a.storm_records), "--out", str(records)])
+    catalog = json.loads((gen / "catalog.json").read_text())
+    data = tmp / "storm"
+    data.mkdir()
+    shutil.copy(gen / "catalog.json", data / "catalog.json")
+    (data / "campaigns.toml").write_text(campaigns_toml(catalog))
+    ingest_key, admin_key = new_key(a.sellout, data, "ingest"), new_key(a.sellout, data, "admin")
+    endpoints = spawn([a.sellout, "endpoints", "--dir", str(tmp / "endpoints-storm"),
+                       "--storm", str(a.storm_share), "--storm-seed", str(a.seed),
+                       "--goaway-after", "50"],
+                      stdout=subprocess.PIPE, text=True,
+                      stderr=open(logs / "endpoints-storm.err", "w"))
+    config = Path(json.loads(endpoints.stdout.readline())["config"])
+    with config.open("a") as f:
+        f.write("\n[notifier]\nreplay_lag_ms = 60000\n"
+                "\n[pipelines.watermark]\nidle_timeout_ms = 2000\n")
+    serve = Serve(a.sellout, data, config, logs)
+    serve.start()
+    register_installations(serve.url, ingest_key, customers_of(records, a.installations))
+    for body in chunks_of(records, a.batch):
+        post_chunk(serve, ingest_key, body)
+    wait_quiet(serve, admin_key)
+    serve.stop()
+    endpoints.send_signal(signal.SIGTERM)
+    out, _ = endpoints.communicate(timeout=30)
+    pushed = last_json(out)["endpoints"]
+    outcomes = {r["outcome"]: r["n"] for r in sql(
+        a.sellout, data, "SELECT outcome, COUNT(DISTINCT notification_id) AS n "
+        "FROM deliveries GROUP BY outcome")}
+    twice = sql(a.sellout, data, "SELECT COUNT(*) AS n FROM (SELECT notification_id "
+                "FROM deliveries WHERE outcome IN ('delivered', 'failed', 'pruned') "
+                "GROUP BY notification_id HAVING COUNT(*) > 1) t")[0]["n"]
+    attempts = sql(a.sellout, data, "SELECT MAX(attempts) AS most FROM deliveries")[0]["most"]
+    failed = {r["reason"]: r["n"] for r in sql(
+        a.sellout, data, "SELECT reason, COUNT(*) AS n FROM deliveries "
+        "WHERE outcome = 'failed' GROUP BY reason")}
+    resolved = sum(outcomes.get(k, 0) for k in ("delivered", "failed", "pruned"))
+    return {
+        "planned": outcomes.get("planned", 0),
+        "outcomes": outcomes,
+        "failed_reasons": failed,
+        "unresolved": outcomes.get("planned", 0) - resolved,
+        "outcome_twice": twice,
+        "most_attempts": attempts,
+        "endpoints": pushed,
+        "storm_faults": pushed["apns"]["storm_faults"] + pushed["fcm"]["storm_faults"],
+        "goaways": pushed["apns"]["goaways"],
+        "duplicates": pushed["apns"]["duplicates"] + pushed["fcm"]["duplicates"],
+        "max_in_flight": max(pushed["apns"]["max_in_flight"], pushed["fcm"]["max_in_flight"]),
+    }
+
+
 # --------------------------------------------------------------------------- outage
 
 VM = "/usr/bin/victoria-metrics"
@@ -699,7 +763,8 @@ def scenario_outage(a, tmp: Path, logs: Path) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sellout", default="target/release/sellout")
-    ap.add_argument("--only", default="kill,overload,outage", help="comma-separated scenarios")
+    ap.add_argument("--only", default="kill,storm,overload,outage",
+                    help="comma-separated scenarios")
     ap.add_argument("--quick", action="store_true", help="small sizes for the test command")
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--scale", type=float, default=1.0)
@@ -712,13 +777,15 @@ def main() -> int:
     ap.add_argument("--soak-connections", type=int, default=2000)
     ap.add_argument("--ingest-seconds", type=int, default=20)
     ap.add_argument("--outage-seconds", type=float, default=60)
+    ap.add_argument("--storm-records", type=int, default=200_000)
+    ap.add_argument("--storm-share", type=float, default=0.3)
     ap.add_argument("--outage-records", type=int, default=200_000)
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     if a.quick:
         a.records, a.scale, a.kill_spacing_s = min(a.records, 60_000), 0.1, 1.5
         a.soak_seconds, a.ingest_seconds = 10, 5
-        a.outage_records = 30_000
+        a.outage_records, a.storm_records = 30_000, 60_000
     tmp = Path(tempfile.mkdtemp(prefix="sellout-reliability-"))
     logs = tmp / "logs"
     logs.mkdir()
@@ -728,17 +795,18 @@ def main() -> int:
         for name in a.only.split(","):
             t0 = time.monotonic()
             result = {"kill": scenario_kill, "overload": scenario_overload,
-                      "outage": scenario_outage}[name](a, tmp, logs)
+                      "outage": scenario_outage, "storm": scenario_storm}[name](a, tmp, logs)
             result["seconds"] = round(time.monotonic() - t0, 1)
             report[name] = result
             print(f"{name}: {json.dumps(result)}", file=sys.stderr)
         kill = report.get("kill", {})
         overload = report.get("overload", {})
+        storm = report.get("storm", {})
         outage = report.get("outage", {})
         report.update({
             "kill_runs": kill.get("kill_runs"),
             "records_lost": kill.get("records_lost"),
-            "duplicates": kill.get("duplicates"),
+            "duplicates": (kill.get("duplicates") or 0) + (storm.get("duplicates") or 0),
             "points_lost": outage.get("points_lost"),
             "server_errors": overload.get("server_errors"),
             "shed_ratio": overload.get("shed_ratio"),
@@ -756,6 +824,11 @@ def main() -> int:
                                          and overload["pricing"]["no_retry_after"] == 0
                                          and overload["ingest"]["no_retry_after"] == 0),
             "outage": not outage or (outage["points_lost"] == 0 and outage["recovered"]),
+            "storm": not storm or (storm["duplicates"] == 0 and storm["outcome_twice"] == 0
+                                   and storm["unresolved"] == 0 and storm["planned"] > 0
+                                   and storm["storm_faults"] > 0 and storm["goaways"] > 0
+                                   and (storm["most_attempts"] or 0) <= 5
+                                   and storm["max_in_flight"] <= 512),
         }
         report["failed"] = [name for name, passed in checks.items() if not passed]
         ok = not report["failed"]
