@@ -284,6 +284,22 @@ def register_installations(url: str, key: str, customers: list[str]) -> None:
             raise RuntimeError(f"installation {i}: {code} {raw[:200]!r}")
 
 
+def start_endpoints(a, tmp: Path, logs: Path, name: str,
+                    extra: list[str] = ()) -> tuple[subprocess.Popen, Path]:
+    """`sellout endpoints` of its own for one run, and a config layer that sends to it
+    and replays history: triggers planned as of their own time (deterministic), and a
+    source silent for 2 s of processing time no longer holds the watermark, so the last
+    windows close before outputs are compared."""
+    endpoints = spawn([a.sellout, "endpoints", "--dir", str(tmp / f"endpoints-{name}"), *extra],
+                      stdout=subprocess.PIPE, text=True,
+                      stderr=open(logs / f"endpoints-{name}.err", "w"))
+    config = Path(json.loads(endpoints.stdout.readline())["config"])
+    with config.open("a") as f:
+        f.write("\n[notifier]\nreplay_lag_ms = 60000\n"
+                "\n[pipelines.watermark]\nidle_timeout_ms = 2000\n")
+    return endpoints, config
+
+
 def scenario_kill(a, tmp: Path, logs: Path) -> dict:
     rng = random.Random(a.seed)
     gen = tmp / "gen"
@@ -305,16 +321,7 @@ def scenario_kill(a, tmp: Path, logs: Path) -> dict:
         data.mkdir()
         # Endpoints of their own per run (notification ids are the same in both runs),
         # outliving every kill of the server.
-        endpoints = spawn([a.sellout, "endpoints", "--dir", str(tmp / f"endpoints-{name}")],
-                          stdout=subprocess.PIPE, text=True,
-                          stderr=open(logs / f"endpoints-{name}.err", "w"))
-        notifier_config = Path(json.loads(endpoints.stdout.readline())["config"])
-        # History is replayed: triggers are planned as of their own time (deterministic);
-        # a source silent for 2 s of processing time stops holding the watermark, so
-        # the last windows close before the outputs are compared.
-        with notifier_config.open("a") as f:
-            f.write("\n[notifier]\nreplay_lag_ms = 60000\n"
-                    "\n[pipelines.watermark]\nidle_timeout_ms = 2000\n")
+        endpoints, notifier_config = start_endpoints(a, tmp, logs, name)
         shutil.copy(gen / "catalog.json", data / "catalog.json")
         (data / "campaigns.toml").write_text(campaigns_toml(catalog))
         ingest_key = new_key(a.sellout, data, "ingest")
@@ -614,15 +621,9 @@ def scenario_storm(a, tmp: Path, logs: Path) -> dict:
     shutil.copy(gen / "catalog.json", data / "catalog.json")
     (data / "campaigns.toml").write_text(campaigns_toml(catalog))
     ingest_key, admin_key = new_key(a.sellout, data, "ingest"), new_key(a.sellout, data, "admin")
-    endpoints = spawn([a.sellout, "endpoints", "--dir", str(tmp / "endpoints-storm"),
-                       "--storm", str(a.storm_share), "--storm-seed", str(a.seed),
-                       "--goaway-after", "50"],
-                      stdout=subprocess.PIPE, text=True,
-                      stderr=open(logs / "endpoints-storm.err", "w"))
-    config = Path(json.loads(endpoints.stdout.readline())["config"])
-    with config.open("a") as f:
-        f.write("\n[notifier]\nreplay_lag_ms = 60000\n"
-                "\n[pipelines.watermark]\nidle_timeout_ms = 2000\n")
+    endpoints, config = start_endpoints(
+        a, tmp, logs, "storm",
+        ["--storm", str(a.storm_share), "--storm-seed", str(a.seed), "--goaway-after", "50"])
     serve = Serve(a.sellout, data, config, logs)
     serve.start()
     register_installations(serve.url, ingest_key, customers_of(records, a.installations))

@@ -4,6 +4,10 @@
 //!
 //! Mounting needs root (CAP_SYS_ADMIN); without it the test says so and passes.
 
+mod common;
+
+use common::{NOW, catalog};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -11,15 +15,12 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt as _;
-use sellout_ingest::catalog::{Catalog, Category, Event, Venue, VenueKind};
 use sellout_ingest::http::{HttpIngestConfig, IngestService, router};
 use sellout_ingest::ingestor::Ingestor;
 use sellout_ingest::validate::{Limits, Validator};
 use sellout_streams::log::{EmbeddedLog, LogConfig};
 use sellout_streams::{ManualClock, Transport};
 use tower::ServiceExt as _;
-
-const NOW: i64 = 1_795_000_000_000;
 
 /// A tmpfs of `size` mounted at a fresh directory; unmounted when dropped.
 struct Tmpfs {
@@ -54,35 +55,6 @@ impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(&self.path).status();
     }
-}
-
-fn catalog() -> Catalog {
-    let venue = Venue {
-        venue_id: "ven-1".into(),
-        name: "Riverside Arena".into(),
-        kind: VenueKind::Arena,
-        city: "Leeds".into(),
-        country: "GB".into(),
-        zones: vec![],
-    };
-    let event = Event {
-        event_id: "evt-1".into(),
-        name: "The Band".into(),
-        venue_id: "ven-1".into(),
-        on_sale: NOW - 86_400_000,
-        start: NOW + 30 * 86_400_000,
-        tags: vec![],
-        categories: vec![Category {
-            category_id: "cat-1".into(),
-            name: "Category 1".into(),
-            capacity: 5000,
-            list_price_minor: 9500,
-            floor_minor: 6000,
-            cap_minor: 20000,
-            currency: "GBP".into(),
-        }],
-    };
-    Catalog::new(vec![venue], vec![event]).expect("valid catalog")
 }
 
 /// A JSON array of `n` sales of sessions `first..first + n`.

@@ -1,10 +1,13 @@
 //! Re-sent input is appended once: within a run, after a restart (the window refills
 //! from the log), and after an append that failed half-way (claims are released).
 
+mod common;
+
+use common::{NOW, catalog};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use sellout_ingest::catalog::{Catalog, Category, Event, Venue, VenueKind, Zone, ZoneKind};
 use sellout_ingest::decode::{self, Format};
 use sellout_ingest::ingestor::{IngestReport, Ingestor};
 use sellout_ingest::validate::{Limits, Validator};
@@ -12,44 +15,6 @@ use sellout_streams::log::{EmbeddedLog, LogConfig};
 use sellout_streams::{
     AppendAck, Batch, Fetched, ManualClock, Offset, StreamError, TopicOffsets, Transport,
 };
-
-const NOW: i64 = 1_795_000_000_000;
-
-fn catalog() -> Catalog {
-    let venue = Venue {
-        venue_id: "ven-1".into(),
-        name: "Riverside Arena".into(),
-        kind: VenueKind::Arena,
-        city: "Leeds".into(),
-        country: "GB".into(),
-        zones: vec![Zone {
-            zone_id: "food-1".into(),
-            name: "Food court".into(),
-            kind: ZoneKind::Food,
-            tills: 4,
-            service_rate_per_min: 3.0,
-            beacons: vec!["b-1".into()],
-        }],
-    };
-    let event = Event {
-        event_id: "evt-1".into(),
-        name: "The Band".into(),
-        venue_id: "ven-1".into(),
-        on_sale: NOW - 86_400_000,
-        start: NOW + 30 * 86_400_000,
-        tags: vec![],
-        categories: vec![Category {
-            category_id: "cat-1".into(),
-            name: "Category 1".into(),
-            capacity: 5000,
-            list_price_minor: 9500,
-            floor_minor: 6000,
-            cap_minor: 20000,
-            currency: "GBP".into(),
-        }],
-    };
-    Catalog::new(vec![venue], vec![event]).expect("valid catalog")
-}
 
 /// CloudEvents JSON Lines: `sales` sales records (sessions `s-0..`) and `beacons`
 /// sightings, one input mixing two topics.
