@@ -136,6 +136,11 @@ impl Config {
         self.data_dir.join("pipelines").join("checkpoint.bin")
     }
 
+    /// The repricer's state: memory per category and read positions.
+    pub fn repricer_checkpoint(&self) -> PathBuf {
+        self.data_dir.join("pricing").join("repricer.json")
+    }
+
     /// The Parquet archive of the streams.
     pub fn archive_dir(&self) -> PathBuf {
         self.data_dir.join("archive")

@@ -86,14 +86,15 @@ pub fn pricing(
     Ok(service)
 }
 
-/// The repricer the configuration asks for: rules, or the newest trained model.
+/// The repricer the configuration asks for (rules, or the newest trained model),
+/// resuming from its checkpoint in the data directory.
 pub fn repricer(
     config: &Config,
     service: Arc<sellout_pricing::PricingService>,
     catalog: &Catalog,
 ) -> anyhow::Result<sellout_pricing::Repricer> {
-    match config.models.price_with {
-        crate::config::PriceWith::Rules => Ok(sellout_pricing::Repricer::rule_based(service)),
+    let repricer = match config.models.price_with {
+        crate::config::PriceWith::Rules => sellout_pricing::Repricer::rule_based(service),
         crate::config::PriceWith::Model => {
             let registry = sellout_models::registry::Registry::new(config.registry_dir());
             let (bundle, meta) = sellout_models::train::load(
@@ -110,7 +111,10 @@ pub fn repricer(
             tracing::info!(message = "Pricing with the model.", %version);
             let optimiser =
                 crate::optimiser::ModelOptimiser::new(bundle.demand_prior, catalog, version);
-            Ok(sellout_pricing::Repricer::new(service, Box::new(optimiser)))
+            sellout_pricing::Repricer::new(service, Box::new(optimiser))
         }
-    }
+    };
+    repricer
+        .with_checkpoint(config.repricer_checkpoint())
+        .context("cannot restore the repricer's checkpoint")
 }

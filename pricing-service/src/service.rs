@@ -70,6 +70,9 @@ pub enum PricingError {
     /// The catalog could not catch up.
     #[error(transparent)]
     Catalog(#[from] sellout_ingest::live_catalog::LiveCatalogError),
+    /// The repricer's checkpoint could not be written or read.
+    #[error(transparent)]
+    Checkpoint(#[from] crate::repricer::CheckpointError),
 }
 
 /// New floor, cap and published range of a category.

@@ -250,6 +250,7 @@ impl From<PricingError> for ApiError {
             }
             PricingError::Stream(_)
             | PricingError::Book(_)
+            | PricingError::Checkpoint(_)
             | PricingError::Catalog(LiveCatalogError::Stream(_)) => {
                 tracing::warn!(message = "Pricing write failed.", error = %e);
                 return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()).retry(1);
