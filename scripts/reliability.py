@@ -817,6 +817,9 @@ def main() -> int:
             "kill": not kill or (kill["records_lost"] == 0 and kill["duplicates"] == 0
                                  and kill["outputs_equal"] and kill["inputs_equal"]
                                  and kill["planned_equal"]
+                                 # Something of each kind was compared, prices included.
+                                 and all(kill["compared"][k] > 0 for k in (
+                                     "signals", "features", "price_changes"))
                                  and not any(kill["secrets_in_logs"].values())),
             "overload": not overload or (overload["server_errors"] == 0
                                          and overload["rss_growth_mb"] <= 50
