@@ -446,8 +446,8 @@ fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
         tracing::info!(message = "Replacing the previous demo's data.", dir = %dir.display());
         std::fs::remove_dir_all(&log_dir)
             .with_context(|| format!("cannot clear {}", log_dir.display()))?;
-        // The old run's checkpoints, archive and installations describe the old
-        // streams.
+        // The old run's checkpoints (pipelines, notifier, repricer), archive and
+        // installations describe the old streams.
         let checkpoints = config.pipelines_checkpoint().parent().map(|d| d.to_owned());
         for dir in checkpoints
             .into_iter()
@@ -458,10 +458,14 @@ fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
                     .with_context(|| format!("cannot clear {}", dir.display()))?;
             }
         }
-        let notifier = dir.join("notifier.checkpoint");
-        if notifier.exists() {
-            std::fs::remove_file(&notifier)
-                .with_context(|| format!("cannot clear {}", notifier.display()))?;
+        for file in [
+            dir.join("notifier.checkpoint"),
+            config.repricer_checkpoint(),
+        ] {
+            if file.exists() {
+                std::fs::remove_file(&file)
+                    .with_context(|| format!("cannot clear {}", file.display()))?;
+            }
         }
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

@@ -276,3 +276,24 @@ fn a_killed_repricer_resumes_from_its_checkpoint() {
     );
     assert_ne!(changes(&forgetful), reference);
 }
+
+#[test]
+fn a_checkpoint_from_another_log_is_refused_not_followed() {
+    let flushes = flushes();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("repricer.json");
+    let first = harness();
+    flush_by_flush(&first, &mut checkpointed(&first, &path), &flushes[..5]);
+
+    // A new, shorter log under the old checkpoint: reading on would skip records.
+    let replaced = harness();
+    flush_by_flush(
+        &replaced,
+        &mut Repricer::rule_based(replaced.service.clone()),
+        &flushes[..1],
+    );
+    let err = checkpointed(&replaced, &path)
+        .poll()
+        .expect_err("ahead of the topic");
+    assert!(err.to_string().contains("belongs to another log"), "{err}");
+}

@@ -68,6 +68,8 @@ pub struct Repricer {
     checkpoint: Option<PathBuf>,
     /// Whether the read positions are known (from the checkpoint or the commits).
     positioned: bool,
+    /// Whether the checkpoint's positions were checked against the topics' ends.
+    verified: bool,
 }
 
 impl std::fmt::Debug for Repricer {
@@ -89,6 +91,7 @@ impl Repricer {
             state: State::default(),
             checkpoint: None,
             positioned: false,
+            verified: false,
         }
     }
 
@@ -237,6 +240,18 @@ impl Repricer {
             self.state.features_next = transport.committed(FEATURES_TOPIC, CONSUMER)?.unwrap_or(0);
             self.state.signals_next = transport.committed(SIGNALS_TOPIC, CONSUMER)?.unwrap_or(0);
             self.positioned = true;
+        }
+        if let Some(path) = self.checkpoint.as_ref().filter(|_| !self.verified) {
+            for (topic, at) in [
+                (FEATURES_TOPIC, self.state.features_next),
+                (SIGNALS_TOPIC, self.state.signals_next),
+            ] {
+                let end = transport.offsets(topic)?.end;
+                if at > end {
+                    return Err(CheckpointError::ahead(path, topic, at, end).into());
+                }
+            }
+            self.verified = true;
         }
         let features = transport.read(FEATURES_TOPIC, self.state.features_next, FETCH_BYTES)?;
         let mut read = 0;

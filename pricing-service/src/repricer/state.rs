@@ -92,6 +92,20 @@ pub enum CheckpointError {
     },
 }
 
+impl CheckpointError {
+    /// A checkpoint whose position is past the end of its topic: it belongs to other
+    /// streams (a replaced log), and using it would skip records.
+    pub fn ahead(path: &Path, topic: &str, position: Offset, end: Offset) -> Self {
+        CheckpointError::Damaged {
+            path: path.to_path_buf(),
+            detail: format!(
+                "it is at offset {position} of `{topic}`, which ends at {end}: it belongs to \
+                 another log; remove it to reprice from the start"
+            ),
+        }
+    }
+}
+
 /// The checkpoint file's layout (maps as sorted lists, so the file is deterministic).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
