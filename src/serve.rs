@@ -305,6 +305,7 @@ impl LiveNotifier {
             installations: router(InstallationsState {
                 store: self.runtime.directory().store(),
                 clock: clock.clone(),
+                erasures: log.clone(),
             }),
             redemptions: redemptions(RedemptionsState {
                 transport: log,
