@@ -38,6 +38,16 @@
 //! serialised; reads use positional reads on their own file handles and see only
 //! batches whose write has returned. One process at a time may open a directory.
 //!
+//! # Privacy
+//!
+//! The log never rewrites a record: a privacy erase (an installation's id in
+//! `beacons`, `deliveries`, `late` or `deadletter` records) does not reach its
+//! segments. They keep the bytes until retention deletes the whole segment, and
+//! retention is off by default: set [`LogConfig::retention_max_age_s`] (or
+//! `retention_max_bytes`) to bound how long erased ids stay on disk. Everything read
+//! from the log downstream (archive, SQL, pipelines) applies the `erasures` topic
+//! itself (see `sellout_ingest::erasure`).
+//!
 //! # Layout
 //! - `config.rs`: [`LogConfig`], the `[log]` TOML section, and the policies.
 //! - `format.rs`: the frame header and its checksum.
