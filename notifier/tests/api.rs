@@ -217,3 +217,89 @@ async fn errors_are_json_and_name_the_field() {
         (StatusCode::BAD_REQUEST, json!("query"))
     );
 }
+
+/// A transport whose appends fail (a full disk under the erasures topic).
+struct Refusing;
+
+impl sellout_streams::Transport for Refusing {
+    fn append(
+        &self,
+        _: &str,
+        _: &sellout_streams::Batch,
+    ) -> Result<sellout_streams::AppendAck, sellout_streams::StreamError> {
+        Err(sellout_streams::StreamError::Unavailable("disk full".into()))
+    }
+    fn read(
+        &self,
+        _: &str,
+        from: u64,
+        _: usize,
+    ) -> Result<sellout_streams::Fetched, sellout_streams::StreamError> {
+        Ok(sellout_streams::Fetched {
+            from,
+            batches: Vec::new(),
+        })
+    }
+    fn offsets(
+        &self,
+        _: &str,
+    ) -> Result<sellout_streams::TopicOffsets, sellout_streams::StreamError> {
+        Ok(sellout_streams::TopicOffsets::default())
+    }
+    fn commit(&self, _: &str, _: &str, _: u64) -> Result<(), sellout_streams::StreamError> {
+        Ok(())
+    }
+    fn committed(&self, _: &str, _: &str) -> Result<Option<u64>, sellout_streams::StreamError> {
+        Ok(None)
+    }
+    fn flush(&self) -> Result<(), sellout_streams::StreamError> {
+        Ok(())
+    }
+    fn topics(&self) -> Result<Vec<String>, sellout_streams::StreamError> {
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn an_erase_that_cannot_be_recorded_is_a_503_and_a_retry_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(EmbeddedStore::open(dir.path(), EmbeddedOptions::default()).unwrap());
+    let clock = Arc::new(ManualClock::new(1_795_478_400_000));
+    let refusing = App {
+        router: router(InstallationsState {
+            store: store.clone(),
+            clock: clock.clone(),
+            erasures: Arc::new(Refusing),
+        }),
+        log: Arc::new(
+            EmbeddedLog::open(&dir.path().join("log"), LogConfig::default(), clock.clone())
+                .unwrap(),
+        ),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let (s, _) = call(
+        &refusing,
+        Method::PUT,
+        "/v1/installations/i1",
+        Some(body("i1", "tok", &[])),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = call(&refusing, Method::DELETE, "/v1/installations/i1", None).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("retry"), "{v}");
+    assert!(!v.to_string().contains("i1"), "{v}");
+    // The client retries against a working log: 204, and the erasure is recorded.
+    let working = App {
+        router: router(InstallationsState {
+            store,
+            clock,
+            erasures: refusing.log.clone(),
+        }),
+        log: refusing.log.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let (s, _) = call(&working, Method::DELETE, "/v1/installations/i1", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(Erasures::load(working.log.as_ref()).unwrap().contains("i1"));
+}
