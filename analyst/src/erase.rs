@@ -214,7 +214,8 @@ fn read_error(path: &Path, e: impl std::fmt::Display) -> ArchiveError {
 /// True when a row of `path` has an erased id in `column` (only that column is read).
 fn holds_erased(path: &Path, column: &str, erasures: &Erasures) -> Result<bool, ArchiveError> {
     let file = fs::File::open(path).map_err(io(format!("cannot open {}", path.display())))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| read_error(path, e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| read_error(path, e))?;
     let schema = builder.parquet_schema();
     let Some(leaf) = schema.columns().iter().position(|c| c.name() == column) else {
         return Ok(false);

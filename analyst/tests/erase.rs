@@ -194,12 +194,18 @@ fn an_erased_installation_leaves_sql_at_once_and_the_files_at_compaction() {
     assert_eq!(beacons[VICTIM], 160, "archive + tail");
     assert_eq!(deliveries[VICTIM], 40);
     let before = holders(&archive, VICTIM);
-    assert!(before.len() >= 4, "the grep must see the id first: {before:?}");
+    assert!(
+        before.len() >= 4,
+        "the grep must see the id first: {before:?}"
+    );
 
     erasure::append(f.log.as_ref(), VICTIM, T0 + 1).expect("erase");
 
     // Right after the erase, before any compaction: nothing of it, everything else.
-    assert_eq!(counts(&archive, &f.log, "beacons"), without_victim(beacons.clone()));
+    assert_eq!(
+        counts(&archive, &f.log, "beacons"),
+        without_victim(beacons.clone())
+    );
     assert_eq!(
         counts(&archive, &f.log, "deliveries"),
         without_victim(deliveries.clone())
@@ -208,11 +214,18 @@ fn an_erased_installation_leaves_sql_at_once_and_the_files_at_compaction() {
 
     let reports = archive.compact_all(f.log.as_ref(), None).expect("compact");
     let erased_in_tail: u64 = reports.iter().map(|r| r.erased_rows).sum();
-    assert_eq!(erased_in_tail, 40 + 10, "the tail's rows of it were left out");
+    assert_eq!(
+        erased_in_tail,
+        40 + 10,
+        "the tail's rows of it were left out"
+    );
     assert_eq!(archive.erasures_applied().expect("applied"), 1);
     assert_eq!(holders(&archive, VICTIM), Vec::<PathBuf>::new());
     for other in OTHERS {
-        assert!(!holders(&archive, other).is_empty(), "{other} still archived");
+        assert!(
+            !holders(&archive, other).is_empty(),
+            "{other} still archived"
+        );
     }
     assert_eq!(counts(&archive, &f.log, "beacons"), without_victim(beacons));
     assert_eq!(
@@ -239,7 +252,10 @@ fn a_crash_between_rewrite_and_saving_converges() {
     let torn = PathBuf::from(&report.rewritten[0]).with_extension("tmp");
     std::fs::write(&torn, b"PAR1 torn").expect("torn tmp");
     assert_eq!(crashed.erasures_applied().expect("applied"), 0);
-    assert!(!holders(&crashed, VICTIM).is_empty(), "deliveries still hold it");
+    assert!(
+        !holders(&crashed, VICTIM).is_empty(),
+        "deliveries still hold it"
+    );
 
     // The next compaction finishes the job: the same files as an archive built after
     // the erase, byte for byte.

@@ -227,7 +227,9 @@ impl sellout_streams::Transport for Refusing {
         _: &str,
         _: &sellout_streams::Batch,
     ) -> Result<sellout_streams::AppendAck, sellout_streams::StreamError> {
-        Err(sellout_streams::StreamError::Unavailable("disk full".into()))
+        Err(sellout_streams::StreamError::Unavailable(
+            "disk full".into(),
+        ))
     }
     fn read(
         &self,

@@ -76,7 +76,10 @@ fn an_erased_installation_leaves_the_venue_state_and_its_checkpoint() {
     assert!(holds(&checkpoint, "i-1") && holds(&checkpoint, "i-2"));
     let report = runner.report();
     assert_eq!(report.erased_skipped, 1);
-    assert_eq!(report.positions["beacons"], 5, "the skipped sighting is consumed");
+    assert_eq!(
+        report.positions["beacons"], 5,
+        "the skipped sighting is consumed"
+    );
 
     // A runner restarting from a checkpoint saved before the erase forgets it too.
     let mut restarted = open(dir.path(), &log, "before.bin");
