@@ -16,9 +16,16 @@
 //! were written, also after the erase (an app that registers again uses a new id).
 //! Appending the same erasure twice is harmless (the set is a set).
 //!
+//! [`redact_log`] also overwrites erased ids in the embedded log's sealed segments
+//! (see [`redact`]); readers treat such a redacted id as erased.
+//!
 //! The topic is tiny (about 120 bytes per erasure, so one 64 MiB segment holds half a
 //! million) and must outlive the records it erases: log retention deletes only closed
 //! segments, so with the default segment size it never touches it in practice.
+
+pub mod redact;
+
+pub use redact::{REDACTED, is_redacted, redact_log};
 
 use rustc_hash::FxHashSet;
 use sellout_streams::{AppendAck, Batch, Offset, StreamError, Transport};
@@ -190,9 +197,11 @@ impl Erasures {
         self.digests.is_empty()
     }
 
-    /// True when `installation_id` was erased.
+    /// True when `installation_id` was erased (or is an id the log redacted).
     pub fn contains(&self, installation_id: &str) -> bool {
-        !self.digests.is_empty() && self.digests.contains(&Digest::of(installation_id))
+        !self.digests.is_empty()
+            && (is_redacted(installation_id)
+                || self.digests.contains(&Digest::of(installation_id)))
     }
 
     /// True when the installation with this digest was erased.
