@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sellout_ingest::deadletter::{self, DeadLetter};
-use sellout_ingest::erasure::{self, Erasures, redact_log};
+use sellout_ingest::erasure::{self, Erasures, Redactor, redact_log};
 use sellout_ingest::records::{AnyRecord, BeaconRecord, Proximity, Topic, wire};
 use sellout_streams::log::{EmbeddedLog, LogConfig};
 use sellout_streams::{Batch, ManualClock, Transport};
@@ -54,6 +54,20 @@ fn dead_letter(id: &str, i: i64) -> Vec<u8> {
     value
 }
 
+type Maker = fn(&str, i64) -> Vec<u8>;
+
+fn append_all(log: &EmbeddedLog, topics: &[(&str, Maker)], range: std::ops::Range<i64>) {
+    for i in range {
+        for (topic, make) in topics {
+            let id = if i % 2 == 0 { VICTIM } else { OTHER };
+            let mut batch = Batch::new();
+            let key = if *topic == "deliveries" { id } else { "ven-1" };
+            batch.push(key.as_bytes(), i, &make(id, i));
+            log.append(topic, &batch).expect("append");
+        }
+    }
+}
+
 fn segments(dir: &Path, topic: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("topics").join(topic))
         .expect("dir")
@@ -79,20 +93,12 @@ fn sealed_segments_lose_the_erased_id_and_keep_everything_else() {
     let log = Arc::new(
         EmbeddedLog::open(dir.path(), config, Arc::new(ManualClock::new(0))).expect("log"),
     );
-    let topics: [(&str, fn(&str, i64) -> Vec<u8>); 3] = [
+    let topics: [(&str, Maker); 3] = [
         ("beacons", beacon),
         ("deliveries", delivery),
         (deadletter::TOPIC, dead_letter),
     ];
-    for i in 0..120 {
-        for (topic, make) in topics {
-            let id = if i % 2 == 0 { VICTIM } else { OTHER };
-            let mut batch = Batch::new();
-            let key = if topic == "deliveries" { id } else { "ven-1" };
-            batch.push(key.as_bytes(), i, &make(id, i));
-            log.append(topic, &batch).expect("append");
-        }
-    }
+    append_all(&log, &topics, 0..120);
     let before: Vec<_> = topics
         .iter()
         .map(|(t, _)| log.read(t, 0, usize::MAX).expect("read"))
@@ -108,7 +114,8 @@ fn sealed_segments_lose_the_erased_id_and_keep_everything_else() {
     assert_eq!(report.records_redacted, 0);
     erasure::append(log.as_ref(), VICTIM, 1).expect("erase");
     let erasures = Erasures::load(log.as_ref()).expect("erasures");
-    let report = redact_log(&log, &erasures).expect("redact");
+    let mut redactor = Redactor::new();
+    let report = redactor.run(&log).expect("redact");
     assert!(report.records_redacted > 0 && report.refused == 0, "{report:?}");
 
     for ((topic, _), before) in topics.iter().zip(&before) {
@@ -142,5 +149,26 @@ fn sealed_segments_lose_the_erased_id_and_keep_everything_else() {
         }
     }
     let again = redact_log(&log, &erasures).expect("again");
-    assert_eq!(again.records_redacted, 0, "a second pass finds nothing new");
+    assert_eq!(again.records_redacted, 0, "a second full pass finds nothing new");
+    let idle = redactor.run(&log).expect("idle");
+    assert_eq!(idle.segments_scanned, 0, "nothing new erased, nothing sealed since");
+
+    // Segments sealed later are redacted by the next run, and only they are read.
+    let sealed = || -> usize {
+        topics
+            .iter()
+            .map(|(t, _)| segments(dir.path(), t).len() - 1)
+            .sum()
+    };
+    let sealed_before = sealed();
+    append_all(&log, &topics, 120..240);
+    let later = redactor.run(&log).expect("later");
+    assert!(later.records_redacted > 0);
+    assert_eq!(later.segments_scanned, sealed() - sealed_before, "{later:?}");
+    for (topic, _) in topics {
+        let files = segments(dir.path(), topic);
+        for f in &files[..files.len() - 1] {
+            assert!(!holds(f, VICTIM), "{} still holds it", f.display());
+        }
+    }
 }

@@ -25,7 +25,7 @@
 
 pub mod redact;
 
-pub use redact::{REDACTED, is_redacted, redact_log};
+pub use redact::{REDACTED, Redactor, is_redacted, redact_log};
 
 use rustc_hash::FxHashSet;
 use sellout_streams::{AppendAck, Batch, Offset, StreamError, Transport};

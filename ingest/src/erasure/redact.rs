@@ -11,13 +11,16 @@
 //! is sealed), the pipelines' `late` topic (its records are the pipelines' type), and
 //! dead letters whose original is not JSON; those keep the id until retention.
 //!
-//! A pass reads every sealed segment of the topics it redacts; run it after new
-//! erasures (or new sealed segments), not on every poll.
+//! [`redact_log`] reads every sealed segment of those topics; [`Redactor::run`] does
+//! only what is new (every segment after new erasures, else the newly sealed ones), so
+//! it can run with each archive compaction.
+
+use std::collections::BTreeMap;
 
 use sellout_streams::log::{EmbeddedLog, RedactReport};
-use sellout_streams::{RecordView, StreamError};
+use sellout_streams::{Offset, RecordView, StreamError};
 
-use super::Erasures;
+use super::{ErasureError, Erasures};
 use crate::deadletter::{self, DeadLetter};
 use crate::records::{AnyRecord, Topic, wire};
 
@@ -32,34 +35,88 @@ pub fn is_redacted(id: &str) -> bool {
     !id.is_empty() && id.bytes().all(|b| b == REDACTED)
 }
 
-/// Redacts erased installations from the sealed segments of `beacons`, `deliveries`
-/// and `deadletter`; returns what each pass did, added up.
+/// How to read the installation id a record of a topic carries.
+type IdOf = fn(&[u8]) -> Option<String>;
+
+/// The topics redacted, with how each record's id is read.
+const TOPICS: [(&str, IdOf); 3] = [
+    ("beacons", beacon_id),
+    (DELIVERIES, json_id),
+    (deadletter::TOPIC, dead_letter_id),
+];
+
+/// Redacts erased installations from every sealed segment of `beacons`,
+/// `deliveries` and `deadletter`; returns what the passes did, added up.
 pub fn redact_log(log: &EmbeddedLog, erasures: &Erasures) -> Result<RedactReport, StreamError> {
     let mut report = RedactReport::default();
-    if erasures.is_empty() {
-        return Ok(report);
-    }
-    let topics: [(&str, fn(&[u8]) -> Option<String>); 3] = [
-        (Topic::Beacons.as_str(), beacon_id),
-        (DELIVERIES, json_id),
-        (deadletter::TOPIC, dead_letter_id),
-    ];
-    for (topic, id_of) in topics {
-        let pass = log.redact(topic, &mut |r: &RecordView<'_>| {
-            let id = id_of(r.value)?;
-            (!is_redacted(&id) && erasures.contains(&id)).then(|| redacted(r, id.as_bytes()))
-        })?;
-        if pass.records_redacted > 0 {
-            tracing::info!(
-                message = "Redacted erased installations from the log.",
-                topic,
-                records = pass.records_redacted,
-                segments = pass.segments_rewritten
-            );
-        }
-        report.add(pass);
+    for (topic, id_of) in TOPICS {
+        report.add(redact_topic(log, topic, id_of, 0, erasures)?);
     }
     Ok(report)
+}
+
+fn redact_topic(
+    log: &EmbeddedLog,
+    topic: &'static str,
+    id_of: IdOf,
+    from: Offset,
+    erasures: &Erasures,
+) -> Result<RedactReport, StreamError> {
+    if erasures.is_empty() {
+        return log.redact(topic, from, &mut |_| None);
+    }
+    let pass = log.redact(topic, from, &mut |r: &RecordView<'_>| {
+        let id = id_of(r.value)?;
+        (!is_redacted(&id) && erasures.contains(&id)).then(|| redacted(r, id.as_bytes()))
+    })?;
+    if pass.records_redacted > 0 {
+        tracing::info!(
+            message = "Redacted erased installations from the log.",
+            topic,
+            records = pass.records_redacted,
+            segments = pass.segments_rewritten
+        );
+    }
+    Ok(pass)
+}
+
+/// Runs redaction passes that do only what is new: after new erasures every sealed
+/// segment again, else only segments sealed since its last pass. Keep one per log
+/// (in memory: a restart costs one full pass).
+#[derive(Debug, Default)]
+pub struct Redactor {
+    erasures: Erasures,
+    /// The erasures offset the segments below `clean` are redacted for.
+    applied: Offset,
+    /// Per topic, the offset below which sealed segments are clean.
+    clean: BTreeMap<&'static str, Offset>,
+}
+
+impl Redactor {
+    /// A redactor that has done nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads new erasures and redacts what is not clean yet.
+    pub fn run(&mut self, log: &EmbeddedLog) -> Result<RedactReport, ErasureError> {
+        self.erasures.catch_up(log, None)?;
+        if self.erasures.end() != self.applied {
+            self.clean.clear();
+        }
+        let mut report = RedactReport::default();
+        if self.erasures.is_empty() {
+            return Ok(report);
+        }
+        for (topic, id_of) in TOPICS {
+            let from = self.clean.get(topic).copied().unwrap_or(0);
+            let pass = redact_topic(log, topic, id_of, from, &self.erasures)?;
+            self.clean.insert(topic, pass.sealed_end);
+            report.add(pass);
+        }
+        self.applied = self.erasures.end();
+        Ok(report)
+    }
 }
 
 /// The record's key and value with every occurrence of `id` overwritten.
@@ -116,5 +173,6 @@ mod tests {
         let cloud = br#"{"type":"beacons","data":{"installation_id":"ins-9"}}"#;
         assert_eq!(json_id(cloud).as_deref(), Some("ins-9"));
         assert_eq!(json_id(b"not json"), None);
+        assert_eq!(TOPICS[0].0, Topic::Beacons.as_str());
     }
 }

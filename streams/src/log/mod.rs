@@ -301,14 +301,23 @@ impl EmbeddedLog {
         Ok(report)
     }
 
-    /// Gives each record of `topic`'s sealed segments to `rewrite`, and writes the
-    /// replacements it returns (same key and value lengths) in place: offsets, index
-    /// and CRCs stay valid (see `redact.rs`). The active segment is left alone.
-    pub fn redact(&self, topic: &str, rewrite: &mut Rewrite<'_>) -> Result<RedactReport, StreamError> {
+    /// Gives each record of `topic`'s sealed segments holding offsets at or after
+    /// `from` to `rewrite`, and writes the replacements it returns (same key and value
+    /// lengths) in place: offsets, index and CRCs stay valid (see `redact.rs`). The
+    /// active segment is left alone; the report says where it starts.
+    pub fn redact(
+        &self,
+        topic: &str,
+        from: Offset,
+        rewrite: &mut Rewrite<'_>,
+    ) -> Result<RedactReport, StreamError> {
         validate_topic(topic)?;
         match self.inner.topic(topic)? {
-            Some(t) => t.redact_sealed(rewrite),
-            None => Ok(RedactReport::default()),
+            Some(t) => t.redact_sealed(from, rewrite),
+            None => Ok(RedactReport {
+                sealed_end: from,
+                ..RedactReport::default()
+            }),
         }
     }
 

@@ -34,6 +34,9 @@ pub struct RedactReport {
     pub records_redacted: u64,
     /// Replacements refused because their lengths differed.
     pub refused: u64,
+    /// The first offset not looked at: the active segment's base (for one topic; a
+    /// later pass over the same rewrite may start there).
+    pub sealed_end: Offset,
 }
 
 impl RedactReport {
@@ -43,15 +46,25 @@ impl RedactReport {
         self.segments_rewritten += other.segments_rewritten;
         self.records_redacted += other.records_redacted;
         self.refused += other.refused;
+        self.sealed_end = self.sealed_end.max(other.sealed_end);
     }
 }
 
 impl Topic {
-    /// Applies `rewrite` to every record of every sealed segment.
-    pub fn redact_sealed(&self, rewrite: &mut Rewrite<'_>) -> Result<RedactReport, StreamError> {
+    /// Applies `rewrite` to every record of the sealed segments holding offsets at or
+    /// after `from`.
+    pub fn redact_sealed(
+        &self,
+        from: Offset,
+        rewrite: &mut Rewrite<'_>,
+    ) -> Result<RedactReport, StreamError> {
         let _turn = self.maintenance()?;
-        let mut report = RedactReport::default();
-        for seg in self.sealed_segments()? {
+        let (sealed, active) = self.sealed_segments()?;
+        let mut report = RedactReport {
+            sealed_end: active.max(from),
+            ..RedactReport::default()
+        };
+        for (seg, _) in sealed.into_iter().filter(|(_, end)| *end > from) {
             report.segments_scanned += 1;
             let (bytes, redacted, refused) = redact_file(&seg.path, rewrite)?;
             report.refused += refused;
@@ -233,7 +246,7 @@ mod tests {
         };
         let mut calls = 0;
         let report = log
-            .redact("t", &mut |r| {
+            .redact("t", 0, &mut |r| {
                 calls += 1;
                 (r.key == b"who-alice").then(|| (vec![b'*'; r.key.len()], vec![b'#'; r.value.len()]))
             })
@@ -243,6 +256,15 @@ mod tests {
         assert_eq!(report.records_redacted, secret_sealed);
         assert_eq!(report.refused, 0);
         assert!(report.segments_rewritten > 0);
+        assert_eq!(report.sealed_end, sealed_end);
+        let mut later = 0;
+        let again = log
+            .redact("t", report.sealed_end, &mut |_| {
+                later += 1;
+                None
+            })
+            .expect("again");
+        assert_eq!((later, again.segments_scanned), (0, 0), "nothing sealed since");
 
         let check = |log: &EmbeddedLog| {
             let after = all(log);
@@ -295,15 +317,18 @@ mod tests {
         let files = segment_files(dir.path());
         let bytes: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).expect("r")).collect();
         let report = log
-            .redact("t", &mut |r| Some((r.key.to_vec(), b"short".to_vec())))
+            .redact("t", 0, &mut |r| Some((r.key.to_vec(), b"short".to_vec())))
             .expect("redact");
         assert!(report.refused > 0);
         assert_eq!((report.records_redacted, report.segments_rewritten), (0, 0));
         let again: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).expect("r")).collect();
         assert_eq!(bytes, again);
         assert_eq!(
-            log.redact("nope", &mut |_| None).expect("unknown topic"),
-            super::RedactReport::default()
+            log.redact("nope", 7, &mut |_| None).expect("unknown topic"),
+            super::RedactReport {
+                sealed_end: 7,
+                ..super::RedactReport::default()
+            }
         );
     }
 
@@ -322,7 +347,7 @@ mod tests {
         bytes[at] ^= 0x55;
         std::fs::write(&first, &bytes).expect("write");
         let err = log
-            .redact("t", &mut |r| Some((r.key.to_vec(), r.value.to_vec())))
+            .redact("t", 0, &mut |r| Some((r.key.to_vec(), r.value.to_vec())))
             .expect_err("damage");
         assert!(matches!(err, crate::StreamError::Corrupt { .. }), "{err}");
         assert_eq!(std::fs::read(&first).expect("read"), bytes);

@@ -262,12 +262,17 @@ impl Topic {
         self.maintenance.lock().map_err(|_| poisoned("maintenance"))
     }
 
-    /// The sealed segments (all but the active one), oldest first.
-    pub(crate) fn sealed_segments(&self) -> Result<Vec<Arc<Segment>>, StreamError> {
+    /// The sealed segments (all but the active one), oldest first, each with the
+    /// offset after its last record; and the active segment's base offset.
+    pub(crate) fn sealed_segments(&self) -> Result<(Vec<(Arc<Segment>, Offset)>, Offset), StreamError> {
         let st = self.state()?;
-        let mut sealed: Vec<_> = st.segments.values().map(|s| Arc::clone(&s.seg)).collect();
-        sealed.pop();
-        Ok(sealed)
+        let segs: Vec<_> = st.segments.values().map(|s| Arc::clone(&s.seg)).collect();
+        let active = segs.last().map_or(st.end, |s| s.base);
+        let sealed = segs
+            .windows(2)
+            .map(|w| (Arc::clone(&w[0]), w[1].base))
+            .collect();
+        Ok((sealed, active))
     }
 
     /// Swaps in a rewritten sealed segment of the same length and frame positions.
