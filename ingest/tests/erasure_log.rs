@@ -106,7 +106,10 @@ fn sealed_segments_lose_the_erased_id_and_keep_everything_else() {
     for (topic, _) in topics {
         let files = segments(dir.path(), topic);
         assert!(files.len() > 2, "{topic}: {files:?}");
-        assert!(files.iter().all(|f| holds(f, VICTIM)), "{topic}: the grep sees it first");
+        assert!(
+            files.iter().all(|f| holds(f, VICTIM)),
+            "{topic}: the grep sees it first"
+        );
     }
 
     // Nothing erased: nothing to do. Then the erase.
@@ -116,7 +119,10 @@ fn sealed_segments_lose_the_erased_id_and_keep_everything_else() {
     let erasures = Erasures::load(log.as_ref()).expect("erasures");
     let mut redactor = Redactor::new();
     let report = redactor.run(&log).expect("redact");
-    assert!(report.records_redacted > 0 && report.refused == 0, "{report:?}");
+    assert!(
+        report.records_redacted > 0 && report.refused == 0,
+        "{report:?}"
+    );
 
     for ((topic, _), before) in topics.iter().zip(&before) {
         let files = segments(dir.path(), topic);
@@ -125,12 +131,18 @@ fn sealed_segments_lose_the_erased_id_and_keep_everything_else() {
             assert!(!holds(f, VICTIM), "{} still holds it", f.display());
             assert!(holds(f, OTHER), "{} lost the other id", f.display());
         }
-        assert!(holds(&active[0], VICTIM), "the active segment waits until sealed");
+        assert!(
+            holds(&active[0], VICTIM),
+            "the active segment waits until sealed"
+        );
         let after = log.read(topic, 0, usize::MAX).expect("read");
         let pairs: Vec<_> = after.records().zip(before.records()).collect();
         assert_eq!(pairs.len(), 120);
         for (a, b) in pairs {
-            assert_eq!((a.offset, a.time, a.value.len()), (b.offset, b.time, b.value.len()));
+            assert_eq!(
+                (a.offset, a.time, a.value.len()),
+                (b.offset, b.time, b.value.len())
+            );
             let redacted = a.value != b.value;
             if redacted {
                 assert!(String::from_utf8_lossy(b.value).contains(VICTIM) || *topic == "beacons");
@@ -141,7 +153,10 @@ fn sealed_segments_lose_the_erased_id_and_keep_everything_else() {
                     panic!("not a beacon");
                 };
                 let id = r.installation_id.as_str();
-                assert!([OTHER, VICTIM].contains(&id) || erasure::is_redacted(id), "{id}");
+                assert!(
+                    [OTHER, VICTIM].contains(&id) || erasure::is_redacted(id),
+                    "{id}"
+                );
                 assert_eq!(erasure::is_redacted(id), redacted);
                 // Readers drop redacted rows as they drop the erased id itself.
                 assert_eq!(erasures.contains(id), id != OTHER);
@@ -149,9 +164,15 @@ fn sealed_segments_lose_the_erased_id_and_keep_everything_else() {
         }
     }
     let again = redact_log(&log, &erasures).expect("again");
-    assert_eq!(again.records_redacted, 0, "a second full pass finds nothing new");
+    assert_eq!(
+        again.records_redacted, 0,
+        "a second full pass finds nothing new"
+    );
     let idle = redactor.run(&log).expect("idle");
-    assert_eq!(idle.segments_scanned, 0, "nothing new erased, nothing sealed since");
+    assert_eq!(
+        idle.segments_scanned, 0,
+        "nothing new erased, nothing sealed since"
+    );
 
     // Segments sealed later are redacted by the next run, and only they are read.
     let sealed = || -> usize {
@@ -164,7 +185,11 @@ fn sealed_segments_lose_the_erased_id_and_keep_everything_else() {
     append_all(&log, &topics, 120..240);
     let later = redactor.run(&log).expect("later");
     assert!(later.records_redacted > 0);
-    assert_eq!(later.segments_scanned, sealed() - sealed_before, "{later:?}");
+    assert_eq!(
+        later.segments_scanned,
+        sealed() - sealed_before,
+        "{later:?}"
+    );
     for (topic, _) in topics {
         let files = segments(dir.path(), topic);
         for f in &files[..files.len() - 1] {

@@ -200,8 +200,7 @@ impl Erasures {
     /// True when `installation_id` was erased (or is an id the log redacted).
     pub fn contains(&self, installation_id: &str) -> bool {
         !self.digests.is_empty()
-            && (is_redacted(installation_id)
-                || self.digests.contains(&Digest::of(installation_id)))
+            && (is_redacted(installation_id) || self.digests.contains(&Digest::of(installation_id)))
     }
 
     /// True when the installation with this digest was erased.

@@ -98,10 +98,7 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StreamError> {
 /// The segment's bytes with `rewrite` applied, how many records changed, and how many
 /// replacements were refused. Every batch's CRC is checked first: a damaged segment is
 /// an error, never rewritten with a fresh CRC over the damage.
-fn redact_file(
-    path: &Path,
-    rewrite: &mut Rewrite<'_>,
-) -> Result<(Vec<u8>, u64, u64), StreamError> {
+fn redact_file(path: &Path, rewrite: &mut Rewrite<'_>) -> Result<(Vec<u8>, u64, u64), StreamError> {
     let corrupt = |detail: String| StreamError::Corrupt {
         path: path.display().to_string(),
         detail,
@@ -248,7 +245,8 @@ mod tests {
         let report = log
             .redact("t", 0, &mut |r| {
                 calls += 1;
-                (r.key == b"who-alice").then(|| (vec![b'*'; r.key.len()], vec![b'#'; r.value.len()]))
+                (r.key == b"who-alice")
+                    .then(|| (vec![b'*'; r.key.len()], vec![b'#'; r.value.len()]))
             })
             .expect("redact");
         assert_eq!(calls as u64, sealed_end, "every sealed record seen once");
@@ -264,7 +262,11 @@ mod tests {
                 None
             })
             .expect("again");
-        assert_eq!((later, again.segments_scanned), (0, 0), "nothing sealed since");
+        assert_eq!(
+            (later, again.segments_scanned),
+            (0, 0),
+            "nothing sealed since"
+        );
 
         let check = |log: &EmbeddedLog| {
             let after = all(log);
@@ -288,10 +290,18 @@ mod tests {
         check(&log);
         for path in segment_files(dir.path()) {
             let bytes = std::fs::read(&path).expect("read");
-            let name = path.file_stem().expect("stem").to_string_lossy().to_string();
+            let name = path
+                .file_stem()
+                .expect("stem")
+                .to_string_lossy()
+                .to_string();
             let sealed = name.parse::<u64>().is_ok_and(|b| b < sealed_end);
             let holds = bytes.windows(6).any(|w| w == b"secret");
-            assert!(!(sealed && holds), "{} still holds a secret", path.display());
+            assert!(
+                !(sealed && holds),
+                "{} still holds a secret",
+                path.display()
+            );
         }
         assert!(
             segment_files(dir.path())

@@ -264,7 +264,9 @@ impl Topic {
 
     /// The sealed segments (all but the active one), oldest first, each with the
     /// offset after its last record; and the active segment's base offset.
-    pub(crate) fn sealed_segments(&self) -> Result<(Vec<(Arc<Segment>, Offset)>, Offset), StreamError> {
+    pub(crate) fn sealed_segments(
+        &self,
+    ) -> Result<(Vec<(Arc<Segment>, Offset)>, Offset), StreamError> {
         let st = self.state()?;
         let segs: Vec<_> = st.segments.values().map(|s| Arc::clone(&s.seg)).collect();
         let active = segs.last().map_or(st.end, |s| s.base);
