@@ -81,6 +81,9 @@ struct Appender {
     dir_unsynced: bool,
 }
 
+/// A sealed segment and the offset after its last record.
+pub(crate) type SealedSegment = (Arc<Segment>, Offset);
+
 /// Where a read continues: a segment, a frame in it, and the segment's bounds.
 struct ReadPlan {
     seg: Arc<Segment>,
@@ -264,9 +267,7 @@ impl Topic {
 
     /// The sealed segments (all but the active one), oldest first, each with the
     /// offset after its last record; and the active segment's base offset.
-    pub(crate) fn sealed_segments(
-        &self,
-    ) -> Result<(Vec<(Arc<Segment>, Offset)>, Offset), StreamError> {
+    pub(crate) fn sealed_segments(&self) -> Result<(Vec<SealedSegment>, Offset), StreamError> {
         let st = self.state()?;
         let segs: Vec<_> = st.segments.values().map(|s| Arc::clone(&s.seg)).collect();
         let active = segs.last().map_or(st.end, |s| s.base);
