@@ -305,6 +305,7 @@ impl LiveNotifier {
             installations: router(InstallationsState {
                 store: self.runtime.directory().store(),
                 clock: clock.clone(),
+                erasures: log.clone(),
             }),
             redemptions: redemptions(RedemptionsState {
                 transport: log,
@@ -364,7 +365,8 @@ impl LiveNotifier {
     }
 }
 
-/// Compacts the streams into the archive every `every` until `stopped` resolves.
+/// Compacts the streams into the archive every `every` until `stopped` resolves, then
+/// redacts erased installations from the log's sealed segments (only what is new).
 /// Runs on a blocking thread, so requests and the pipelines are not held up.
 async fn compact_in_background(
     archive: Archive,
@@ -373,6 +375,7 @@ async fn compact_in_background(
     stopped: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(stopped);
+    let mut redactor = Some(sellout_ingest::erasure::Redactor::new());
     loop {
         tokio::select! {
             biased;
@@ -380,9 +383,22 @@ async fn compact_in_background(
             () = tokio::time::sleep(every) => {}
         }
         let (archive, log) = (archive.clone(), log.clone());
-        match tokio::task::spawn_blocking(move || archive.compact_all(log.as_ref(), None)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(message = "Archiving failed; will retry.", error = %e),
+        let mut r = redactor.take().unwrap_or_default();
+        let task = tokio::task::spawn_blocking(move || {
+            let archived = archive.compact_all(log.as_ref(), None);
+            let redacted = r.run(&log);
+            (archived, redacted, r)
+        });
+        match task.await {
+            Ok((archived, redacted, r)) => {
+                redactor = Some(r);
+                if let Err(e) = archived {
+                    tracing::warn!(message = "Archiving failed; will retry.", error = %e);
+                }
+                if let Err(e) = redacted {
+                    tracing::warn!(message = "Redacting erased installations failed; will retry.", error = %e);
+                }
+            }
             Err(e) => tracing::error!(message = "The archive task failed.", error = %e),
         }
     }

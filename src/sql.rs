@@ -60,6 +60,10 @@ pub fn archive(config: &Config) -> anyhow::Result<()> {
     let reports = archive_of(config)
         .compact_all(log.as_ref(), None)
         .context("compaction failed")?;
+    // Erased installations leave the log's sealed segments too (see the README).
+    sellout_ingest::erasure::Redactor::new()
+        .run(&log)
+        .context("redacting erased installations from the log failed")?;
     println!("{}", serde_json::json!({ "archived": reports }));
     Ok(())
 }

@@ -10,19 +10,26 @@
 //! writes the same files, byte for byte: a crash between a file and the position
 //! costs a rewrite, never a duplicate. Records after the position are the live
 //! tail, which [`crate::sql`] reads from the streams.
+//!
+//! Privacy erasures ([`sellout_ingest::erasure`]) are applied here too: rows of erased
+//! installations are left out of every new file, and [`Archive::compact_all`] first
+//! rewrites existing files that still hold one (see [`crate::erase`]).
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use arrow::array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use sellout_ingest::erasure::{ErasureError, Erasures};
 use sellout_streams::{Offset, StreamError, Transport};
 use serde::{Deserialize, Serialize};
 
+use crate::erase::{EraseReport, retain_not_erased};
 use crate::tables::{Table, TableError, date_of};
 
 /// Bytes fetched per read while compacting.
@@ -78,6 +85,9 @@ pub enum ArchiveError {
     /// Stored records could not become a batch.
     #[error("archive: {0}")]
     Table(#[from] TableError),
+    /// The erasures topic could not be read.
+    #[error("archive: {0}")]
+    Erasures(#[from] ErasureError),
     /// Writing Parquet failed.
     #[error("archive: cannot write {path}: {detail}")]
     Write {
@@ -97,7 +107,7 @@ pub enum ArchiveError {
     },
 }
 
-fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ArchiveError {
+pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ArchiveError {
     let context = context.into();
     move |source| ArchiveError::Io { context, source }
 }
@@ -111,6 +121,8 @@ pub struct CompactReport {
     pub records: u64,
     /// Files written.
     pub files: Vec<String>,
+    /// Rows of erased installations left out of the files written.
+    pub erased_rows: u64,
     /// The archive's position afterwards (the first offset of the tail).
     pub position: Offset,
 }
@@ -167,26 +179,51 @@ impl Archive {
         write_atomically(&path, &json)
     }
 
-    /// Compacts every table up to the end of its stream (or `until`, exclusive, when
-    /// given: at most that offset of every topic).
+    /// Applies erasures not applied yet to the files already written (see
+    /// [`Archive::apply_erasures`]), then compacts every table up to the end of its
+    /// stream (or `until`, exclusive, when given: at most that offset of every topic),
+    /// leaving erased installations out.
     pub fn compact_all(
         &self,
         transport: &dyn Transport,
         until: Option<Offset>,
     ) -> Result<Vec<CompactReport>, ArchiveError> {
+        let erasures = Erasures::load(transport)?;
+        let erased: EraseReport = self.apply_erasures(&erasures)?;
+        if !erased.rewritten.is_empty() || !erased.removed.is_empty() {
+            tracing::info!(
+                message = "Erasures applied to the archive.",
+                rewritten = erased.rewritten.len(),
+                removed = erased.removed.len(),
+                rows = erased.rows_removed
+            );
+        }
         Table::ALL
             .into_iter()
-            .map(|t| self.compact(transport, t, until))
+            .map(|t| self.compact_with(transport, t, until, &erasures))
             .collect()
     }
 
     /// Compacts `table` from the archive's position to the end of its stream (or to
-    /// `until`, exclusive).
+    /// `until`, exclusive), leaving out erased installations (files written before an
+    /// erasure are rewritten by [`Archive::compact_all`]).
     pub fn compact(
         &self,
         transport: &dyn Transport,
         table: Table,
         until: Option<Offset>,
+    ) -> Result<CompactReport, ArchiveError> {
+        let erasures = Erasures::load(transport)?;
+        self.compact_with(transport, table, until, &erasures)
+    }
+
+    /// As [`Archive::compact`], with the erasures already read.
+    pub fn compact_with(
+        &self,
+        transport: &dyn Transport,
+        table: Table,
+        until: Option<Offset>,
+        erasures: &Erasures,
     ) -> Result<CompactReport, ArchiveError> {
         let topic = table.name();
         let stream = |source| ArchiveError::Stream { topic, source };
@@ -207,10 +244,11 @@ impl Archive {
         let chunk = self.config.chunk_records.max(1);
         while from < end {
             let to = ((from / chunk + 1) * chunk).min(end);
-            let files = self.write_chunk(transport, table, from, to)?;
+            let (files, erased) = self.write_chunk(transport, table, from, to, erasures)?;
             self.save_position(table, to)?;
             report.records += to - from;
             report.files.extend(files);
+            report.erased_rows += erased;
             from = to;
         }
         report.position = from;
@@ -225,14 +263,16 @@ impl Archive {
         Ok(report)
     }
 
-    /// Writes offsets `from..to` of `table`, one file per day.
+    /// Writes offsets `from..to` of `table`, one file per day; returns the files and
+    /// the rows of erased installations left out.
     fn write_chunk(
         &self,
         transport: &dyn Transport,
         table: Table,
         from: Offset,
         to: Offset,
-    ) -> Result<Vec<String>, ArchiveError> {
+        erasures: &Erasures,
+    ) -> Result<(Vec<String>, u64), ArchiveError> {
         let topic = table.name();
         // (date, time, offset, value), sorted so each day's rows are in time order.
         let mut rows: Vec<(String, i64, Offset, Vec<u8>)> = Vec::new();
@@ -260,6 +300,7 @@ impl Archive {
         }
         rows.sort_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
         let mut files = Vec::new();
+        let mut erased = 0;
         let mut start = 0;
         while start < rows.len() {
             let date = rows[start].0.clone();
@@ -270,51 +311,63 @@ impl Archive {
                 .collect();
             let dir = self.table_dir(table).join(format!("date={date}"));
             let path = dir.join(format!("part-{from:012}-{:012}.parquet", to - 1));
-            self.write_file(table, &values, &dir, &path)?;
-            files.push(path.display().to_string());
+            let batch = table.to_batch(&values)?;
+            let (batch, left_out) = retain_not_erased(batch, table, erasures)?;
+            erased += left_out as u64;
+            if batch.num_rows() > 0 {
+                write_batch(&batch, &path)?;
+                files.push(path.display().to_string());
+            } else {
+                // Every row was erased: no file (nor one a crashed earlier run left).
+                remove_if_present(&path)?;
+            }
             start += len;
         }
-        Ok(files)
-    }
-
-    fn write_file(
-        &self,
-        table: Table,
-        values: &[&[u8]],
-        dir: &Path,
-        path: &Path,
-    ) -> Result<(), ArchiveError> {
-        let batch = table.to_batch(values)?;
-        fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
-        let time_column = batch.schema().index_of("time").ok();
-        let props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .set_statistics_enabled(EnabledStatistics::Page)
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_sorting_columns(time_column.map(|i| {
-                vec![SortingColumn {
-                    column_idx: i as i32,
-                    descending: false,
-                    nulls_first: false,
-                }]
-            }))
-            .build();
-        let write_error = |e: &dyn std::fmt::Display| ArchiveError::Write {
-            path: path.display().to_string(),
-            detail: e.to_string(),
-        };
-        let mut bytes = Vec::new();
-        let mut writer =
-            ArrowWriter::try_new(&mut bytes, Arc::clone(batch.schema_ref()), Some(props))
-                .map_err(|e| write_error(&e))?;
-        writer.write(&batch).map_err(|e| write_error(&e))?;
-        writer.close().map_err(|e| write_error(&e))?;
-        write_atomically(path, &bytes)
+        Ok((files, erased))
     }
 }
 
+/// Removes `path` unless it is already absent.
+pub(crate) fn remove_if_present(path: &Path) -> Result<(), ArchiveError> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(io(format!("cannot remove {}", path.display()))(e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Writes `batch` as the Parquet file `path` (sorted by time as given, page
+/// statistics, Snappy), through a temporary file and a rename. Compaction and erasure
+/// rewrites both come here, so a rewritten file has the same writer properties.
+pub(crate) fn write_batch(batch: &RecordBatch, path: &Path) -> Result<(), ArchiveError> {
+    let time_column = batch.schema().index_of("time").ok();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_sorting_columns(time_column.map(|i| {
+            vec![SortingColumn {
+                column_idx: i as i32,
+                descending: false,
+                nulls_first: false,
+            }]
+        }))
+        .build();
+    let write_error = |e: &dyn std::fmt::Display| ArchiveError::Write {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    };
+    let mut bytes = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut bytes, Arc::clone(batch.schema_ref()), Some(props))
+        .map_err(|e| write_error(&e))?;
+    writer.write(batch).map_err(|e| write_error(&e))?;
+    writer.close().map_err(|e| write_error(&e))?;
+    write_atomically(path, &bytes)
+}
+
 /// Writes `bytes` to `path` through a temporary file, fsync and rename.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
     use std::io::Write as _;
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;

@@ -9,6 +9,10 @@
 //! memory pool ([`SqlLimits::max_memory_bytes`]), and functions that could build a huge
 //! value in one call are bounded ([`crate::sql_bounds`]); an error while running (a division by
 //! zero, a bad cast) is the query's fault and says so, like a parse error.
+//!
+//! Erased installations ([`crate::erase`]) are left out of the tail, and out of the
+//! archived part too while the archive's files are not yet rewritten for the latest
+//! erasures.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +27,8 @@ use datafusion::datasource::listing::{
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{SessionConfig, SessionContext, col};
+use sellout_ingest::erasure::Erasures;
 use sellout_streams::{Offset, Transport};
 use serde::{Deserialize, Serialize};
 
@@ -167,16 +172,27 @@ impl SqlSession {
         let ctx = SessionContext::new_with_config_rt(SessionConfig::new(), runtime);
         crate::sql_bounds::register(&ctx, limits.max_output_bytes);
         let positions = archive.positions()?;
+        let erasures = Arc::new(Erasures::load(transport).map_err(|e| SqlError::Tail {
+            topic: sellout_ingest::erasure::TOPIC,
+            detail: e.to_string(),
+        })?);
+        // Files not yet rewritten for the newest erasures are filtered while reading.
+        let pending = archive.erasures_applied()? < erasures.end();
+        let not_erased = crate::erase::not_erased_udf(erasures.clone());
         let mut tails = Vec::new();
         for table in Table::ALL {
             let from = positions.get(table.name()).copied().unwrap_or(0);
-            let tail = read_tail(transport, table, from)?;
+            let tail = read_tail(transport, table, from, &erasures)?;
             tails.push((table.name(), tail.num_rows()));
             let archived = listing(archive, table)?;
             let tail_table = MemTable::try_new(tail.schema(), vec![vec![tail]])
                 .map_err(|e| SqlError::Engine(e.to_string()))?;
             let view = ctx
                 .read_table(archived)
+                .and_then(|a| match table.installation_column() {
+                    Some(column) if pending => a.filter(not_erased.call(vec![col(column)])),
+                    _ => Ok(a),
+                })
                 .and_then(|a| a.union(ctx.read_table(Arc::new(tail_table))?))
                 .map_err(|e| SqlError::Engine(e.to_string()))?;
             ctx.register_table(table.name(), view.into_view())
@@ -260,11 +276,13 @@ fn listing(archive: &Archive, table: Table) -> Result<Arc<ListingTable>, SqlErro
     Ok(Arc::new(ListingTable::try_new(config).map_err(engine)?))
 }
 
-/// The records of `table`'s stream from `from` to its end, with the `date` column.
+/// The records of `table`'s stream from `from` to its end, without erased
+/// installations, with the `date` column.
 fn read_tail(
     transport: &dyn Transport,
     table: Table,
     from: Offset,
+    erasures: &Erasures,
 ) -> Result<RecordBatch, SqlError> {
     let topic = table.name();
     let tail_error = |detail: String| SqlError::Tail { topic, detail };
@@ -292,5 +310,6 @@ fn read_tail(
     let schema = with_date(batch.schema_ref());
     let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
     columns.push(Arc::new(StringArray::from(dates)));
-    RecordBatch::try_new(schema, columns).map_err(|e| tail_error(e.to_string()))
+    let batch = RecordBatch::try_new(schema, columns).map_err(|e| tail_error(e.to_string()))?;
+    Ok(crate::erase::retain_not_erased(batch, table, erasures)?.0)
 }

@@ -62,6 +62,15 @@ impl Table {
         }
     }
 
+    /// The column holding an app installation's id, in the tables that have one (the
+    /// rows a privacy erasure removes; see [`crate::erase`]).
+    pub fn installation_column(self) -> Option<&'static str> {
+        match self {
+            Table::Input(Topic::Beacons) | Table::Deliveries => Some("installation_id"),
+            _ => None,
+        }
+    }
+
     /// The table named `name`.
     pub fn from_name(name: &str) -> Option<Table> {
         Table::ALL.into_iter().find(|t| t.name() == name)

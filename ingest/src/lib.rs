@@ -20,6 +20,8 @@
 //! - [`decode`]: the input formats, each producing records or per-record rejections.
 //! - [`validate`]: field, range, catalog and time-window checks.
 //! - [`deadletter`]: the dead-letter record and its topic.
+//! - [`erasure`]: privacy erasures of installations (the `erasures` topic) and the
+//!   set readers filter installation ids with.
 //! - [`ingestor`]: decode → validate → append, with counters.
 //! - [`http`]: the axum routes `POST /v1/records/{topic}` and `POST /v1/cloudevents`.
 //! - [`openapi`]: their OpenAPI description, merged into the binary's `/openapi.json`.
@@ -29,6 +31,7 @@ pub mod catalog;
 pub mod deadletter;
 pub mod decode;
 pub mod dedup;
+pub mod erasure;
 pub mod http;
 pub mod ingestor;
 pub mod live_catalog;

@@ -5,6 +5,11 @@
 //! - `GET /v1/installations/{id}`: one installation, push token included: the caller
 //!   is its owner (the app), so the token goes back to where it came from.
 //! - `DELETE /v1/installations/{id}`: privacy erase; `204` whether or not it existed.
+//!   After the store has forgotten the installation, one erasure naming a digest of
+//!   its id is appended to the `erasures` topic ([`sellout_ingest::erasure`]), which
+//!   the archive, SQL and the pipelines apply to everything else that holds the id.
+//!   If that append fails the answer is `503` and the client retries (erasing again is
+//!   harmless).
 //! - `GET /v1/installations?tag_expression=…&limit=…`: "who would get this": the count
 //!   and a sample of installation ids (never push tokens).
 //!
@@ -21,7 +26,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use sellout_streams::Clock;
+use sellout_streams::{Clock, Transport};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -39,8 +44,10 @@ pub const MAX_SAMPLE: usize = 1000;
 pub struct InstallationsState {
     /// Where installations live.
     pub store: Arc<dyn InstallationStore>,
-    /// "Now", for expiry.
+    /// "Now", for expiry and erasure times.
     pub clock: Arc<dyn Clock>,
+    /// Where erasures are appended (the `erasures` topic).
+    pub erasures: Arc<dyn Transport>,
 }
 
 /// An error answered as JSON.
@@ -85,6 +92,14 @@ impl From<StoreError> for ApiError {
                 }
             }
         }
+    }
+}
+
+fn unavailable(error: &str) -> ApiError {
+    ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        error: error.into(),
+        field: None,
     }
 }
 
@@ -182,7 +197,23 @@ async fn delete_one(
 ) -> Result<StatusCode, ApiError> {
     validate_id(&id)?;
     s.store.erase(&id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let now_ms = s.clock.now_ms();
+    let transport = s.erasures.clone();
+    let appended = tokio::task::spawn_blocking(move || {
+        sellout_ingest::erasure::append(transport.as_ref(), &id, now_ms)
+    })
+    .await;
+    match appended {
+        Ok(Ok(_)) => Ok(StatusCode::NO_CONTENT),
+        Ok(Err(e)) => {
+            tracing::error!(message = "Erasure not recorded.", error = %e);
+            Err(unavailable("erasure log unavailable; retry the erase"))
+        }
+        Err(e) => {
+            tracing::error!(message = "Erasure task failed.", error = %e);
+            Err(unavailable("erasure log unavailable; retry the erase"))
+        }
+    }
 }
 
 /// Query of the audience preview.

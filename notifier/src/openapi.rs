@@ -37,7 +37,7 @@ fn summary(method: &str, path: &str) -> (&'static str, &'static str) {
             "ingestKey",
         ),
         ("delete", "/v1/installations/{id}") => (
-            "Erase an installation everywhere (privacy request): store, tag and zone indexes; compaction removes its bytes",
+            "Erase an installation everywhere (privacy request): store, tag and zone indexes at once; an erasure on the `erasures` topic removes it from SQL at once and from the Parquet archive at its next compaction",
             "ingestKey",
         ),
         ("get", "/v1/campaigns") => ("Every campaign", "adminKey"),
@@ -89,6 +89,11 @@ pub fn fragment() -> Value {
             op["responses"]["415"] = error("The body is not `application/json`");
         }
         match (*method, *path) {
+            ("delete", "/v1/installations/{id}") => {
+                op["responses"]["204"] = json!({ "description": "Erased (or already absent)" });
+                op["responses"]["503"] =
+                    error("The store or the erasure log is unavailable; retry");
+            }
             ("delete", _) => {
                 op["responses"]["204"] = json!({ "description": "Erased (or already absent)" })
             }

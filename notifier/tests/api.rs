@@ -5,26 +5,36 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
+use sellout_ingest::erasure::{self, Erasures};
 use sellout_notifier::api::{InstallationsState, router};
 use sellout_notifier::{EmbeddedOptions, EmbeddedStore};
+use sellout_streams::Transport;
 use sellout_streams::clock::ManualClock;
+use sellout_streams::log::{EmbeddedLog, LogConfig};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 struct App {
     router: axum::Router,
+    log: Arc<EmbeddedLog>,
     _dir: tempfile::TempDir,
 }
 
 fn app() -> App {
     let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(dir.path(), EmbeddedOptions::default()).unwrap();
+    let store = EmbeddedStore::open(&dir.path().join("store"), EmbeddedOptions::default()).unwrap();
+    let clock = Arc::new(ManualClock::new(1_795_478_400_000)); // 2026-11-24T00:00:00Z
+    let log = Arc::new(
+        EmbeddedLog::open(&dir.path().join("log"), LogConfig::default(), clock.clone()).unwrap(),
+    );
     let state = InstallationsState {
         store: Arc::new(store),
-        clock: Arc::new(ManualClock::new(1_795_478_400_000)), // 2026-11-24T00:00:00Z
+        clock,
+        erasures: log.clone(),
     };
     App {
         router: router(state),
+        log,
         _dir: dir,
     }
 }
@@ -116,6 +126,7 @@ async fn round_trip() {
     let (_, v) = call(&app, Method::GET, "/v1/installations", None).await;
     assert_eq!(v["count"], 2);
 
+    assert_eq!(app.log.offsets(erasure::TOPIC).unwrap().end, 0);
     let (s, _) = call(&app, Method::DELETE, "/v1/installations/i1", None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, v) = call(&app, Method::GET, "/v1/installations/i1", None).await;
@@ -123,6 +134,18 @@ async fn round_trip() {
     assert_eq!(v["error"], "installation not found");
     let (s, _) = call(&app, Method::DELETE, "/v1/installations/i1", None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
+    // Each erase is recorded (by digest, with the clock's time); twice is one erasure.
+    let erased = Erasures::load(app.log.as_ref()).unwrap();
+    assert_eq!((erased.end(), erased.len()), (2, 1));
+    assert!(erased.contains("i1") && !erased.contains("i2"));
+    let fetched = app.log.read(erasure::TOPIC, 0, 1 << 20).unwrap();
+    let first = fetched.records().next().unwrap();
+    let record: erasure::ErasureRecord = serde_json::from_slice(first.value).unwrap();
+    assert_eq!(record.time_ms, 1_795_478_400_000);
+    assert_eq!(
+        record.installation_digest,
+        erasure::Digest::of("i1").to_hex()
+    );
     let (s, _) = call(&app, Method::PATCH, "/v1/installations/i1", Some(json!([]))).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
@@ -193,4 +216,92 @@ async fn errors_are_json_and_name_the_field() {
         (s, v["field"].clone()),
         (StatusCode::BAD_REQUEST, json!("query"))
     );
+}
+
+/// A transport whose appends fail (a full disk under the erasures topic).
+struct Refusing;
+
+impl sellout_streams::Transport for Refusing {
+    fn append(
+        &self,
+        _: &str,
+        _: &sellout_streams::Batch,
+    ) -> Result<sellout_streams::AppendAck, sellout_streams::StreamError> {
+        Err(sellout_streams::StreamError::Unavailable(
+            "disk full".into(),
+        ))
+    }
+    fn read(
+        &self,
+        _: &str,
+        from: u64,
+        _: usize,
+    ) -> Result<sellout_streams::Fetched, sellout_streams::StreamError> {
+        Ok(sellout_streams::Fetched {
+            from,
+            batches: Vec::new(),
+        })
+    }
+    fn offsets(
+        &self,
+        _: &str,
+    ) -> Result<sellout_streams::TopicOffsets, sellout_streams::StreamError> {
+        Ok(sellout_streams::TopicOffsets::default())
+    }
+    fn commit(&self, _: &str, _: &str, _: u64) -> Result<(), sellout_streams::StreamError> {
+        Ok(())
+    }
+    fn committed(&self, _: &str, _: &str) -> Result<Option<u64>, sellout_streams::StreamError> {
+        Ok(None)
+    }
+    fn flush(&self) -> Result<(), sellout_streams::StreamError> {
+        Ok(())
+    }
+    fn topics(&self) -> Result<Vec<String>, sellout_streams::StreamError> {
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn an_erase_that_cannot_be_recorded_is_a_503_and_a_retry_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(EmbeddedStore::open(dir.path(), EmbeddedOptions::default()).unwrap());
+    let clock = Arc::new(ManualClock::new(1_795_478_400_000));
+    let refusing = App {
+        router: router(InstallationsState {
+            store: store.clone(),
+            clock: clock.clone(),
+            erasures: Arc::new(Refusing),
+        }),
+        log: Arc::new(
+            EmbeddedLog::open(&dir.path().join("log"), LogConfig::default(), clock.clone())
+                .unwrap(),
+        ),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let (s, _) = call(
+        &refusing,
+        Method::PUT,
+        "/v1/installations/i1",
+        Some(body("i1", "tok", &[])),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = call(&refusing, Method::DELETE, "/v1/installations/i1", None).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("retry"), "{v}");
+    assert!(!v.to_string().contains("i1"), "{v}");
+    // The client retries against a working log: 204, and the erasure is recorded.
+    let working = App {
+        router: router(InstallationsState {
+            store,
+            clock,
+            erasures: refusing.log.clone(),
+        }),
+        log: refusing.log.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let (s, _) = call(&working, Method::DELETE, "/v1/installations/i1", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(Erasures::load(working.log.as_ref()).unwrap().contains("i1"));
 }

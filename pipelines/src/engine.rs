@@ -132,6 +132,13 @@ impl Engine {
         self.counts
     }
 
+    /// Has every job forget the erased installations its state holds.
+    pub fn erase(&mut self, erasures: &sellout_ingest::erasure::Erasures) {
+        for job in &mut self.jobs {
+            job.erase(erasures);
+        }
+    }
+
     /// Handles one record read at processing time `now_ms`.
     pub fn process(
         &mut self,

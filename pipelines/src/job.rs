@@ -8,6 +8,7 @@
 //! State must be complete in [`Job::snapshot`]: a restored job continues exactly where
 //! the snapshot was taken, which is what makes replays after a crash invisible.
 
+use sellout_ingest::erasure::Erasures;
 use sellout_ingest::records::{AnyRecord, Timestamp, Topic};
 use sellout_streams::Offset;
 use serde::Serialize;
@@ -80,6 +81,10 @@ pub trait Job: Send {
 
     /// Replaces the job's state with a snapshot.
     fn restore(&mut self, bytes: &[u8]) -> Result<(), RestoreError>;
+
+    /// Forgets every erased installation the state holds (privacy erase; see
+    /// [`sellout_ingest::erasure`]). Jobs keeping no per-installation state do nothing.
+    fn erase(&mut self, _erasures: &Erasures) {}
 }
 
 /// Serialises job state for [`Job::snapshot`].

@@ -21,12 +21,18 @@
 //! same deterministic ids); the outputs that run already appended are read back at
 //! start and skipped once each, so every output topic ends up as an uninterrupted run
 //! would have left it: nothing lost, nothing twice.
+//!
+//! Privacy erasures ([`sellout_ingest::erasure`]): the runner follows the `erasures`
+//! topic (on open and at each poll or bounded run), has the jobs forget erased
+//! installations ([`Engine::erase`]), and skips input records of erased installations
+//! (beacons), so no checkpoint saved after the erase holds the id.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use rustc_hash::FxHashSet;
+use sellout_ingest::erasure::{ErasureError, Erasures};
 use sellout_ingest::live_catalog::IntoLiveCatalog;
 use sellout_ingest::records::{AnyRecord, Timestamp, Topic, wire};
 use sellout_streams::{Batch, Offset, StreamError, Transport};
@@ -76,6 +82,9 @@ pub enum RunnerError {
     /// The engine could not be built or restored.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// The erasures topic could not be read.
+    #[error("pipelines: {0}")]
+    Erasures(#[from] ErasureError),
     /// A stored record could not be decoded (the streams hold only validated records,
     /// so this is damage or a version mismatch, not bad input).
     #[error("pipelines: record {offset} of {topic} cannot be decoded: {detail}")]
@@ -107,6 +116,9 @@ pub struct RunReport {
     pub features_written: BTreeMap<String, u64>,
     /// Checkpoints taken by this runner.
     pub checkpoints: u64,
+    /// Input records of erased installations skipped by this runner.
+    #[serde(default)]
+    pub erased_skipped: u64,
     /// The watermark at the end.
     pub watermark: Timestamp,
     /// Next offset per input topic.
@@ -130,6 +142,8 @@ pub struct Runner {
     late: Batch,
     since_checkpoint: u64,
     report: RunReport,
+    /// Erased installations read so far.
+    erasures: Erasures,
 }
 
 impl std::fmt::Debug for Runner {
@@ -192,6 +206,11 @@ impl Runner {
             late: Batch::new(),
             since_checkpoint: 0,
             report: RunReport::default(),
+            erasures: Erasures::new(),
+        })
+        .and_then(|mut runner| {
+            runner.follow_erasures()?;
+            Ok(runner)
         })
     }
 
@@ -221,6 +240,7 @@ impl Runner {
         // Processing time is held still: a bounded input has no idle sources, so the
         // outputs depend on the records alone.
         let now = 0;
+        self.follow_erasures()?;
         let mut n = 0;
         while n < max_records {
             let Some(slot) = self.next_slot()? else { break };
@@ -238,6 +258,7 @@ impl Runner {
     pub fn poll(&mut self, now_ms: i64, max_records: usize) -> Result<usize, RunnerError> {
         // Topics a bounded run finished may have grown since.
         let mut dry = Topic::ALL.map(|t| !self.engine.reads(t));
+        self.follow_erasures()?;
         let mut n = 0;
         while n < max_records {
             let Some(slot) = self.head_slot(&mut dry)? else {
@@ -265,12 +286,26 @@ impl Runner {
         report
     }
 
+    /// Reads new erasures and has the jobs forget them.
+    fn follow_erasures(&mut self) -> Result<(), RunnerError> {
+        if self.erasures.catch_up(self.transport.as_ref(), None)? > 0 {
+            self.engine.erase(&self.erasures);
+        }
+        Ok(())
+    }
+
     fn step(&mut self, slot: usize, now: i64) -> Result<(), RunnerError> {
         let Some((offset, record)) = self.buffers[slot].pop_front() else {
             return Ok(());
         };
         let topic = Topic::ALL[slot];
         self.positions[slot] = offset + 1;
+        if let AnyRecord::Beacons(b) = &record
+            && self.erasures.contains(&b.installation_id)
+        {
+            self.report.erased_skipped += 1;
+            return Ok(());
+        }
         if let Outcome::Late { watermark } = self.engine.process(topic, offset, &record, now) {
             let mut value = Vec::new();
             wire::encode_any_into(&record, &mut value);

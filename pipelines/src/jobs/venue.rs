@@ -15,12 +15,17 @@
 //! (cleared below `long_clear_minutes`), `queue_short` when it falls to
 //! `short_wait_minutes` while at least `short_min_nearby` people are in the venue
 //! (cleared above `short_clear_minutes`) — the moment for a voucher.
+//!
+//! The only per-installation state is each installation's presence; an erased
+//! installation is dropped from it at once ([`Job::erase`]), so the next checkpoint no
+//! longer holds its id, and the runner feeds no later sighting of it.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use sellout_ingest::catalog::ZoneKind;
+use sellout_ingest::erasure::Erasures;
 use sellout_ingest::live_catalog::LiveCatalog;
 use sellout_ingest::records::{AnyRecord, Id, Timestamp, Topic};
 use serde::{Deserialize, Serialize};
@@ -448,5 +453,12 @@ impl Job for Venue {
     fn restore(&mut self, bytes: &[u8]) -> Result<(), RestoreError> {
         self.state = load_state(self.name(), bytes)?;
         Ok(())
+    }
+
+    fn erase(&mut self, erasures: &Erasures) {
+        // Its presence goes without a departure: the zone's counts simply lose it.
+        self.state
+            .installations
+            .retain(|id, _| !erasures.contains(id));
     }
 }

@@ -38,11 +38,25 @@
 //! serialised; reads use positional reads on their own file handles and see only
 //! batches whose write has returned. One process at a time may open a directory.
 //!
+//! # Privacy
+//!
+//! Appends never rewrite a record. For privacy erases (an installation's id in
+//! `beacons`, `deliveries` or `late` records), [`EmbeddedLog::redact`] rewrites
+//! records of **sealed** segments in place, same lengths, so offsets, the index and
+//! every CRC stay valid (`sellout_ingest::erasure::redact_log` drives it from the
+//! `erasures` topic). The active segment keeps the bytes until it is sealed and the
+//! next pass runs; records whose id can't be read (`deadletter`'s original bytes) keep
+//! them until retention deletes the whole segment, and retention is off by default:
+//! set [`LogConfig::retention_max_age_s`] (or `retention_max_bytes`) to bound that.
+//! Everything read from the log downstream (archive, SQL, pipelines) applies the
+//! `erasures` topic itself too.
+//!
 //! # Layout
 //! - `config.rs`: [`LogConfig`], the `[log]` TOML section, and the policies.
 //! - `format.rs`: the frame header and its checksum.
 //! - `segment.rs`: segment files, the sparse index, scans and positional reads.
 //! - `topic.rs`: one topic's segments, appender, reads and retention.
+//! - `redact.rs`: in-place redaction of sealed segments ([`EmbeddedLog::redact`]).
 //! - `consumers.rs`: named consumer positions.
 //! - `flusher.rs`: the background fsync thread of the `interval` policy.
 //! - `tests.rs`, `hostile_tests.rs`: unit tests; the second holds inputs found by fuzzing.
@@ -55,6 +69,7 @@ mod flusher;
 mod format;
 #[cfg(test)]
 mod hostile_tests;
+mod redact;
 mod segment;
 #[cfg(test)]
 mod tests;
@@ -66,6 +81,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 pub use config::{FsyncMode, FsyncPolicy, LogConfig, Retention};
+pub use redact::{RedactReport, Rewrite};
 
 use crate::batch::Batch;
 use crate::clock::Clock;
@@ -283,6 +299,26 @@ impl EmbeddedLog {
             );
         }
         Ok(report)
+    }
+
+    /// Gives each record of `topic`'s sealed segments holding offsets at or after
+    /// `from` to `rewrite`, and writes the replacements it returns (same key and value
+    /// lengths) in place: offsets, index and CRCs stay valid (see `redact.rs`). The
+    /// active segment is left alone; the report says where it starts.
+    pub fn redact(
+        &self,
+        topic: &str,
+        from: Offset,
+        rewrite: &mut Rewrite<'_>,
+    ) -> Result<RedactReport, StreamError> {
+        validate_topic(topic)?;
+        match self.inner.topic(topic)? {
+            Some(t) => t.redact_sealed(from, rewrite),
+            None => Ok(RedactReport {
+                sealed_end: from,
+                ..RedactReport::default()
+            }),
+        }
     }
 
     /// Bytes `topic` takes on disk (0 for a topic never written).

@@ -32,6 +32,9 @@ pub(crate) struct Topic {
     appender: Mutex<Appender>,
     /// Appended to since the flusher's last pass.
     dirty: AtomicBool,
+    /// Retention and redaction take turns (neither deletes or replaces a segment the
+    /// other is working on).
+    maintenance: Mutex<()>,
     /// Test hook: the next write stops half way and fails, as on a full disk.
     #[cfg(test)]
     pub fail_next_write: AtomicBool,
@@ -77,6 +80,9 @@ struct Appender {
     /// The topic directory has entries (new segments) not fsynced yet.
     dir_unsynced: bool,
 }
+
+/// A sealed segment and the offset after its last record.
+pub(crate) type SealedSegment = (Arc<Segment>, Offset);
 
 /// Where a read continues: a segment, a frame in it, and the segment's bounds.
 struct ReadPlan {
@@ -247,10 +253,38 @@ impl Topic {
                 dir_unsynced: false,
             }),
             dirty: AtomicBool::new(false),
+            maintenance: Mutex::new(()),
             #[cfg(test)]
             fail_next_write: AtomicBool::new(false),
         };
         Ok((topic, recovery))
+    }
+
+    /// The turn of one retention or redaction pass.
+    pub(crate) fn maintenance(&self) -> Result<MutexGuard<'_, ()>, StreamError> {
+        self.maintenance.lock().map_err(|_| poisoned("maintenance"))
+    }
+
+    /// The sealed segments (all but the active one), oldest first, each with the
+    /// offset after its last record; and the active segment's base offset.
+    pub(crate) fn sealed_segments(&self) -> Result<(Vec<SealedSegment>, Offset), StreamError> {
+        let st = self.state()?;
+        let segs: Vec<_> = st.segments.values().map(|s| Arc::clone(&s.seg)).collect();
+        let active = segs.last().map_or(st.end, |s| s.base);
+        let sealed = segs
+            .windows(2)
+            .map(|w| (Arc::clone(&w[0]), w[1].base))
+            .collect();
+        Ok((sealed, active))
+    }
+
+    /// Swaps in a rewritten sealed segment of the same length and frame positions.
+    pub(crate) fn replace_segment(&self, seg: Arc<Segment>) -> Result<(), StreamError> {
+        let mut st = self.state_mut()?;
+        if let Some(entry) = st.segments.get_mut(&seg.base) {
+            entry.seg = seg;
+        }
+        Ok(())
     }
 
     fn state(&self) -> Result<RwLockReadGuard<'_, TopicState>, StreamError> {
@@ -612,6 +646,7 @@ impl Topic {
         if retention.is_unlimited() {
             return Ok(Vec::new());
         }
+        let _turn = self.maintenance()?;
         // Snapshot the sealed segments (all but the last) and the topic's size.
         let (mut total, sealed, cutoff) = {
             let st = self.state()?;
