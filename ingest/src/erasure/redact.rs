@@ -7,9 +7,11 @@
 //! record's key and value with [`REDACTED`] bytes. Lengths don't change, so the
 //! record still decodes (with the id `****…`), and offsets, index and CRCs stay valid
 //! ([`EmbeddedLog::redact`]). Readers treat a redacted id as erased
-//! ([`Erasures::contains`]). Not reached: the active segment of each topic (until it
-//! is sealed), the pipelines' `late` topic (its records are the pipelines' type), and
-//! dead letters whose original is not JSON; those keep the id until retention.
+//! ([`Erasures::contains`]). When new erasures arrive, [`Redactor::run`] first seals
+//! each of those topics' active segments ([`EmbeddedLog::seal_active`]), so the pass
+//! reaches what they hold too. Not reached: the pipelines' `late` topic (its records
+//! are the pipelines' type) and dead letters whose original is not JSON; those keep the
+//! id until retention.
 //!
 //! [`redact_log`] reads every sealed segment of those topics; [`Redactor::run`] does
 //! only what is new (every segment after new erasures, else the newly sealed ones), so
@@ -101,12 +103,19 @@ impl Redactor {
     /// Reads new erasures and redacts what is not clean yet.
     pub fn run(&mut self, log: &EmbeddedLog) -> Result<RedactReport, ErasureError> {
         self.erasures.catch_up(log, None)?;
-        if self.erasures.end() != self.applied {
+        let fresh = self.erasures.end() != self.applied;
+        if fresh {
             self.clean.clear();
         }
         let mut report = RedactReport::default();
         if self.erasures.is_empty() {
             return Ok(report);
+        }
+        if fresh {
+            // What the active segments hold now is sealed, so this pass reaches it.
+            for (topic, _) in TOPICS {
+                log.seal_active(topic)?;
+            }
         }
         for (topic, id_of) in TOPICS {
             let from = self.clean.get(topic).copied().unwrap_or(0);

@@ -44,8 +44,8 @@
 //! `beacons`, `deliveries` or `late` records), [`EmbeddedLog::redact`] rewrites
 //! records of **sealed** segments in place, same lengths, so offsets, the index and
 //! every CRC stay valid (`sellout_ingest::erasure::redact_log` drives it from the
-//! `erasures` topic). The active segment keeps the bytes until it is sealed and the
-//! next pass runs; records whose id can't be read (`deadletter`'s original bytes) keep
+//! `erasures` topic), which seals the active segments first when there is a new
+//! erasure ([`EmbeddedLog::seal_active`]); records whose id can't be read (`deadletter`'s original bytes) keep
 //! them until retention deletes the whole segment, and retention is off by default:
 //! set [`LogConfig::retention_max_age_s`] (or `retention_max_bytes`) to bound that.
 //! Everything read from the log downstream (archive, SQL, pipelines) applies the
@@ -318,6 +318,17 @@ impl EmbeddedLog {
                 sealed_end: from,
                 ..RedactReport::default()
             }),
+        }
+    }
+
+    /// Seals `topic`'s active segment if it holds anything, so [`EmbeddedLog::redact`]
+    /// reaches its records too; returns whether it did (false for a topic never
+    /// written or an empty active segment).
+    pub fn seal_active(&self, topic: &str) -> Result<bool, StreamError> {
+        validate_topic(topic)?;
+        match self.inner.topic(topic)? {
+            Some(t) => t.seal_active(),
+            None => Ok(false),
         }
     }
 

@@ -403,6 +403,17 @@ impl Topic {
         StreamError::io(format!("{doing} segment {}", ap.path.display()), error)
     }
 
+    /// Seals the active segment now if it holds anything (so that what it holds can be
+    /// redacted); returns whether it did.
+    pub fn seal_active(&self) -> Result<bool, StreamError> {
+        let mut ap = self.appender()?;
+        if ap.len == 0 || ap.broken {
+            return Ok(false);
+        }
+        self.roll(&mut ap)?;
+        Ok(true)
+    }
+
     /// Seals the active segment and starts a new one at the next offset.
     fn roll(&self, ap: &mut Appender) -> Result<(), StreamError> {
         let base = ap.next;
