@@ -20,6 +20,10 @@ fn main() {
                 eprintln!("demand prior {prior}");
             }
             eprintln!("diurnal {:?}", bundle.sellout.diurnal);
+            eprintln!(
+                "shape {:?}",
+                &bundle.sellout.shape[..30.min(bundle.sellout.shape.len())]
+            );
             for h in &bundle.sellout.horizons {
                 let kind = match &h.calibration {
                     sellout_models::calibration::Calibration::Platt(p) => format!("{p:?}"),

@@ -203,15 +203,16 @@ pub fn evaluate_sellout(
             })
         })
         .collect();
+    let events = crate::context::contexts(&test.snapshots);
     let mut pooled = (Vec::new(), Vec::new(), Vec::new());
     let mut by_horizon = BTreeMap::new();
     for (h, horizon) in Horizon::ALL.into_iter().enumerate() {
         let (mut p, mut q, mut y) = (Vec::new(), Vec::new(), Vec::new());
-        for (l, o) in test.snapshots.iter().zip(&oracle_p) {
+        for ((l, o), event) in test.snapshots.iter().zip(&oracle_p).zip(&events) {
             let Some(o) = o[h] else {
                 continue;
             };
-            p.push(model.probability(&l.features, l.list_minor, l.time, horizon));
+            p.push(model.probability_in(&l.features, l.list_minor, l.time, horizon, event));
             q.push(o);
             y.push(horizon.label(l.time, l.sold_out_at));
         }
