@@ -17,7 +17,8 @@
 //! - [`sellout`]: calibrated `P(sold out within 7 d / 14 d / by start)` and the expected
 //!   sell-out time ([`sellout::SellOutModel::score`]).
 //! - [`context`]: the event around a category (its siblings' seats left and pace).
-//! - [`shape`]: the booking curve's shape by days to the event (the late rise).
+//! - [`shape`]: sales profiles from history: by hour of day, and the booking curve's
+//!   shape by days to the event (the late rise).
 //! - [`logistic`]: logistic regression (linfa, label trap handled) and Platt scaling.
 //! - [`calibration`]: isotonic regression and the held-out choice of Platt or isotonic.
 //! - [`history`]: labelled training history generated from the simulator.

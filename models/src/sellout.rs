@@ -27,10 +27,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::calibration::{self, Calibration};
 use crate::context::{EventContext, contexts};
-use crate::demand::{DemandInputs, PoissonGlm};
+use crate::demand::PoissonGlm;
 use crate::history::Labelled;
 pub use crate::logistic::{Logistic, Platt, fit_logistic};
-use crate::shape::{expected_days, shape_profile};
+pub use crate::pace::expected_sell_out_hours;
+pub use crate::shape::diurnal_profile;
+use crate::shape::{expected_days, hour_before, shape_profile, shortfall_z};
 
 /// Hours before the event start at which sales close.
 pub const CLOSE_HOURS: f64 = 2.75;
@@ -57,38 +59,6 @@ pub const SELLOUT_FEATURES: [&str; NF] = [
 
 /// Number of sell-out features.
 pub const NF: usize = 16;
-
-/// The hour of day (UTC, 0..24) of the hour before `at`: the hour `sales_1h` covers.
-fn hour_before(at: Timestamp) -> usize {
-    ((at - 1_800_000).div_euclid(3_600_000)).rem_euclid(24) as usize
-}
-
-/// Sales activity by hour of day relative to the daily mean, learned from history:
-/// the mean over snapshots of `sales_1h / (sales_24h / 24)` at each hour (1 where
-/// fewer than 5 snapshots saw that hour). An hour's pace read at 4 a.m. and at 8 p.m. means different things; this
-/// lets the model read the last hour's pace as a daily one.
-pub fn diurnal_profile(data: &[Labelled]) -> Vec<f64> {
-    let mut sum = [0.0f64; 24];
-    let mut count = [0.0f64; 24];
-    for l in data {
-        let day = f64::from(l.features.sales_24h);
-        if day >= 24.0 {
-            let h = hour_before(l.time);
-            sum[h] += f64::from(l.features.sales_1h) / (day / 24.0);
-            count[h] += 1.0;
-        }
-    }
-    // Hours seen too rarely keep the daily mean (1).
-    let raw: Vec<f64> = sum
-        .iter()
-        .zip(&count)
-        .map(|(s, c)| if *c >= 5.0 { s / c } else { 1.0 })
-        .collect();
-    if raw.iter().all(|r| *r == 1.0) {
-        return Vec::new();
-    }
-    raw.iter().map(|r| r.max(0.02)).collect()
-}
 
 /// Why a sell-out model could not be trained.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -195,20 +165,6 @@ pub fn feature_row(
         ),
     ]
     .map(finite)
-}
-
-/// How many standard deviations the seats the pace would sell (`expected`) stand above
-/// the seats left: the pace was read from `counted` seats (carts of about 2.3 seats),
-/// so its level is uncertain, and seats come in carts (compound Poisson).
-fn shortfall_z(expected: f64, counted: f64, left: f64) -> f64 {
-    let purchases = counted / 2.3 + 1.0;
-    let variance = expected * 3.3 + expected * expected / purchases + 1.0;
-    let z = (expected - left) / variance.sqrt();
-    if z.is_finite() {
-        z.clamp(-10.0, 10.0)
-    } else {
-        0.0
-    }
 }
 
 /// The calibrated model of one horizon.
@@ -442,39 +398,6 @@ pub fn design(
             )
         })
         .unzip()
-}
-
-/// Hours until expected sales cover the seats left, stepping hour by hour to sales close.
-pub fn expected_sell_out_hours(
-    f: &SellOutFeatures,
-    list_minor: i64,
-    demand: Option<&PoissonGlm>,
-) -> Option<f64> {
-    let selling = (f.hours_to_event - CLOSE_HOURS).max(0.0);
-    let remaining = f64::from(f.remaining);
-    if remaining <= 0.0 {
-        return Some(0.0);
-    }
-    let pace = (f64::from(f.sales_24h) / 24.0).max(f64::from(f.sales_1h) * 0.5);
-    let base = DemandInputs::from_features(f, list_minor);
-    let mut sold = 0.0;
-    let mut hour = 0.0;
-    while hour < selling {
-        let rate = match demand {
-            Some(glm) => glm.rate_per_hour(&DemandInputs {
-                hours_to_event: f.hours_to_event - hour,
-                ..base
-            }),
-            None => pace,
-        };
-        let step = (selling - hour).min(1.0);
-        if sold + rate * step >= remaining {
-            return Some(hour + (remaining - sold) / rate.max(1e-12));
-        }
-        sold += rate * step;
-        hour += step;
-    }
-    None
 }
 
 #[cfg(test)]

@@ -1,11 +1,16 @@
-//! The booking curve's shape by days to the event, learned from history: how a
-//! category's daily sales pace changes as the event nears (the late rise), relative to
-//! itself. With it the sell-out model reads the last 24 hours' pace as a forecast of the
-//! seats the rest of the horizon will sell, not as a flat pace: a category selling 150
-//! seats a day three weeks out may well sell its 6,000 left by the start, because the
-//! last week sells several times the early days' pace.
+//! Sales profiles learned from history, and what the sell-out model projects with them.
 //!
-//! Estimated from chained day-on-day ratios: for every category and every pair of its
+//! - By hour of day ([`diurnal_profile`]): an hour's pace read at 4 a.m. and at 8 p.m.
+//!   means different things.
+//! - By days to the event ([`shape_profile`], [`expected_days`]): how a category's
+//!   daily sales pace changes as the event nears (the late rise), relative to itself.
+//!   With it the sell-out model reads the last 24 hours' pace as a forecast of the seats
+//!   the rest of the horizon will sell, not as a flat pace: a category selling 150 seats
+//!   a day three weeks out may well sell its 6,000 left by the start, because the last
+//!   week sells several times the early days' pace.
+//! - [`shortfall_z`]: that forecast against the seats left, in standard deviations.
+//!
+//! The shape is estimated from chained day-on-day ratios: for every category and every pair of its
 //! snapshots 24 hours apart (both after the first day, both with at least
 //! [`MIN_SALES`] sales in their last 24 hours), `ln(sales_24h later / earlier)` is
 //! averaged per day to the event; the levels are the cumulative sums from the farthest
@@ -13,6 +18,8 @@
 //! the same shape; categories that sold out simply stop contributing.
 
 use std::collections::BTreeMap;
+
+use sellout_ingest::records::Timestamp;
 
 use crate::history::Labelled;
 
@@ -97,6 +104,52 @@ pub fn expected_days(shape: &[f64], hours_to_event: f64, horizon_hours: f64) -> 
         done += step;
     }
     total
+}
+
+/// The hour of day (UTC, 0..24) of the hour before `at`: the hour `sales_1h` covers.
+pub(crate) fn hour_before(at: Timestamp) -> usize {
+    ((at - 1_800_000).div_euclid(3_600_000)).rem_euclid(24) as usize
+}
+
+/// Sales activity by hour of day relative to the daily mean, learned from history:
+/// the mean over snapshots of `sales_1h / (sales_24h / 24)` at each hour (1 where
+/// fewer than 5 snapshots saw that hour). An hour's pace read at 4 a.m. and at 8 p.m. means different things; this
+/// lets the model read the last hour's pace as a daily one.
+pub fn diurnal_profile(data: &[Labelled]) -> Vec<f64> {
+    let mut sum = [0.0f64; 24];
+    let mut count = [0.0f64; 24];
+    for l in data {
+        let day = f64::from(l.features.sales_24h);
+        if day >= 24.0 {
+            let h = hour_before(l.time);
+            sum[h] += f64::from(l.features.sales_1h) / (day / 24.0);
+            count[h] += 1.0;
+        }
+    }
+    // Hours seen too rarely keep the daily mean (1).
+    let raw: Vec<f64> = sum
+        .iter()
+        .zip(&count)
+        .map(|(s, c)| if *c >= 5.0 { s / c } else { 1.0 })
+        .collect();
+    if raw.iter().all(|r| *r == 1.0) {
+        return Vec::new();
+    }
+    raw.iter().map(|r| r.max(0.02)).collect()
+}
+
+/// How many standard deviations the seats the pace would sell (`expected`) stand above
+/// the seats left: the pace was read from `counted` seats (carts of about 2.3 seats),
+/// so its level is uncertain, and seats come in carts (compound Poisson).
+pub fn shortfall_z(expected: f64, counted: f64, left: f64) -> f64 {
+    let purchases = counted / 2.3 + 1.0;
+    let variance = expected * 3.3 + expected * expected / purchases + 1.0;
+    let z = (expected - left) / variance.sqrt();
+    if z.is_finite() {
+        z.clamp(-10.0, 10.0)
+    } else {
+        0.0
+    }
 }
 
 #[cfg(test)]
