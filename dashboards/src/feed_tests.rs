@@ -253,6 +253,7 @@ fn even_bundle() -> ModelBundle {
         sellout: SellOutModel {
             horizons,
             diurnal: Vec::new(),
+            shape: Vec::new(),
         },
         demand_prior: Default::default(),
         cold_start: None,

@@ -16,6 +16,9 @@
 //! - [`demand`]: the Poisson GLM per category, with a prior and online updates.
 //! - [`sellout`]: calibrated `P(sold out within 7 d / 14 d / by start)` and the expected
 //!   sell-out time ([`sellout::SellOutModel::score`]).
+//! - [`context`]: the event around a category (its siblings' seats left and pace).
+//! - [`shape`]: sales profiles from history: by hour of day, and the booking curve's
+//!   shape by days to the event (the late rise).
 //! - [`logistic`]: logistic regression (linfa, label trap handled) and Platt scaling.
 //! - [`calibration`]: isotonic regression and the held-out choice of Platt or isotonic.
 //! - [`history`]: labelled training history generated from the simulator.
@@ -36,6 +39,7 @@
 pub mod calibration;
 pub mod cluster;
 pub mod coldstart;
+pub mod context;
 pub mod demand;
 pub mod eval;
 pub mod history;
@@ -50,4 +54,5 @@ pub mod pricing;
 pub mod recorded;
 pub mod registry;
 pub mod sellout;
+pub mod shape;
 pub mod train;

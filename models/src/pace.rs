@@ -1,13 +1,15 @@
 //! The pace forecast: what a board shows before any model is trained. Sales go on at
 //! the recent pace (the larger of the last day's hourly rate and half the last hour's,
-//! as [`expected_sell_out_hours`](crate::sellout::expected_sell_out_hours) assumes), as
+//! as [`expected_sell_out_hours`] assumes, which walks a demand model's rate instead
+//! when given one), as
 //! a Poisson process; a category sells out within a horizon when those sales reach
 //! its remaining seats. A baseline, not a model: it knows nothing of booking curves
 //! slowing down or speeding up towards the event.
 
 use sellout_pipelines::output::SellOutFeatures;
 
-use crate::sellout::Horizon;
+use crate::demand::{DemandInputs, PoissonGlm};
+use crate::sellout::{CLOSE_HOURS, Horizon};
 
 /// Tickets per hour at the recent pace.
 pub fn pace_per_hour(f: &SellOutFeatures) -> f64 {
@@ -64,6 +66,39 @@ fn normal_cdf(z: f64) -> f64 {
     } else {
         0.5 * (1.0 - erf)
     }
+}
+
+/// Hours until expected sales cover the seats left, stepping hour by hour to sales close.
+pub fn expected_sell_out_hours(
+    f: &SellOutFeatures,
+    list_minor: i64,
+    demand: Option<&PoissonGlm>,
+) -> Option<f64> {
+    let selling = (f.hours_to_event - CLOSE_HOURS).max(0.0);
+    let remaining = f64::from(f.remaining);
+    if remaining <= 0.0 {
+        return Some(0.0);
+    }
+    let pace = (f64::from(f.sales_24h) / 24.0).max(f64::from(f.sales_1h) * 0.5);
+    let base = DemandInputs::from_features(f, list_minor);
+    let mut sold = 0.0;
+    let mut hour = 0.0;
+    while hour < selling {
+        let rate = match demand {
+            Some(glm) => glm.rate_per_hour(&DemandInputs {
+                hours_to_event: f.hours_to_event - hour,
+                ..base
+            }),
+            None => pace,
+        };
+        let step = (selling - hour).min(1.0);
+        if sold + rate * step >= remaining {
+            return Some(hour + (remaining - sold) / rate.max(1e-12));
+        }
+        sold += rate * step;
+        hour += step;
+    }
+    None
 }
 
 #[cfg(test)]

@@ -101,9 +101,34 @@ fn diurnal_profile_reads_the_hour_before_each_snapshot() {
         data[0].time,
         Horizon::Days7,
         &profile,
+        &[],
+        &EventContext::alone(&data[0].features),
     );
-    let plain = feature_row(&data[0].features, 10_000, data[0].time, Horizon::Days7, &[]);
+    let plain = feature_row(
+        &data[0].features,
+        10_000,
+        data[0].time,
+        Horizon::Days7,
+        &[],
+        &[],
+        &EventContext::alone(&data[0].features),
+    );
     assert!(busy[11] < plain[11], "{busy:?} {plain:?}");
     // Too few snapshots anywhere: no profile.
     assert!(diurnal_profile(&data[..3]).is_empty());
+}
+
+#[test]
+fn the_shortfall_is_sharper_for_more_seats_at_the_same_coverage() {
+    // 20% more seats forecast than left: near certain for thousands, a toss-up for ten.
+    let stadium = shortfall_z(12_000.0, 4_000.0, 10_000.0);
+    let box_seats = shortfall_z(12.0, 4.0, 10.0);
+    assert!(
+        stadium > 3.0 && box_seats.abs() < 1.0,
+        "{stadium} {box_seats}"
+    );
+    // Short of the seats left: negative, and a pace read from more sales is surer.
+    assert!(shortfall_z(800.0, 400.0, 1_000.0) < shortfall_z(800.0, 40.0, 1_000.0));
+    assert!(shortfall_z(800.0, 40.0, 1_000.0) < 0.0);
+    assert_eq!(shortfall_z(f64::NAN, 1.0, 1.0), 0.0);
 }

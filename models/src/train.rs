@@ -167,11 +167,7 @@ pub fn save(
     metrics: BTreeMap<String, f64>,
     trained_at: i64,
 ) -> Result<u64, TrainError> {
-    let features = SELLOUT_FEATURES
-        .iter()
-        .chain(DEMAND_FEATURES.iter())
-        .map(|s| (*s).to_owned())
-        .collect();
+    let features = feature_names();
     let meta = Meta {
         format_version: 0,
         name: BUNDLE_NAME.into(),
@@ -189,9 +185,30 @@ pub fn save(
     Ok(registry.save(bundle, meta)?)
 }
 
-/// Loads the newest or a pinned bundle.
+/// Loads the newest or a pinned bundle; one trained on other features (an older build)
+/// is incompatible, not silently misread.
 pub fn load(registry: &Registry, version: Version) -> Result<(ModelBundle, Meta), TrainError> {
-    Ok(registry.load(BUNDLE_NAME, BUNDLE_KIND, version)?)
+    let (bundle, meta): (ModelBundle, Meta) = registry.load(BUNDLE_NAME, BUNDLE_KIND, version)?;
+    let expected = feature_names();
+    if meta.features != expected {
+        return Err(TrainError::Registry(RegistryError::Incompatible {
+            path: format!("{BUNDLE_NAME} version {}", meta.version),
+            reason: format!(
+                "trained on features {:?}, this build reads {expected:?}",
+                meta.features
+            ),
+        }));
+    }
+    Ok((bundle, meta))
+}
+
+/// The features a bundle is trained on, in its metadata: sell-out then demand.
+fn feature_names() -> Vec<String> {
+    SELLOUT_FEATURES
+        .iter()
+        .chain(DEMAND_FEATURES.iter())
+        .map(|s| (*s).to_owned())
+        .collect()
 }
 
 /// `sellout train --history DIR`: reads the Parquet history in `history_dir`, trains

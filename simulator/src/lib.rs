@@ -17,6 +17,7 @@
 //! - [`price`]: the closed loop: [`PriceSource`] and [`ListPrices`].
 //! - [`catalog`]: venues with zones and beacons, events with priced categories.
 //! - [`truth`]: the demand model's true parameters and formulas ([`GroundTruth`]).
+//! - [`waves`]: the laws announcements and social spikes are drawn from.
 //! - [`onsale`]: shopping sessions, carts with holds, inventory, refunds.
 //! - [`social`]: posts in four languages that lead and follow demand.
 //! - [`venue`]: the event day: attendees moving between zones, beacons, queues.
@@ -33,6 +34,7 @@ pub mod sim;
 pub mod social;
 pub mod truth;
 pub mod venue;
+pub mod waves;
 
 pub use faults::FaultInjector;
 pub use price::{ListPrices, PriceSource, SeededPriceChanges};

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::SimConfig;
 use crate::catalog::{HOUR, MINUTE};
 use crate::random::{self, normal_cdf, normal_pdf, streams};
+use crate::waves::{ANNOUNCEMENT_LAW, SPIKE_LAW, wave_window};
 
 /// Everything the simulation draws from, for one config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +116,23 @@ pub struct BookingCurve {
     pub diurnal: Vec<f64>,
 }
 
+impl BookingCurve {
+    /// Arrivals per minute of the opening spike at `t` (before scale and waves).
+    pub fn opening_rate(&self, t: Timestamp) -> f64 {
+        let since_open = (t - self.on_sale) as f64 / MINUTE as f64;
+        self.opening_peak_per_min * (-since_open / self.opening_decay_min).exp()
+    }
+
+    /// Arrivals per minute of the baseline and late rise at `t`, shaped by the hour of
+    /// day: what waves multiply (before scale).
+    pub fn daily_rate(&self, t: Timestamp) -> f64 {
+        let to_close = (self.sales_close - t) as f64 / MINUTE as f64;
+        let late = self.late_peak_per_min * (-to_close / (self.late_rise_days * 1440.0)).exp();
+        let hour = (t.div_euclid(HOUR).rem_euclid(24)) as usize;
+        (self.baseline_per_min + late) * self.diurnal.get(hour).copied().unwrap_or(1.0)
+    }
+}
+
 /// An announcement: arrivals on the baseline multiplied by `1 + amplitude·e^(−Δt/decay)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Wave {
@@ -203,25 +221,14 @@ impl EventTruth {
         if t < c.on_sale || t >= c.sales_close {
             return 0.0;
         }
-        let since_open = (t - c.on_sale) as f64 / MINUTE as f64;
-        let to_close = (c.sales_close - t) as f64 / MINUTE as f64;
-        let opening = c.opening_peak_per_min * (-since_open / c.opening_decay_min).exp();
-        let late = c.late_peak_per_min * (-to_close / (c.late_rise_days * 1440.0)).exp();
-        let hour = (t.div_euclid(HOUR).rem_euclid(24)) as usize;
-        let daily = (c.baseline_per_min + late) * c.diurnal.get(hour).copied().unwrap_or(1.0);
         let mut boost = 1.0;
         for w in &self.announcements {
-            if t >= w.time {
-                boost += w.amplitude * (-((t - w.time) as f64 / MINUTE as f64) / w.decay_min).exp();
-            }
+            boost += w.boost(t);
         }
         for s in &self.social_spikes {
-            if t >= s.time {
-                let x = (t - s.time) as f64 / MINUTE as f64 / s.arrival_lag_min;
-                boost += s.arrival_boost * x * (1.0 - x).exp();
-            }
+            boost += s.boost(t);
         }
-        scale * (opening + daily * boost)
+        scale * (c.opening_rate(t) + c.daily_rate(t) * boost)
     }
 
     /// Extra social posts per minute at `t` from the seeded spikes (before scale).
@@ -304,27 +311,27 @@ pub(crate) fn generate(config: &SimConfig, catalog: &Catalog) -> GroundTruth {
             late_rise_days,
             diurnal: diurnal.clone(),
         };
-        let window = |rng: &mut rand_chacha::ChaCha8Rng| {
-            let lo = e.on_sale as f64 + 0.1 * span_min * MINUTE as f64;
-            let hi = sales_close as f64 - 0.1 * span_min * MINUTE as f64;
-            random::uniform(rng, lo, hi) as Timestamp
-        };
-        let mut announcements: Vec<Wave> = (0..rng.random_range(1..=3))
+        let (lo, hi) = wave_window(e.on_sale, sales_close);
+        let window = |rng: &mut rand_chacha::ChaCha8Rng| random::uniform(rng, lo, hi) as Timestamp;
+        let (a, s) = (&ANNOUNCEMENT_LAW, &SPIKE_LAW);
+        let mut announcements: Vec<Wave> = (0..rng.random_range(a.count.0..=a.count.1))
             .map(|_| Wave {
                 time: window(&mut rng),
                 label: ANNOUNCEMENTS[rng.random_range(0..ANNOUNCEMENTS.len())].to_owned(),
-                amplitude: random::uniform(&mut rng, 2.0, 6.0) * (0.5 + hotness),
-                decay_min: random::uniform(&mut rng, 90.0, 240.0),
+                amplitude: random::uniform(&mut rng, a.amplitude.0, a.amplitude.1)
+                    * a.hotness_factor(hotness),
+                decay_min: random::uniform(&mut rng, a.minutes.0, a.minutes.1),
             })
             .collect();
         announcements.sort_by_key(|w| w.time);
-        let mut social_spikes: Vec<SocialSpike> = (0..rng.random_range(1..=4))
+        let mut social_spikes: Vec<SocialSpike> = (0..rng.random_range(s.count.0..=s.count.1))
             .map(|_| SocialSpike {
                 time: window(&mut rng),
                 posts_per_min: random::uniform(&mut rng, 5.0, 25.0) * (0.3 + hotness),
                 post_decay_min: 45.0,
-                arrival_boost: random::uniform(&mut rng, 1.0, 4.0),
-                arrival_lag_min: random::uniform(&mut rng, 60.0, 150.0),
+                arrival_boost: random::uniform(&mut rng, s.amplitude.0, s.amplitude.1)
+                    * s.hotness_factor(hotness),
+                arrival_lag_min: random::uniform(&mut rng, s.minutes.0, s.minutes.1),
             })
             .collect();
         social_spikes.sort_by_key(|s| s.time);

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::history::{self, HistoryConfig, Labelled};
+use crate::history::{self, HistoryConfig};
 use crate::metrics::{auc, brier, ece};
 use crate::sellout::{Horizon, SellOutModel};
 use crate::train::{self, ModelBundle, TrainError};
@@ -41,6 +41,8 @@ pub struct EvalConfig {
     pub market_steps: usize,
     /// How the closed loop runs (its prior is replaced by the trained demand prior).
     pub market_loop: LoopConfig,
+    /// Salt of the oracle's Monte Carlo seeds (another salt measures its own noise).
+    pub oracle_salt: u64,
 }
 
 impl Default for EvalConfig {
@@ -56,6 +58,7 @@ impl Default for EvalConfig {
                 runs: 40,
                 ..LoopConfig::default()
             },
+            oracle_salt: 0,
         }
     }
 }
@@ -126,7 +129,8 @@ pub fn evaluate(config: &EvalConfig) -> Result<(EvalReport, ModelBundle), TrainE
     let cal_h = runs(config, &config.calibration_seeds)?;
     let test_h = runs(config, &config.test_seeds)?;
     let bundle = train::train(&train_h.snapshots, &cal_h.snapshots)?;
-    let (all, by_horizon) = evaluate_sellout(&bundle.sellout, &test_h);
+    let mut oracle = Oracle::with_paths(&test_h.truths, oracle::PATHS, config.oracle_salt);
+    let (all, by_horizon) = evaluate_sellout(&bundle.sellout, &test_h, &mut oracle);
     let loop_config = LoopConfig {
         prior: bundle.demand_prior,
         ..config.market_loop
@@ -161,6 +165,7 @@ type SnapshotKey<'a> = (u64, &'a str, i64);
 pub fn evaluate_sellout(
     model: &SellOutModel,
     test: &history::History,
+    oracle: &mut Oracle,
 ) -> (SellOutEval, BTreeMap<String, SellOutEval>) {
     // Which categories of each event were still on sale at each snapshot time, with
     // their seats left.
@@ -182,24 +187,32 @@ pub fn evaluate_sellout(
                 .push((i, l.features.remaining));
         }
     }
-    let mut oracle = Oracle::new(&test.truths);
-    let mut pooled = (Vec::new(), Vec::new(), Vec::new());
-    let mut by_horizon = BTreeMap::new();
-    for horizon in Horizon::ALL {
-        let (mut p, mut q, mut y) = (Vec::new(), Vec::new(), Vec::new());
-        let rows: Vec<&Labelled> = test
-            .snapshots
-            .iter()
-            .filter(|l| horizon.effective_hours(l.features.hours_to_event) > 0.0)
-            .collect();
-        for l in rows {
+    // The oracle row by row, all horizons at once: its futures are drawn once per
+    // (event, snapshot time), and a snapshot's rows are adjacent.
+    let oracle_p: Vec<[Option<f64>; 3]> = test
+        .snapshots
+        .iter()
+        .map(|l| {
             let state = open
                 .get(&(l.seed, l.features.event_id.as_str(), l.time))
                 .map_or(&[][..], Vec::as_slice);
-            let Some(o) = oracle.probability(l, horizon, state) else {
+            Horizon::ALL.map(|horizon| {
+                (horizon.effective_hours(l.features.hours_to_event) > 0.0)
+                    .then(|| oracle.probability(l, horizon, state))
+                    .flatten()
+            })
+        })
+        .collect();
+    let events = crate::context::contexts(&test.snapshots);
+    let mut pooled = (Vec::new(), Vec::new(), Vec::new());
+    let mut by_horizon = BTreeMap::new();
+    for (h, horizon) in Horizon::ALL.into_iter().enumerate() {
+        let (mut p, mut q, mut y) = (Vec::new(), Vec::new(), Vec::new());
+        for ((l, o), event) in test.snapshots.iter().zip(&oracle_p).zip(&events) {
+            let Some(o) = o[h] else {
                 continue;
             };
-            p.push(model.probability(&l.features, l.list_minor, l.time, horizon));
+            p.push(model.probability_in(&l.features, l.list_minor, l.time, horizon, event));
             q.push(o);
             y.push(horizon.label(l.time, l.sold_out_at));
         }
@@ -252,6 +265,7 @@ mod tests {
                 runs: 3,
                 ..LoopConfig::default()
             },
+            oracle_salt: 0,
         };
         let (report, _bundle) = evaluate(&config).unwrap();
         eprintln!("{}", serde_json::to_string(&report).unwrap());

@@ -1,53 +1,78 @@
 //! The oracle of sell-out probability: `P(sold out within H)` computed from the
-//! simulator's *true* parameters, the reference the learned model's Brier is held to.
+//! simulator's *true* parameters and the state at the snapshot, the reference the
+//! learned model's Brier is held to. It knows no more of the future than the true laws
+//! say: the realised future (arrivals, announcements and social spikes still to come) is
+//! drawn at random ([`paths`]), never read from the run.
 //!
-//! Per event: expected shopper arrivals are integrated from [`EventTruth::arrival_rate`]
-//! on a 5-minute grid. Per (event, set of categories still on sale): a Monte Carlo of
-//! 20,000 sessions through the true funnel (first view by preference, correlated
-//! log-normal willingness to pay, cart intent, abandonment, views of other categories
-//! weighted as the simulator does) gives buying sessions per arrival for each category.
-//! Seats demanded within the window are then compound Poisson (sessions × seats per
-//! cart from the true quantity weights): Monte Carlo when few sessions are expected, a
-//! normal approximation with continuity correction when many.
+//! What it knows at a snapshot taken at `t`: the true parameters (booking curve,
+//! hotness, willingness to pay, funnel, the laws of announcements and spikes), the waves
+//! that happened by `t` (with their true strength: the state up to the decision), and
+//! the seats left in every category of the event. Per snapshot time it draws
+//! [`PATHS`] futures of the event's expected arrivals (future waves from their laws).
+//! Per (event, set of categories still on sale): a Monte Carlo of 200,000 sessions
+//! through the true funnel (first view by preference, correlated log-normal willingness
+//! to pay, cart intent, abandonment, views of other categories weighted as the simulator
+//! does) gives buying sessions per arrival for each category. Given a path, seats
+//! demanded within the window are compound Poisson (sessions × seats per cart from the
+//! true quantity weights): exact (Panjer's recursion) when few sessions are expected, a
+//! normal approximation with continuity correction when many. The probability is the
+//! mean over paths.
 //!
 //! Other categories of the event selling out inside the window change where shoppers
-//! buy: the window is cut at their expected (fluid) sell-out times and the sessions are
-//! summed over the pieces, each with its own set of categories on sale.
+//! buy: on each path the window is cut at their expected (fluid) sell-out times and the
+//! sessions are summed over the pieces, each with its own set of categories on sale.
 //!
 //! Approximations (so the oracle is near, not exactly, the truth): cart holds, refunds,
-//! the other categories' sell-out times are their expected ones, and prices are at list.
+//! the other categories' sell-out times are their expected ones on the path, and prices
+//! are at list.
+
+mod paths;
 
 use std::collections::HashMap;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Poisson, StandardNormal};
+use rand_distr::{Distribution, StandardNormal};
 use sellout_ingest::records::Timestamp;
 use sellout_simulator::truth::EventTruth;
 use sellout_simulator::{GroundTruth, normal_cdf};
 
 use crate::history::Labelled;
 use crate::sellout::Horizon;
+use paths::Futures;
 
-const STEP_MS: i64 = 5 * 60_000;
-const SESSIONS: usize = 20_000;
+const SESSIONS: usize = 200_000;
+
+/// Monte Carlo paths of the future per snapshot time.
+pub const PATHS: usize = 1024;
 
 /// Oracle probabilities for the snapshots of one or more simulator runs.
 pub struct Oracle<'a> {
     truths: &'a [GroundTruth],
-    cum: HashMap<(u64, String), (Timestamp, Vec<f64>)>,
     funnel: HashMap<(u64, String, u32), Vec<f64>>,
     rng: ChaCha8Rng,
+    paths: usize,
+    salt: u64,
+    /// The futures of the last (seed, event, time) asked about.
+    futures: Option<((u64, String, Timestamp), Futures)>,
 }
 
 impl<'a> Oracle<'a> {
     /// An oracle over the ground truth of the runs (matched by seed).
     pub fn new(truths: &'a [GroundTruth]) -> Self {
+        Self::with_paths(truths, PATHS, 0)
+    }
+
+    /// An oracle drawing `paths` futures per snapshot time; `salt` changes every draw
+    /// (to measure the oracle's own Monte Carlo noise).
+    pub fn with_paths(truths: &'a [GroundTruth], paths: usize, salt: u64) -> Self {
         Self {
             truths,
-            cum: HashMap::new(),
             funnel: HashMap::new(),
-            rng: ChaCha8Rng::seed_from_u64(0x0_5eed),
+            rng: ChaCha8Rng::seed_from_u64(0x0_5eed ^ salt),
+            paths: paths.max(1),
+            salt,
+            futures: None,
         }
     }
 
@@ -56,31 +81,21 @@ impl<'a> Oracle<'a> {
         Some((truth, truth.event(event_id)?))
     }
 
-    /// Expected arrivals of the event between `from` and `to`.
-    fn arrivals(&mut self, seed: u64, event: &EventTruth, scale: f64, from: i64, to: i64) -> f64 {
-        let (start, cum) = self
-            .cum
-            .entry((seed, event.event_id.clone()))
-            .or_insert_with(|| {
-                let (open, close) = (event.curve.on_sale, event.curve.sales_close);
-                let mut cum = vec![0.0];
-                let mut t = open;
-                while t < close {
-                    let rate = event.arrival_rate(t + STEP_MS / 2, scale);
-                    let last = cum[cum.len() - 1];
-                    cum.push(last + rate * STEP_MS as f64 / 60_000.0);
-                    t += STEP_MS;
-                }
-                (open, cum)
-            });
-        let at = |t: i64| {
-            let x = (t - *start) as f64 / STEP_MS as f64;
-            let i = (x.floor().max(0.0) as usize).min(cum.len() - 1);
-            let j = (i + 1).min(cum.len() - 1);
-            let frac = (x - i as f64).clamp(0.0, 1.0);
-            cum[i] + frac * (cum[j] - cum[i])
-        };
-        (at(to) - at(from)).max(0.0)
+    /// The futures of the event seen from `at`, drawn once per (seed, event, time) from
+    /// a generator seeded by them (the same whatever order snapshots are asked in).
+    fn take_futures(&mut self, truth: &GroundTruth, event: &EventTruth, at: Timestamp) -> Futures {
+        let key = (truth.seed, event.event_id.clone(), at);
+        if let Some((k, f)) = self.futures.take()
+            && k == key
+        {
+            return f;
+        }
+        let mut h = truth.seed ^ self.salt.rotate_left(17) ^ (at as u64).rotate_left(29);
+        for b in event.event_id.bytes() {
+            h = h.wrapping_mul(0x100_0000_01b3) ^ u64::from(b);
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(h);
+        Futures::draw(event, truth.scale, at, self.paths, &mut rng)
     }
 
     /// Buying sessions per arrival for each category, given which are still on sale.
@@ -144,39 +159,13 @@ impl<'a> Oracle<'a> {
         out
     }
 
-    /// Time at which the event's expected arrivals after `from` reach `amount` (`None`
-    /// past sales close).
-    fn time_of_arrivals(
-        &mut self,
-        seed: u64,
-        event: &EventTruth,
-        scale: f64,
-        from: i64,
-        amount: f64,
-    ) -> Option<i64> {
-        let close = event.curve.sales_close;
-        if self.arrivals(seed, event, scale, from, close) < amount {
-            return None;
-        }
-        let (mut lo, mut hi) = (from, close);
-        while hi - lo > 60_000 {
-            let mid = lo + (hi - lo) / 2;
-            if self.arrivals(seed, event, scale, from, mid) < amount {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        Some(hi)
-    }
-
     /// `P(category sold out within horizon)` at the snapshot; `open` lists every category
     /// of the event still on sale (catalog index, seats left), the snapshot's included.
     ///
     /// Other categories selling out inside the window send their shoppers elsewhere:
-    /// the window is cut where the expected seats sold (fluid) of each other category
-    /// reach its seats left, and the buying sessions of this category are summed over
-    /// the pieces, each with the set of categories then on sale.
+    /// on each path the window is cut where the expected seats sold (fluid) of each other
+    /// category reach its seats left, and the buying sessions of this category are
+    /// summed over the pieces, each with the set of categories then on sale.
     pub fn probability(
         &mut self,
         l: &Labelled,
@@ -192,6 +181,32 @@ impl<'a> Oracle<'a> {
             Some(h) => (l.time + (h * 3_600_000.0) as i64).min(event.curve.sales_close),
             None => event.curve.sales_close,
         };
+        let futures = self.take_futures(truth, event, l.time);
+        let w = &truth.shopper.quantity_weights;
+        let need = f64::from(l.features.remaining);
+        let mut total = 0.0;
+        for path in 0..futures.len() {
+            let sessions = self.sessions(&futures, path, truth, event, c, l.time, end, open);
+            total += tail(sessions, need, w);
+        }
+        let n = futures.len().max(1) as f64;
+        self.futures = Some(((truth.seed, event.event_id.clone(), l.time), futures));
+        Some(total / n)
+    }
+
+    /// Expected buying sessions of category `c` from `from` to `end` on one path.
+    #[allow(clippy::too_many_arguments)]
+    fn sessions(
+        &mut self,
+        futures: &Futures,
+        path: usize,
+        truth: &GroundTruth,
+        event: &EventTruth,
+        c: usize,
+        from: Timestamp,
+        end: Timestamp,
+        open: &[(usize, u32)],
+    ) -> f64 {
         let q1 = mean_quantity(&truth.shopper.quantity_weights);
         let mut left: Vec<(usize, f64)> = open
             .iter()
@@ -199,7 +214,7 @@ impl<'a> Oracle<'a> {
             .map(|(k, r)| (*k, f64::from(*r)))
             .collect();
         let mut mask = left.iter().fold(1u32 << c, |m, (k, _)| m | (1 << k));
-        let mut t = l.time;
+        let mut t = from;
         let mut sessions = 0.0;
         while t < end {
             let per_arrival = self.buyers_per_arrival(truth, event, mask);
@@ -210,12 +225,10 @@ impl<'a> Oracle<'a> {
                 .map(|(k, r)| (*k, r / (per_arrival[*k] * q1)))
                 .min_by(|a, b| a.1.total_cmp(&b.1));
             let cut = match next {
-                Some((_, amount)) => self
-                    .time_of_arrivals(l.seed, event, truth.scale, t, amount)
-                    .map_or(end, |at| at.min(end)),
+                Some((_, amount)) => futures.time_of(path, t, amount, end).unwrap_or(end),
                 None => end,
             };
-            let arrivals = self.arrivals(l.seed, event, truth.scale, t, cut);
+            let arrivals = futures.arrivals(path, t, cut);
             sessions += arrivals * per_arrival[c];
             for (k, r) in &mut left {
                 *r -= arrivals * per_arrival[*k] * q1;
@@ -229,36 +242,47 @@ impl<'a> Oracle<'a> {
             }
             t = cut;
         }
-        let w = &truth.shopper.quantity_weights;
-        let total: f64 = w.iter().sum();
-        let q2: f64 = w
-            .iter()
-            .enumerate()
-            .map(|(i, p)| ((i + 1) as f64).powi(2) * p)
-            .sum::<f64>()
-            / total;
-        let need = f64::from(l.features.remaining);
-        if sessions >= 30.0 {
-            let mean = sessions * q1;
-            let sd = (sessions * q2).sqrt();
-            return Some(1.0 - normal_cdf((need - 0.5 - mean) / sd));
-        }
-        let Ok(poisson) = Poisson::new(sessions.max(1e-12)) else {
-            return Some(0.0);
-        };
-        let draws = 400;
-        let mut hits = 0;
-        for _ in 0..draws {
-            let n = poisson.sample(&mut self.rng) as usize;
-            let seats: usize = (0..n)
-                .map(|_| 1 + pick(&mut self.rng, w.iter().copied()))
-                .sum();
-            if seats as f64 >= need {
-                hits += 1;
-            }
-        }
-        Some(f64::from(hits) / f64::from(draws))
+        sessions
     }
+}
+
+/// `P(seats demanded ≥ need)` when buying sessions are Poisson with mean `sessions` and
+/// each takes 1..=10 seats with the weights `w`: a normal approximation (continuity
+/// corrected) from 30 sessions on, Panjer's exact recursion below.
+fn tail(sessions: f64, need: f64, w: &[f64]) -> f64 {
+    if need <= 0.0 {
+        return 1.0;
+    }
+    let total: f64 = w.iter().sum();
+    if sessions.is_nan() || sessions <= 0.0 || total <= 0.0 {
+        return 0.0;
+    }
+    let q1 = mean_quantity(w);
+    let q2: f64 = w
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ((i + 1) as f64).powi(2) * p)
+        .sum::<f64>()
+        / total;
+    if sessions >= 30.0 {
+        let mean = sessions * q1;
+        let sd = (sessions * q2).sqrt();
+        return 1.0 - normal_cdf((need - 0.5 - mean) / sd);
+    }
+    // Far beyond the mean the tail is nil (and the recursion would be long).
+    if need > sessions * q1 + 14.0 * (sessions * q2).sqrt() + 40.0 {
+        return 0.0;
+    }
+    let need = need.ceil() as usize;
+    let mut pmf = Vec::with_capacity(need);
+    pmf.push((-sessions).exp());
+    for s in 1..need {
+        let sum: f64 = (1..=w.len().min(s))
+            .map(|j| j as f64 * w[j - 1] / total * pmf[s - j])
+            .sum();
+        pmf.push(sessions / s as f64 * sum);
+    }
+    (1.0 - pmf.iter().sum::<f64>()).clamp(0.0, 1.0)
 }
 
 /// Mean seats per cart from the quantity weights (1 seat at index 0).
@@ -290,58 +314,4 @@ fn pick(rng: &mut ChaCha8Rng, weights: impl Iterator<Item = f64> + Clone) -> usi
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::history::{HistoryConfig, generate};
-
-    #[test]
-    fn neighbours_selling_out_raise_a_categorys_probability() {
-        let h = generate(&HistoryConfig {
-            seeds: vec![7],
-            events: 2,
-            sale_days: 6.0,
-            scale: 0.3,
-            hotness: (0.4, 0.9),
-            snapshot_hours: 24.0,
-            price_factors: Vec::new(),
-        })
-        .unwrap();
-        let mut oracle = Oracle::new(&h.truths);
-        let mut raised = 0;
-        for l in h
-            .snapshots
-            .iter()
-            .filter(|l| l.features.hours_to_event > 48.0)
-        {
-            let Some(event) = h.truths[0].event(&l.features.event_id) else {
-                continue;
-            };
-            let Some(c) = event
-                .categories
-                .iter()
-                .position(|k| k.category_id == l.features.category_id.as_str())
-            else {
-                continue;
-            };
-            let others = |seats: u32| -> Vec<(usize, u32)> {
-                (0..event.categories.len())
-                    .map(|k| (k, if k == c { l.features.remaining } else { seats }))
-                    .collect()
-            };
-            // Neighbours that can't run out versus neighbours down to their last seat.
-            let plenty = oracle.probability(l, Horizon::ByStart, &others(u32::MAX / 2));
-            let scarce = oracle.probability(l, Horizon::ByStart, &others(1));
-            let (Some(plenty), Some(scarce)) = (plenty, scarce) else {
-                continue;
-            };
-            assert!(scarce + 0.05 >= plenty, "{scarce} < {plenty} at {l:?}");
-            if scarce > plenty + 0.05 {
-                raised += 1;
-            }
-        }
-        assert!(
-            raised > 0,
-            "no category gained from its neighbours selling out"
-        );
-    }
-}
+mod tests;

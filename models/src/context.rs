@@ -1,0 +1,116 @@
+//! The event around a category: the seats left and the last day's sales of all its
+//! categories still on sale. A category's own pace understates its future when its
+//! neighbours sell out first (their shoppers look at it next), so the sell-out model
+//! also reads the event's coverage and the category's share of the event's seats left.
+
+use std::collections::HashMap;
+
+use sellout_pipelines::output::SellOutFeatures;
+use serde::{Deserialize, Serialize};
+
+use crate::history::Labelled;
+
+/// The categories of one event still on sale at one snapshot, summed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct EventContext {
+    /// Seats left over the event's categories on sale.
+    pub remaining: u64,
+    /// Their sales over the last 24 hours.
+    pub sales_24h: u64,
+}
+
+impl EventContext {
+    /// The context of a category scored on its own (its event unknown): itself.
+    pub fn alone(f: &SellOutFeatures) -> Self {
+        Self {
+            remaining: u64::from(f.remaining),
+            sales_24h: u64::from(f.sales_24h),
+        }
+    }
+
+    /// The context of `f` among `siblings` (the event's categories at the same moment,
+    /// `f` itself included or not): sums over those with seats left.
+    pub fn among<'a>(
+        f: &SellOutFeatures,
+        siblings: impl IntoIterator<Item = &'a SellOutFeatures>,
+    ) -> Self {
+        let mut context = Self::alone(f);
+        for s in siblings {
+            if s.category_id != f.category_id && s.event_id == f.event_id && s.remaining > 0 {
+                context.remaining += u64::from(s.remaining);
+                context.sales_24h += u64::from(s.sales_24h);
+            }
+        }
+        context
+    }
+}
+
+/// The context of every labelled snapshot, aligned with `data`: its event's snapshots
+/// at the same time and seed.
+pub fn contexts(data: &[Labelled]) -> Vec<EventContext> {
+    let mut sums: HashMap<(u64, &str, i64), EventContext> = HashMap::new();
+    for l in data.iter().filter(|l| l.features.remaining > 0) {
+        let c = sums
+            .entry((l.seed, l.features.event_id.as_str(), l.time))
+            .or_default();
+        c.remaining += u64::from(l.features.remaining);
+        c.sales_24h += u64::from(l.features.sales_24h);
+    }
+    data.iter()
+        .map(|l| {
+            sums.get(&(l.seed, l.features.event_id.as_str(), l.time))
+                .copied()
+                .unwrap_or_else(|| EventContext::alone(&l.features))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{HistoryConfig, generate};
+
+    #[test]
+    fn a_snapshot_sees_its_events_open_categories_at_that_moment() {
+        let h = generate(&HistoryConfig {
+            seeds: vec![4],
+            events: 2,
+            sale_days: 3.0,
+            scale: 0.2,
+            hotness: (0.3, 0.6),
+            snapshot_hours: 24.0,
+            price_factors: Vec::new(),
+        })
+        .unwrap();
+        let all = contexts(&h.snapshots);
+        assert_eq!(all.len(), h.snapshots.len());
+        for (l, c) in h.snapshots.iter().zip(&all) {
+            let siblings: Vec<&Labelled> = h
+                .snapshots
+                .iter()
+                .filter(|o| {
+                    o.seed == l.seed
+                        && o.time == l.time
+                        && o.features.event_id == l.features.event_id
+                })
+                .collect();
+            let remaining: u64 = siblings
+                .iter()
+                .map(|o| u64::from(o.features.remaining))
+                .sum();
+            let sales: u64 = siblings
+                .iter()
+                .map(|o| u64::from(o.features.sales_24h))
+                .sum();
+            assert_eq!((c.remaining, c.sales_24h), (remaining, sales));
+            assert!(c.remaining >= u64::from(l.features.remaining));
+            let among = EventContext::among(&l.features, siblings.iter().map(|o| &o.features));
+            assert_eq!(among, *c);
+        }
+        assert!(
+            all.iter()
+                .zip(&h.snapshots)
+                .any(|(c, l)| c.remaining > u64::from(l.features.remaining))
+        );
+    }
+}
