@@ -132,7 +132,11 @@ impl FromStr for PartitionSet {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = |why: &str| Err(format!("invalid partition set {s:?}: {why} (e.g. 0,2 or 0-3)"));
+        let bad = |why: &str| {
+            Err(format!(
+                "invalid partition set {s:?}: {why} (e.g. 0,2 or 0-3)"
+            ))
+        };
         let number = |n: &str| n.trim().parse::<u32>().ok().filter(|&p| p <= MAX_PARTITION);
         let mut set = BTreeSet::new();
         for part in s.split(',') {

@@ -65,8 +65,11 @@ struct BenchArgs {
     #[arg(long, default_value = "1,2,4", value_delimiter = ',')]
     partitions: Vec<u32>,
     /// Simulated events the records are spread over (more keys: more even partitions).
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = 400)]
     events: usize,
+    /// Rounds of raw produce and ingest, alternating; the best of each is reported.
+    #[arg(long, default_value_t = 2)]
+    rounds: u32,
 }
 
 fn main() -> std::process::ExitCode {
@@ -98,6 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     records: args.records,
                     partitions: args.partitions,
                     events: args.events,
+                    rounds: args.rounds,
                 },
             )?;
             println!("{}", serde_json::to_string(&report)?);
@@ -199,15 +203,16 @@ fn spawn_signal_listener(shutdown: Arc<Shutdown>) -> anyhow::Result<()> {
             rt.block_on(async {
                 #[cfg(unix)]
                 {
-                    let mut term =
-                        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                            Ok(s) => s,
-                            Err(e) => {
-                                tracing::warn!(message = "No SIGTERM handler.", error = %e);
-                                let _ = tokio::signal::ctrl_c().await;
-                                return;
-                            }
-                        };
+                    let mut term = match tokio::signal::unix::signal(
+                        tokio::signal::unix::SignalKind::terminate(),
+                    ) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            tracing::warn!(message = "No SIGTERM handler.", error = %e);
+                            let _ = tokio::signal::ctrl_c().await;
+                            return;
+                        }
+                    };
                     tokio::select! {
                         _ = tokio::signal::ctrl_c() => {}
                         _ = term.recv() => {}

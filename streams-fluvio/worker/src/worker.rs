@@ -118,16 +118,16 @@ impl Worker {
     /// one runner over all partitions would); their reports by partition.
     pub fn drain(&self, end: Option<Timestamp>) -> Result<BTreeMap<u32, RunReport>, WorkerError> {
         self.each_partition(|p| {
-            let mut runner = self
-                .open_runner(p)
+            let mut runner = self.open_runner(p).map_err(|source| WorkerError::Runner {
+                partition: p,
+                source,
+            })?;
+            let report = runner
+                .run_to_end_at(end)
                 .map_err(|source| WorkerError::Runner {
                     partition: p,
                     source,
                 })?;
-            let report = runner.run_to_end_at(end).map_err(|source| WorkerError::Runner {
-                partition: p,
-                source,
-            })?;
             tracing::info!(
                 message = "Partition drained.",
                 partition = p,

@@ -51,7 +51,8 @@ fn worker(t: &FluvioTransport, prefix: &str, dir: &Path, set: &str) -> Worker {
         pipelines(),
         dir.to_owned(),
         catalog(),
-        set.parse::<PartitionSet>().unwrap_or_else(|e| panic!("{e}")),
+        set.parse::<PartitionSet>()
+            .unwrap_or_else(|e| panic!("{e}")),
         Arc::new(move |p| {
             Arc::new(Namespaced::new(t.partition(p), prefix.clone())) as Arc<dyn Transport>
         }),
@@ -71,7 +72,10 @@ fn outputs(t: &FluvioTransport, prefix: &str) -> (Multiset, Multiset) {
 
 fn drain_all(workers: &[Worker], end: Option<i64>) -> u64 {
     std::thread::scope(|s| {
-        let hs: Vec<_> = workers.iter().map(|w| s.spawn(move || w.drain(end))).collect();
+        let hs: Vec<_> = workers
+            .iter()
+            .map(|w| s.spawn(move || w.drain(end)))
+            .collect();
         hs.into_iter()
             .map(|h| {
                 h.join()
@@ -134,9 +138,14 @@ fn runners_dropped_mid_way_resume_from_their_checkpoints() {
         }
         drop(runner);
     }
-    assert!(dropped_with_work >= 2, "the runners checkpointed too little");
+    assert!(
+        dropped_with_work >= 2,
+        "the runners checkpointed too little"
+    );
     let again = worker(&t, &prefix, &data, "0-3");
-    let end = again.input_end(PARTITIONS).unwrap_or_else(|e| panic!("{e}"));
+    let end = again
+        .input_end(PARTITIONS)
+        .unwrap_or_else(|e| panic!("{e}"));
     let reports = again.drain(end).unwrap_or_else(|e| panic!("{e}"));
     let skipped: u64 = reports.values().map(|r| r.replayed_skipped).sum();
     let (got_signals, got_features) = outputs(&t, &prefix);

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use sellout_fluvio::{PartitionSet, Worker};
 use sellout_streams::Transport;
 
-use common::{Multiset, assert_same, catalog, count, open_log, partition, pipelines, records, values, write};
+use common::{
+    Multiset, assert_same, catalog, count, open_log, partition, pipelines, records, values, write,
+};
 
 #[test]
 fn two_workers_over_four_partitions_match_one_runner() {
@@ -45,7 +47,8 @@ fn two_workers_over_four_partitions_match_one_runner() {
                 pipelines(),
                 dir.path().join("workers"),
                 catalog(),
-                set.parse::<PartitionSet>().unwrap_or_else(|e| panic!("{e}")),
+                set.parse::<PartitionSet>()
+                    .unwrap_or_else(|e| panic!("{e}")),
                 open.clone(),
             )
         })

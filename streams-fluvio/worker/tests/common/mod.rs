@@ -129,7 +129,10 @@ pub fn reference(dir: &Path, records: &[AnyRecord]) -> (Multiset, Multiset) {
     let (mut signals, mut features) = (Multiset::new(), Multiset::new());
     count(&mut signals, values(log.as_ref(), "signals"));
     count(&mut features, values(log.as_ref(), "features"));
-    assert!(!signals.is_empty() && !features.is_empty(), "the reference run found nothing");
+    assert!(
+        !signals.is_empty() && !features.is_empty(),
+        "the reference run found nothing"
+    );
     (signals, features)
 }
 
