@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::FluvioConfig;
 use crate::error::FluvioError;
 use crate::transport::FluvioTransport;
-use crate::writer;
+use crate::{codec, writer};
 
 /// Records per transport append.
 const APPEND_BATCH: usize = 10_000;
@@ -194,6 +194,21 @@ pub fn raw_produce<'a>(
     let batches: Vec<(String, Vec<(RecordData, RecordData)>)> = appends
         .into_iter()
         .map(|(t, b)| (t.to_owned(), writer::to_records(b)))
+        .collect();
+    // The same bytes as the transport's: keys carry a tag of the same size.
+    let mut seq = 0u64;
+    let batches: Vec<(String, Vec<(RecordData, RecordData)>)> = batches
+        .into_iter()
+        .map(|(t, records)| {
+            let records = records
+                .into_iter()
+                .map(|(k, v)| {
+                    seq += 1;
+                    (RecordData::from(codec::tagged_key(k.as_ref(), (0, seq))), v)
+                })
+                .collect();
+            (t, records)
+        })
         .collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

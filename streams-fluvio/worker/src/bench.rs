@@ -355,6 +355,7 @@ fn add(a: TransportStats, b: TransportStats) -> TransportStats {
     TransportStats {
         reconnects: a.reconnects + b.reconnects,
         gap_refetches: a.gap_refetches + b.gap_refetches,
+        resends_avoided: a.resends_avoided + b.resends_avoided,
     }
 }
 
