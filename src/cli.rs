@@ -139,6 +139,27 @@ pub struct ServeArgs {
     /// Don't run the notifier here (another process sends the notifications).
     #[arg(long)]
     pub no_notifier: bool,
+    /// Where the streams are: `embedded` (the log in the data directory) or `fluvio`
+    /// (this process becomes a Fluvio pipelines worker: the `sellout-fluvio` binary,
+    /// configured by `[fluvio]`; see README, Fluvio).
+    #[arg(long, value_enum, default_value_t = StreamsTransport::Embedded)]
+    pub transport: StreamsTransport,
+    /// With `--transport fluvio`: the partitions this worker runs, e.g. `0,2` or `0-3`
+    /// (default: all of them).
+    #[arg(long, value_name = "SET")]
+    pub partitions: Option<String>,
+    /// With `--transport fluvio`: process what the topics hold now, checkpoint, exit.
+    #[arg(long)]
+    pub drain: bool,
+}
+
+/// The streams transport `sellout serve` runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StreamsTransport {
+    /// The embedded log in the data directory.
+    Embedded,
+    /// A Fluvio cluster (`[fluvio]`), through the `sellout-fluvio` worker binary.
+    Fluvio,
 }
 
 /// `sellout sql`.
@@ -198,7 +219,8 @@ fn parse_key_kind(s: &str) -> Result<sellout_pricing::auth::KeyKind, String> {
 /// `sellout bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Which benchmark: `ingest`, `log`, `pipeline` or `pricing`.
+    /// Which benchmark: `ingest`, `log`, `pipeline`, `pricing`, `archive`, `notifier`,
+    /// or `fluvio` (run by the `sellout-fluvio` binary against `SELLOUT_FLUVIO`).
     pub name: String,
     /// Records to use (default depends on the benchmark).
     #[arg(long)]

@@ -46,6 +46,11 @@ pub struct Config {
     pub notifier: crate::notify::NotifierConfig,
     /// The live board and the InfluxDB sink.
     pub dashboards: crate::board::DashboardsConfig,
+    /// The Fluvio cluster, topics, producer and consumers: read and checked by the
+    /// `sellout-fluvio` worker binary (`sellout_streams_fluvio::FluvioConfig`), kept
+    /// opaque here so that this binary does not build the Fluvio client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fluvio: Option<serde_json::Value>,
 }
 
 /// What proposes prices to the repricer.
@@ -84,6 +89,7 @@ impl Default for Config {
             models: ModelsConfig::default(),
             notifier: crate::notify::NotifierConfig::default(),
             dashboards: crate::board::DashboardsConfig::default(),
+            fluvio: None,
         }
     }
 }

@@ -20,6 +20,7 @@
 //! - [`bench`]: `sellout bench <name>`, one JSON object as the last line.
 //! - [`notify`], [`demo_app`]: the notifier's wiring, and the demo's attendee app.
 //! - [`endpoints`]: `sellout endpoints`, the local APNs and FCM endpoints as a process.
+//! - [`fluvio`]: `serve --transport fluvio` and `bench fluvio`, handed to `sellout-fluvio`.
 //! - [`board`]: the live board, its feed and the InfluxDB sink.
 //! - [`recorded`]: training history from the archive.
 
@@ -35,6 +36,7 @@ mod config;
 mod demo;
 mod demo_app;
 mod endpoints;
+mod fluvio;
 mod ingest_files;
 mod keys;
 mod market;
@@ -62,6 +64,10 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(cli: cli::Cli) -> anyhow::Result<()> {
+    // Like git's subcommands: the Fluvio side is a binary of its own (see `fluvio`).
+    if let Some(args) = fluvio::worker_args(&cli)? {
+        return fluvio::exec(args);
+    }
     let mut config = config::Config::load(cli.config.as_deref())?;
     if let Some(dir) = cli.data_dir {
         config.data_dir = dir;

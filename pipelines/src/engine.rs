@@ -155,6 +155,14 @@ impl Engine {
                 watermark: self.watermarks.current(),
             };
         }
+        // The watermark moves with the record first, and the timers it releases fire
+        // before the jobs see the record: when a timer fires, a job's state holds the
+        // records older than the one that released it, never that one. Which record
+        // releases a timer depends on the other keys a runner reads (one runner over
+        // every partition, or one per partition); which of one key's records are older
+        // does not, so each key's outputs are the same however keys share runners.
+        self.watermarks.observe(topic_index(topic), time, now_ms);
+        self.advance(now_ms);
         let input = Input {
             topic,
             offset,
@@ -165,8 +173,7 @@ impl Engine {
                 job.on_record(&input, &mut self.out);
             }
         }
-        self.watermarks.observe(topic_index(topic), time, now_ms);
-        self.advance(now_ms);
+        self.feed_signals();
         Outcome::Processed
     }
 
@@ -192,7 +199,13 @@ impl Engine {
     /// End of a bounded input: moves the watermark to the last event time seen so
     /// every timer due by then fires.
     pub fn finish(&mut self) {
-        if let Some(watermark) = self.watermarks.finish_all() {
+        self.finish_at(None);
+    }
+
+    /// [`Engine::finish`] to at least `end`: the last event time of the whole input
+    /// when this engine read only part of it (one partition).
+    pub fn finish_at(&mut self, end: Option<Timestamp>) {
+        if let Some(watermark) = self.watermarks.finish_at(end) {
             self.fire(watermark);
         }
         self.feed_signals();

@@ -223,11 +223,19 @@ impl Runner {
     /// the watermark moves to the last event time seen, so every timer due by then
     /// fires; then the outputs are appended and a checkpoint is saved.
     pub fn run_to_end(&mut self) -> Result<RunReport, RunnerError> {
+        self.run_to_end_at(None)
+    }
+
+    /// [`Runner::run_to_end`] for a runner that reads one part (partition) of a
+    /// bounded input: at the end the watermark moves to at least `end`, the last
+    /// event time of the whole input, so every part fires the timers one runner over
+    /// all of it would fire (see [`input_end`](crate::runner::input_end)).
+    pub fn run_to_end_at(&mut self, end: Option<Timestamp>) -> Result<RunReport, RunnerError> {
         while self.run_bounded(usize::MAX)? > 0 {}
         for topic in Topic::ALL {
             self.engine.finish_topic(topic);
         }
-        self.engine.finish();
+        self.engine.finish_at(end);
         self.collect();
         self.checkpoint()?;
         Ok(self.report())
@@ -480,6 +488,31 @@ impl Runner {
         self.report.checkpoints += 1;
         Ok(())
     }
+}
+
+/// The latest event time among the last records of the input topics of `parts` (the
+/// partitions of a partitioned input, each as a transport): the end of a bounded
+/// input that several runners read a part each of ([`Runner::run_to_end_at`]).
+pub fn input_end(parts: &[&dyn Transport]) -> Result<Option<Timestamp>, RunnerError> {
+    let mut end = None;
+    for part in parts {
+        for topic in Topic::ALL {
+            let name = topic.as_str();
+            let offsets = part
+                .offsets(name)
+                .map_err(stream(format!("cannot read the offsets of {name}")))?;
+            if offsets.end <= offsets.start {
+                continue;
+            }
+            let fetched = part
+                .read(name, offsets.end - 1, FETCH_BYTES)
+                .map_err(stream(format!("cannot read the tail of {name}")))?;
+            for view in fetched.records() {
+                end = Some(end.map_or(view.time, |e: Timestamp| e.max(view.time)));
+            }
+        }
+    }
+    Ok(end)
 }
 
 /// Collects the ids of the outputs on `topic` from `from` to its end.

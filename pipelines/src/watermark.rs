@@ -141,7 +141,18 @@ impl Watermarks {
     /// Moves the watermark to the largest event time seen (end of a bounded input:
     /// nothing older can come, so every timer due by then fires).
     pub fn finish_all(&mut self) -> Option<Timestamp> {
-        let max = self.sources.iter().filter_map(|s| s.max_time).max()?;
+        self.finish_at(None)
+    }
+
+    /// Like [`Watermarks::finish_all`], to at least `end`: the end of an input this
+    /// reader saw only part of (one partition of topics whose other partitions other
+    /// runners read), so that every part releases the same timers.
+    pub fn finish_at(&mut self, end: Option<Timestamp>) -> Option<Timestamp> {
+        let seen = self.sources.iter().filter_map(|s| s.max_time).max();
+        let max = match (seen, end) {
+            (Some(a), Some(b)) => a.max(b),
+            (a, b) => a.or(b)?,
+        };
         (max > self.current).then(|| {
             self.current = max;
             max
@@ -230,5 +241,8 @@ mod tests {
         assert_eq!(w.current(), 2_900);
         assert_eq!(w.finish_all(), Some(10_000));
         assert_eq!(w.finish_all(), None);
+        assert_eq!(w.finish_at(Some(9_000)), None, "never backwards");
+        assert_eq!(w.finish_at(Some(12_000)), Some(12_000));
+        assert_eq!(Watermarks::new(1).finish_at(Some(5)), Some(5));
     }
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::FluvioConfig;
 use crate::error::FluvioError;
 use crate::transport::FluvioTransport;
-use crate::writer;
+use crate::{codec, writer};
 
 /// Records per transport append.
 const APPEND_BATCH: usize = 10_000;
@@ -84,8 +84,7 @@ pub fn run(
     // Raw client: same keys and values, one producer, confirm every record.
     let raw_topic = format!("bench-raw-{tag}");
     transport.partitions(&raw_topic)?;
-    let raw: Vec<Vec<(RecordData, RecordData)>> = batches.iter().map(writer::to_records).collect();
-    let raw_secs = raw_produce(&cfg, &raw_topic, raw)?;
+    let raw_secs = raw_produce(&cfg, batches.iter().map(|b| (raw_topic.as_str(), b)))?;
     transport.delete_topic(&raw_topic)?;
 
     // Transport append path.
@@ -184,13 +183,33 @@ fn read_all(t: &FluvioTransport, topic: &str, expected: &[u64]) -> Result<f64, F
     Ok(started.elapsed().as_secs_f64())
 }
 
-/// Produces `batches` with the raw client; seconds from the first send to the last
-/// confirmation.
-fn raw_produce(
+/// Produces each `(topic, batch)` in turn with the raw client, one producer per topic
+/// (the transport's keys and values, byte for byte), waiting for every confirmation
+/// of a batch before the next: what the transport's appends do, without the
+/// transport. Seconds from the first send to the last confirmation.
+pub fn raw_produce<'a>(
     cfg: &FluvioConfig,
-    topic: &str,
-    batches: Vec<Vec<(RecordData, RecordData)>>,
+    appends: impl IntoIterator<Item = (&'a str, &'a Batch)>,
 ) -> Result<f64, FluvioError> {
+    let batches: Vec<(String, Vec<(RecordData, RecordData)>)> = appends
+        .into_iter()
+        .map(|(t, b)| (t.to_owned(), writer::to_records(b)))
+        .collect();
+    // The same bytes as the transport's: keys carry a tag of the same size.
+    let mut seq = 0u64;
+    let batches: Vec<(String, Vec<(RecordData, RecordData)>)> = batches
+        .into_iter()
+        .map(|(t, records)| {
+            let records = records
+                .into_iter()
+                .map(|(k, v)| {
+                    seq += 1;
+                    (RecordData::from(codec::tagged_key(k.as_ref(), (0, seq))), v)
+                })
+                .collect();
+            (t, records)
+        })
+        .collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -202,24 +221,38 @@ fn raw_produce(
         last: e,
     };
     let endpoint = cfg.endpoint.clone();
-    let producer_cfg = TopicProducerConfigBuilder::default()
-        .batch_size(cfg.producer.batch_bytes)
-        .max_request_size(cfg.producer.batch_bytes.max(1 << 20))
-        .linger(Duration::from_millis(cfg.producer.linger_ms))
-        .build()
-        .map_err(|e| fail("config", e.to_string()))?;
+    let producer_cfg = || {
+        TopicProducerConfigBuilder::default()
+            .batch_size(cfg.producer.batch_bytes)
+            .max_request_size(cfg.producer.batch_bytes.max(1 << 20))
+            .linger(Duration::from_millis(cfg.producer.linger_ms))
+            .build()
+            .map_err(|e| fail("config", e.to_string()))
+    };
+    let mut topics: Vec<String> = batches.iter().map(|(t, _)| t.clone()).collect();
+    topics.sort();
+    topics.dedup();
+    let configs = topics
+        .into_iter()
+        .map(|t| Ok((t, producer_cfg()?)))
+        .collect::<Result<Vec<_>, FluvioError>>()?;
     let secs = rt.block_on(async move {
         let fluvio = Fluvio::connect_with_config(&FluvioClusterConfig::new(endpoint))
             .await
             .map_err(|e| fail("connect", format!("{e:#}")))?;
-        let producer = Arc::new(
-            fluvio
-                .topic_producer_with_config(topic, producer_cfg)
+        let mut producers = std::collections::HashMap::new();
+        for (topic, config) in configs {
+            let p = fluvio
+                .topic_producer_with_config(&topic, config)
                 .await
-                .map_err(|e| fail("producer", format!("{e:#}")))?,
-        );
+                .map_err(|e| fail("producer", format!("{e:#}")))?;
+            producers.insert(topic, Arc::new(p));
+        }
         let started = Instant::now();
-        for batch in batches {
+        for (topic, batch) in batches {
+            let Some(producer) = producers.get(&topic) else {
+                continue;
+            };
             let mut outs = Vec::with_capacity(batch.len());
             for (k, v) in batch {
                 outs.push(

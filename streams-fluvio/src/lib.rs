@@ -8,8 +8,10 @@
 //! [`FluvioTransport::partition`] views.
 //!
 //! Guarantees it keeps (and why, where the client does not):
-//! - **Confirmed delivery**: every produce is awaited (`.wait()`); at-least-once with
-//!   bounded retries ([`writer`]).
+//! - **Confirmed delivery, stored once**: every produce is awaited (`.wait()`), with
+//!   bounded retries; every record's Fluvio key carries a tag (producer id, sequence),
+//!   so a re-send after a lost confirmation (a restarting SPU) first looks for what
+//!   landed and never stores a record twice ([`writer`]; `codec` has the key layout).
 //! - **Offset contiguity**: a fetched record whose offset is not the next expected one
 //!   is a gap, re-fetched a bounded number of times, then a loud error naming topic,
 //!   partition and missing range; never skipped ([`contiguity`]; NOTES.md has the
@@ -32,7 +34,7 @@
 //! - [`bench`]: raw client vs transport produce throughput, read throughput by partitions.
 //! - `bridge`: the private runtime and the sync → async call.
 //! - `checkpoint`: consumer positions in the checkpoint topic.
-//! - `codec`: one sellout record as one Fluvio record.
+//! - `codec`: one sellout record as one Fluvio record; the tagged Fluvio key.
 //! - [`config`]: [`FluvioConfig`] (`[fluvio]` in `sellout.toml`).
 //! - [`contiguity`]: the gap check and bounded re-fetch, testable without a cluster.
 //! - [`error`]: [`FluvioError`] and its mapping onto `StreamError`.

@@ -12,6 +12,7 @@
 //! a stream and polls again; nothing is skipped (an offset below the expected one is
 //! dropped as a repeat, one above it is a gap).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use fluvio::consumer::{ConsumerConfigExt, RetryMode};
@@ -21,7 +22,7 @@ use sellout_streams::transport::FetchedBatch;
 use sellout_streams::{Fetched, Offset, TopicOffsets};
 
 use crate::contiguity::fetch_contiguous;
-use crate::session::{Attempt, Conn};
+use crate::session::{Attempt, Conn, Session};
 
 /// Reads `topic`/`partition` from `from`, about `max_bytes` of records, contiguous.
 pub(crate) async fn read(
@@ -182,4 +183,84 @@ pub(crate) async fn offsets(
         Ok(TopicOffsets { start: *start, end })
     })
     .await
+}
+
+/// The tagged records of `topic`/`partition` from `from` to its end: tag → offset
+/// (records without a tag are passed over). A writer's look before it sends again.
+pub(crate) async fn tags_from(
+    s: &Session,
+    conn: &Conn,
+    topic: &str,
+    partition: u32,
+    from: Offset,
+) -> Result<HashMap<(u64, u64), Offset>, Attempt> {
+    let timeout = Duration::from_millis(conn.config().consumer.timeout_ms);
+    let fetch_bytes = conn.config().consumer.max_fetch_bytes.min(16 << 20) as i32;
+    // A restarted SPU answers before it has recovered its log: an end below the floor
+    // (or a scan that stops short of the end) means "not yet", never "not stored".
+    let tail = fetch_at(
+        &s.fluvio,
+        topic,
+        partition,
+        FluvioOffset::from_end(1),
+        usize::MAX,
+        1 << 20,
+        timeout,
+    )
+    .await?;
+    let end = tail.iter().map(|(o, _)| o + 1).max().unwrap_or(0);
+    if end < from {
+        return Err(Attempt::Transient(format!(
+            "{topic}/{partition} ends at {end}, below {from}: not recovered yet"
+        )));
+    }
+    let mut tags = HashMap::new();
+    let mut next = from;
+    loop {
+        let start = i64::try_from(next)
+            .ok()
+            .and_then(|o| FluvioOffset::absolute(o).ok())
+            .ok_or_else(|| Attempt::Transient(format!("offset {next} out of range")))?;
+        let config = ConsumerConfigExt::builder()
+            .topic(topic)
+            .partition(partition)
+            .offset_start(start)
+            .disable_continuous(true)
+            .max_bytes(fetch_bytes)
+            .retry_mode(RetryMode::Disabled)
+            .build()
+            .map_err(|e| Attempt::Transient(format!("consumer config: {e:#}")))?;
+        let fetch = async {
+            let mut stream = s
+                .fluvio
+                .consumer_with_config(config)
+                .await
+                .map_err(|e| Attempt::Transient(format!("open {topic}/{partition}: {e:#}")))?;
+            let mut last = None;
+            while let Some(item) = stream.next().await {
+                let record = item
+                    .map_err(|e| Attempt::Transient(format!("fetch {topic}/{partition}: {e:?}")))?;
+                let Ok(offset) = u64::try_from(record.offset()) else {
+                    continue;
+                };
+                if let Some(tag) = record.key().and_then(crate::codec::tag) {
+                    tags.insert(tag, offset);
+                }
+                last = Some(offset);
+            }
+            Ok::<_, Attempt>(last)
+        };
+        let last = tokio::time::timeout(timeout, fetch)
+            .await
+            .map_err(|_| Attempt::Transient(format!("scan of {topic}/{partition} timed out")))??;
+        match last {
+            Some(last) if last >= next => next = last + 1,
+            _ if next < end => {
+                return Err(Attempt::Transient(format!(
+                    "scan of {topic}/{partition} stopped at {next} before its end {end}"
+                )));
+            }
+            _ => return Ok(tags),
+        }
+    }
 }

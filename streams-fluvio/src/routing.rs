@@ -7,6 +7,8 @@
 
 use fluvio::{Partitioner, PartitionerConfig};
 
+use crate::codec;
+
 /// The partition of `key` in a topic of `partitions` partitions (0 when `partitions` is 0).
 pub fn partition_of(key: &[u8], partitions: u32) -> u32 {
     if partitions == 0 {
@@ -32,7 +34,9 @@ pub(crate) struct KeyPartitioner;
 
 impl Partitioner for KeyPartitioner {
     fn partition(&self, config: &PartitionerConfig, key: Option<&[u8]>, _value: &[u8]) -> u32 {
-        partition_of(key.unwrap_or_default(), config.partition_count())
+        // The Fluvio key is the record key followed by its tag (see `codec`).
+        let key = codec::untagged(key.unwrap_or_default());
+        partition_of(key, config.partition_count())
     }
 }
 

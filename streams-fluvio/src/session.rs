@@ -54,6 +54,15 @@ pub(crate) struct Conn {
     partitions: std::sync::Mutex<HashMap<String, u32>>,
     reconnects: AtomicU64,
     gap_refetches: AtomicU64,
+    /// This process's producer id, in every record's tag (see `writer`).
+    producer_id: u64,
+    /// The next record sequence number.
+    next_seq: AtomicU64,
+    /// Per (topic, partition): an offset at or below every record this process has
+    /// not had confirmed yet (where a re-send looks for what already landed).
+    floors: std::sync::Mutex<HashMap<(String, u32), u64>>,
+    /// Re-sends avoided because the record had landed.
+    resends_avoided: AtomicU64,
 }
 
 /// Counters of what the transport had to repair.
@@ -63,6 +72,9 @@ pub struct TransportStats {
     pub reconnects: u64,
     /// Offset gaps answered by fetching again from the expected offset.
     pub gap_refetches: u64,
+    /// Records not sent again after a failure because they were found stored already.
+    #[serde(default)]
+    pub resends_avoided: u64,
 }
 
 impl Conn {
@@ -74,7 +86,48 @@ impl Conn {
             partitions: std::sync::Mutex::new(HashMap::new()),
             reconnects: AtomicU64::new(0),
             gap_refetches: AtomicU64::new(0),
+            producer_id: random_id(),
+            next_seq: AtomicU64::new(0),
+            floors: std::sync::Mutex::new(HashMap::new()),
+            resends_avoided: AtomicU64::new(0),
         }
+    }
+
+    /// The tag of the next record this process produces: producer id, sequence.
+    pub(crate) fn next_tag(&self) -> (u64, u64) {
+        (
+            self.producer_id,
+            self.next_seq.fetch_add(1, Ordering::Relaxed),
+        )
+    }
+
+    /// This process's producer id.
+    pub(crate) fn producer_id(&self) -> u64 {
+        self.producer_id
+    }
+
+    /// The floor of (`topic`, `partition`), if known.
+    pub(crate) fn floor(&self, topic: &str, partition: u32) -> Option<u64> {
+        self.floors
+            .lock()
+            .ok()?
+            .get(&(topic.to_owned(), partition))
+            .copied()
+    }
+
+    /// Raises the floor of (`topic`, `partition`) to `offset` (never lowers it).
+    pub(crate) fn raise_floor(&self, topic: &str, partition: u32, offset: u64) {
+        if let Ok(mut floors) = self.floors.lock() {
+            let f = floors
+                .entry((topic.to_owned(), partition))
+                .or_insert(offset);
+            *f = (*f).max(offset);
+        }
+    }
+
+    /// Counts `n` re-sends avoided.
+    pub(crate) fn count_resends_avoided(&self, n: u64) {
+        self.resends_avoided.fetch_add(n, Ordering::Relaxed);
     }
 
     /// The counters so far.
@@ -82,6 +135,7 @@ impl Conn {
         TransportStats {
             reconnects: self.reconnects.load(Ordering::Relaxed),
             gap_refetches: self.gap_refetches.load(Ordering::Relaxed),
+            resends_avoided: self.resends_avoided.load(Ordering::Relaxed),
         }
     }
 
@@ -235,9 +289,13 @@ impl Conn {
         if let Ok(mut map) = self.partitions.lock() {
             map.remove(topic);
         }
+        if let Ok(mut floors) = self.floors.lock() {
+            floors.retain(|(t, _), _| t != topic);
+        }
     }
 
-    fn cached_partitions(&self, topic: &str) -> Option<u32> {
+    /// The partition count of `topic` when already known.
+    pub(crate) fn cached_partitions(&self, topic: &str) -> Option<u32> {
         self.partitions.lock().ok()?.get(topic).copied()
     }
 }
@@ -268,10 +326,12 @@ impl Session {
             .linger(Duration::from_millis(cfg.producer.linger_ms))
             .timeout(Duration::from_millis(cfg.producer.timeout_ms))
             .partitioner(partitioner)
+            // Wait for every answer, but never re-send inside the client: a request
+            // whose answer was lost may have been stored, and only the writer can
+            // find out before sending it again (see `writer`).
             .delivery_semantic(DeliverySemantic::AtLeastOnce(RetryPolicy {
-                max_retries: cfg.retry.attempts as usize,
-                initial_delay: Duration::from_millis(cfg.retry.backoff_ms),
-                max_delay: Duration::from_millis(cfg.retry.max_backoff_ms),
+                max_retries: 0,
+                timeout: Duration::from_millis(cfg.producer.timeout_ms),
                 ..RetryPolicy::default()
             }))
             .build()
@@ -299,4 +359,13 @@ fn cluster_config(cfg: &FluvioConfig) -> Result<FluvioClusterConfig, Attempt> {
             ca_cert: tls.ca_file.clone(),
         })),
     }
+}
+
+/// A random producer id: from the standard library's randomly keyed hasher (seeded from
+/// the operating system's entropy, not from a clock), mixed with the process id.
+fn random_id() -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.finish()
 }

@@ -4,19 +4,20 @@
 //! into batches of `producer.batch_bytes`, waiting up to `producer.linger_ms`), the
 //! producer is flushed, and each record's `ProduceOutput` is awaited with `.wait()`:
 //! only that confirms delivery. Records not confirmed are sent again after a reconnect,
-//! in their original order, up to `retry.attempts` times (at-least-once: a record whose
-//! confirmation was lost may be stored twice; consumers downstream derive deterministic
-//! ids from content and offsets, see ARCHITECTURE.md).
+//! in their original order, up to `retry.attempts` times, except those found stored
+//! already under their tag (see [`append`]): a confirmation lost with a restarting SPU
+//! does not store a record twice.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use fluvio::RecordKey;
 use fluvio::dataplane::record::RecordData;
 use sellout_streams::{Batch, Offset};
 use tokio::sync::Mutex;
 
-use crate::codec;
-use crate::session::{Attempt, Conn};
+use crate::session::{Attempt, Conn, Session};
+use crate::{codec, reader, routing};
 
 /// Where to send a batch's records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +51,22 @@ pub(crate) fn to_records(batch: &Batch) -> Vec<(RecordData, RecordData)> {
         .collect()
 }
 
+/// One record on its way: its tagged Fluvio key, value, partition and tag.
+struct Outgoing {
+    key: RecordData,
+    value: RecordData,
+    partition: u32,
+    seq: u64,
+}
+
 /// Produces `records` to `topic` and returns where each landed, in record order.
+///
+/// Every record gets a tag (this process's producer id and a sequence number) in its
+/// Fluvio key. Fluvio has no idempotent producer and an answer lost with a restarting
+/// SPU leaves records of unknown fate; the client is told never to re-send, and before
+/// this writer sends again it reads the partitions from below anything unconfirmed
+/// (a floor kept per partition) and takes the records it finds with its tags as landed.
+/// Nothing is stored twice by a re-send, nothing is lost.
 pub(crate) async fn append(
     conn: &Conn,
     topic: &str,
@@ -58,23 +74,68 @@ pub(crate) async fn append(
     records: Vec<(RecordData, RecordData)>,
 ) -> Result<Vec<Landed>, crate::FluvioError> {
     let n = records.len();
-    let records = Arc::new(records);
+    let partitions = match conn.cached_partitions(topic) {
+        Some(p) => p,
+        None => conn.partitions(topic).await?,
+    };
+    let outgoing: Vec<Outgoing> = records
+        .into_iter()
+        .map(|(key, value)| {
+            let tag = conn.next_tag();
+            let partition = match target {
+                Target::Partition(p) => p,
+                Target::ByKey => routing::partition_of(key.as_ref(), partitions),
+            };
+            Outgoing {
+                key: RecordData::from(codec::tagged_key(key.as_ref(), tag)),
+                value,
+                partition,
+                seq: tag.1,
+            }
+        })
+        .collect();
+    let mut targets: Vec<u32> = outgoing.iter().map(|o| o.partition).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    // A floor for each partition before anything of this append is sent: where a
+    // re-send would start looking.
+    for &p in &targets {
+        if conn.floor(topic, p).is_none() {
+            let end = reader::offsets(conn, topic, p).await?.end;
+            conn.raise_floor(topic, p, end);
+        }
+    }
+    let outgoing = Arc::new(outgoing);
     let landed: Arc<Mutex<Vec<Option<Landed>>>> = Arc::new(Mutex::new(vec![None; n]));
+    let sent = Arc::new(AtomicBool::new(false));
     let cfg = conn.config().clone();
     conn.retry(&format!("append to {topic}"), |s| {
-        let records = records.clone();
+        let outgoing = outgoing.clone();
         let landed = landed.clone();
+        let sent = sent.clone();
         let cfg = cfg.clone();
         async move {
             let producer = s.producer(topic, target, &cfg).await?;
             let mut landed = landed.lock().await;
+            if sent.swap(true, Ordering::AcqRel) {
+                let found = find_landed(&s, conn, topic, &outgoing, &mut landed).await?;
+                if found > 0 {
+                    conn.count_resends_avoided(found);
+                    tracing::info!(
+                        message =
+                            "Records of a failed produce were stored; not sending them again.",
+                        topic,
+                        records = found
+                    );
+                }
+            }
             let mut outputs = Vec::new();
-            for (i, (key, value)) in records.iter().enumerate() {
+            for (i, o) in outgoing.iter().enumerate() {
                 if landed[i].is_some() {
                     continue;
                 }
                 let out = producer
-                    .send(RecordKey::from(key.clone()), value.clone())
+                    .send(RecordKey::from(o.key.clone()), o.value.clone())
                     .await
                     .map_err(|e| Attempt::Transient(format!("send to {topic}: {e:#}")))?;
                 outputs.push((i, out));
@@ -102,7 +163,47 @@ pub(crate) async fn append(
         }
     })
     .await?;
-    let landed = landed.lock().await;
-    // Every slot is filled once the retry loop succeeded.
-    Ok(landed.iter().flatten().copied().collect())
+    let landed: Vec<Landed> = landed.lock().await.iter().flatten().copied().collect();
+    // Everything of this append is confirmed: later records land above it.
+    for l in &landed {
+        conn.raise_floor(topic, l.partition, l.offset + 1);
+    }
+    Ok(landed)
+}
+
+/// Marks as landed the records of `outgoing` found stored in their partitions (from
+/// each partition's floor to its end) under this process's tags; returns how many.
+async fn find_landed(
+    s: &Session,
+    conn: &Conn,
+    topic: &str,
+    outgoing: &[Outgoing],
+    landed: &mut [Option<Landed>],
+) -> Result<u64, Attempt> {
+    let mut partitions: Vec<u32> = outgoing
+        .iter()
+        .zip(landed.iter())
+        .filter(|(_, l)| l.is_none())
+        .map(|(o, _)| o.partition)
+        .collect();
+    partitions.sort_unstable();
+    partitions.dedup();
+    let mut found = 0;
+    for p in partitions {
+        let from = conn.floor(topic, p).unwrap_or(0);
+        let stored = reader::tags_from(s, conn, topic, p, from).await?;
+        for (i, o) in outgoing.iter().enumerate() {
+            if landed[i].is_some() || o.partition != p {
+                continue;
+            }
+            if let Some(&offset) = stored.get(&(conn.producer_id(), o.seq)) {
+                landed[i] = Some(Landed {
+                    partition: p,
+                    offset,
+                });
+                found += 1;
+            }
+        }
+    }
+    Ok(found)
 }

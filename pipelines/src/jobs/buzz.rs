@@ -70,6 +70,9 @@ struct Event {
     volume: ChangeDetector,
     mood: ChangeDetector,
     last_post: Timestamp,
+    /// The first minute this event is observed at: the end of its first post's
+    /// minute (ticks still pending from before it are not its history; see surges).
+    first_tick: Timestamp,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -107,6 +110,9 @@ impl Buzz {
             .events
             .retain(|_, e| e.last_post >= tick - active);
         for (event_id, e) in &mut self.state.events {
+            if tick < e.first_tick {
+                continue;
+            }
             let m = e.minutes.remove(&start).unwrap_or_default();
             let mean = if m.posts > 0 {
                 m.sentiment / f64::from(m.posts)
@@ -191,6 +197,7 @@ impl Job for Buzz {
                     volume: ChangeDetector::new(),
                     mood: ChangeDetector::new(),
                     last_post: post.time,
+                    first_tick: tumbling_start(post.time, MINUTE) + MINUTE,
                 });
             e.last_post = e.last_post.max(post.time);
             let m = e.minutes.entry(start).or_default();

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::detector::{ChangeDetector, DetectorConfig, Direction, Trigger};
 use crate::job::{Emitter, Input, Job, RestoreError, load_state, save_state};
 use crate::output::{RateMetric, Signal, SignalDetail, SignalKind, output_id};
-use crate::window::{Buckets, Ticker};
+use crate::window::{Buckets, Ticker, tumbling_start};
 
 const MINUTE: i64 = 60_000;
 
@@ -50,6 +50,11 @@ struct Category {
     purchase_detector: ChangeDetector,
     cart_detector: ChangeDetector,
     last_activity: Timestamp,
+    /// The first minute this category is observed at: the end of its first active
+    /// minute. Ticks still pending from before it (they close behind the watermark)
+    /// are not its history; observing them would make its baseline depend on which
+    /// other categories keep the shared ticker running.
+    first_tick: Timestamp,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -87,6 +92,9 @@ impl Surges {
             .categories
             .retain(|_, c| c.last_activity >= tick - active);
         for ((event_id, category_id), c) in &mut self.state.categories {
+            if tick < c.first_tick {
+                continue;
+            }
             c.purchases.expire(tick);
             c.cart_adds.expire(tick);
             for (metric, buckets, state) in [
@@ -171,6 +179,7 @@ impl Job for Surges {
                 purchase_detector: ChangeDetector::new(),
                 cart_detector: ChangeDetector::new(),
                 last_activity: sale.time,
+                first_tick: tumbling_start(sale.time, MINUTE) + MINUTE,
             });
         c.last_activity = c.last_activity.max(sale.time);
         let quantity = i64::from(sale.quantity);

@@ -1,0 +1,368 @@
+//! `sellout-fluvio bench`: in one run against one cluster,
+//! - the raw `fluvio` client producing exactly the keys and values sellout's ingest
+//!   produces, topic by topic, chunk by chunk, every produce confirmed;
+//! - sellout's ingest path ([`Ingestor::ingest`]: validation against the catalog, wire
+//!   encoding, confirmed appends through the Fluvio transport) on the same records;
+//! - the pipelines over pre-loaded topics of 1, 2, 4 … partitions, one runner thread per
+//!   partition ([`Worker::drain`]).
+//!
+//! The records come from the simulator (fixed seed, `events` events). Every phase uses
+//! topics of its own (a prefix with the process id) and deletes them at the end.
+//! Durations are measured with `Instant`, the benchmark's own clock.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use sellout_ingest::catalog::Catalog;
+use sellout_ingest::decode::{Decoded, DecodedRecord};
+use sellout_ingest::ingestor::Ingestor;
+use sellout_ingest::records::{AnyRecord, Topic, wire};
+use sellout_ingest::validate::{Limits, Validator};
+use sellout_pipelines::output::{FEATURES_TOPIC, LATE_TOPIC, SIGNALS_TOPIC};
+use sellout_simulator::{ListPrices, SimConfig, Simulation};
+use sellout_streams::{Batch, ManualClock, Transport};
+use sellout_streams_fluvio::{FluvioTransport, TransportStats};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{PartitionSet, WorkerConfig};
+use crate::namespace::Namespaced;
+use crate::worker::Worker;
+
+/// Records per ingest call (one HTTP request's worth) and per raw chunk.
+const CHUNK: usize = 10_000;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Records per phase.
+    pub records: u64,
+    /// Partition counts of the pipeline phase.
+    pub partitions: Vec<u32>,
+    /// Simulated events the records are spread over.
+    pub events: usize,
+    /// Rounds of raw produce and ingest (the best of each is reported).
+    pub rounds: u32,
+}
+
+/// What one run measured (printed as the last line).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FluvioBench {
+    /// Always `"fluvio"`.
+    pub bench: String,
+    /// Records per phase.
+    pub records: u64,
+    /// Rounds of raw produce and ingest; the best of each is reported.
+    pub rounds: u32,
+    /// Mean bytes of one Fluvio record value.
+    pub value_bytes: f64,
+    /// The raw client producing the same keys and values, every produce confirmed.
+    pub raw_produce_records_per_sec: f64,
+    /// sellout's ingest (validate, encode, confirmed appends) into Fluvio.
+    pub ingest_records_per_sec: f64,
+    /// `ingest_records_per_sec / raw_produce_records_per_sec` (target ≥ 0.7).
+    pub ingest_vs_raw: f64,
+    /// Pipeline throughput (all partitions together) by partition count.
+    pub pipeline_records_per_sec_by_partitions: BTreeMap<u32, f64>,
+    /// Records per partition in each pipeline phase (how evenly the keys spread).
+    pub pipeline_records_by_partition: BTreeMap<u32, Vec<u64>>,
+    /// Rate at the most partitions / (that many × the rate at 1) (target ≥ 0.75
+    /// where cores allow).
+    pub pipeline_scaling: Option<f64>,
+    /// Cores this process may use.
+    pub cores: usize,
+    /// Gaps re-fetched and reconnects over the run.
+    pub repaired: TransportStats,
+}
+
+/// Why the benchmark failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// The cluster or a stream failed.
+    #[error("{0}")]
+    Streams(String),
+    /// The simulator refused its config.
+    #[error("simulator: {0}")]
+    Simulator(String),
+}
+
+fn streams(e: impl std::fmt::Display) -> BenchError {
+    BenchError::Streams(e.to_string())
+}
+
+/// Runs the benchmark against the cluster of `config.fluvio`.
+pub fn run(config: &WorkerConfig, options: &BenchOptions) -> Result<FluvioBench, BenchError> {
+    let (catalog, records) = simulate(options)?;
+    let n = records.len() as u64;
+    let tag = std::process::id();
+    let widest = options.partitions.iter().copied().max().unwrap_or(1).max(1);
+    let mut repaired = TransportStats::default();
+
+    // Raw produce and ingest write topics of the widest partition count.
+    let mut cfg = config.fluvio.clone();
+    cfg.topic.partitions = widest;
+    let transport = FluvioTransport::connect(cfg.clone()).map_err(streams)?;
+
+    let chunks: Vec<&[AnyRecord]> = records.chunks(CHUNK).collect();
+    // The raw client's appends: per chunk, one batch per topic, as ingest makes them.
+    let mut appends: Vec<(usize, Batch)> = Vec::new();
+    let mut value_bytes = 0usize;
+    for chunk in &chunks {
+        let mut per_topic: BTreeMap<usize, Batch> = BTreeMap::new();
+        for r in chunk.iter() {
+            let slot = Topic::ALL.iter().position(|t| *t == r.topic()).unwrap_or(0);
+            let b = per_topic.entry(slot).or_default();
+            let before = b.bytes().len();
+            b.push_with(r.key().as_bytes(), r.time(), |buf| {
+                wire::encode_any_into(r, buf)
+            });
+            value_bytes += b.bytes().len() - before;
+        }
+        appends.extend(per_topic);
+    }
+    // Rounds alternate raw and ingest on fresh topics; the best of each counts (the
+    // cluster shares the machine, so single runs are noisy).
+    let (mut raw_secs, mut ingest_secs) = (f64::INFINITY, f64::INFINITY);
+    for round in 0..options.rounds.max(1) {
+        let raw_prefix = format!("br{tag}-{round}-");
+        let names: Vec<String> = Topic::ALL
+            .iter()
+            .map(|t| format!("{raw_prefix}{}", t.as_str()))
+            .collect();
+        for name in &names {
+            transport.partitions(name).map_err(streams)?;
+        }
+        let secs = sellout_streams_fluvio::bench::raw_produce(
+            &cfg,
+            appends.iter().map(|(slot, b)| (names[*slot].as_str(), b)),
+        )
+        .map_err(streams)?;
+        raw_secs = raw_secs.min(secs);
+        let ingest_prefix = format!("bi{tag}-{round}-");
+        ingest_secs = ingest_secs.min(ingest(&transport, &ingest_prefix, &catalog, &chunks)?);
+        for prefix in [&raw_prefix, &ingest_prefix] {
+            delete_topics(&transport, prefix);
+        }
+    }
+    drop(appends);
+    repaired = add(repaired, transport.stats());
+
+    let mut by_partitions = BTreeMap::new();
+    let mut balance = BTreeMap::new();
+    for &parts in &options.partitions {
+        let parts = parts.max(1);
+        let (rate, counts, stats) = pipeline(config, parts, tag, &catalog, &records)?;
+        by_partitions.insert(parts, rate);
+        balance.insert(parts, counts);
+        repaired = add(repaired, stats);
+    }
+    let raw_rate = rate(n, raw_secs);
+    let ingest_rate = rate(n, ingest_secs);
+    let scaling = match (by_partitions.get(&1), by_partitions.last_key_value()) {
+        (Some(&one), Some((&most, &at_most))) if most > 1 && one > 0.0 => {
+            Some(at_most / (f64::from(most) * one))
+        }
+        _ => None,
+    };
+    Ok(FluvioBench {
+        bench: "fluvio".to_owned(),
+        records: n,
+        rounds: options.rounds.max(1),
+        value_bytes: value_bytes as f64 / n.max(1) as f64,
+        raw_produce_records_per_sec: raw_rate,
+        ingest_records_per_sec: ingest_rate,
+        ingest_vs_raw: if raw_rate > 0.0 {
+            ingest_rate / raw_rate
+        } else {
+            0.0
+        },
+        pipeline_records_per_sec_by_partitions: by_partitions,
+        pipeline_records_by_partition: balance,
+        pipeline_scaling: scaling,
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        repaired,
+    })
+}
+
+/// The simulated records (at most `options.records`) and their catalog.
+fn simulate(options: &BenchOptions) -> Result<(Arc<Catalog>, Vec<AnyRecord>), BenchError> {
+    let config = SimConfig {
+        seed: 42,
+        events: options.events.clamp(1, 999),
+        sale_days: 2.0,
+        // Every on-sale at once: the first records come from every event, so they
+        // spread over every partition.
+        on_sale_stagger_hours: 0.0,
+        ..SimConfig::default()
+    };
+    let sim = Simulation::new(config, Arc::new(ListPrices))
+        .map_err(|e| BenchError::Simulator(e.to_string()))?;
+    let catalog = Arc::new(sim.catalog().clone());
+    let records: Vec<AnyRecord> = sim.take(options.records as usize).collect();
+    Ok((catalog, records))
+}
+
+/// Seconds sellout's ingest takes to validate, encode and append `chunks`.
+fn ingest(
+    transport: &FluvioTransport,
+    prefix: &str,
+    catalog: &Arc<Catalog>,
+    chunks: &[&[AnyRecord]],
+) -> Result<f64, BenchError> {
+    let last = chunks
+        .iter()
+        .flat_map(|c| c.iter())
+        .map(AnyRecord::time)
+        .max()
+        .unwrap_or(0);
+    let limits = Limits {
+        // Fluvio topics are partitioned: the re-send window cannot be refilled from a
+        // topic-wide tail (see README, Fluvio).
+        dedup_window: 0,
+        max_age_s: i64::MAX / 4_000,
+        ..Limits::default()
+    };
+    let target: Arc<dyn Transport> = Arc::new(Namespaced::new(transport.clone(), prefix));
+    let ingestor = Ingestor::new(
+        target,
+        Validator::new(catalog.clone(), limits),
+        Arc::new(ManualClock::new(last)),
+    )
+    .map_err(streams)?;
+    let decoded: Vec<Decoded> = chunks
+        .iter()
+        .map(|c| Decoded {
+            records: c
+                .iter()
+                .enumerate()
+                .map(|(index, r)| DecodedRecord {
+                    index,
+                    record: r.clone(),
+                    span: None,
+                })
+                .collect(),
+            rejected: Vec::new(),
+        })
+        .collect();
+    let started = Instant::now();
+    let mut accepted = 0;
+    for d in decoded {
+        accepted += ingestor.ingest(d, b"", "bench").map_err(streams)?.accepted;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let expected: usize = chunks.iter().map(|c| c.len()).sum();
+    if accepted != expected as u64 {
+        return Err(BenchError::Streams(format!(
+            "ingest accepted {accepted} of {expected} records"
+        )));
+    }
+    Ok(secs)
+}
+
+/// The pipelines over `parts` partitions pre-loaded with `records`: records per
+/// second, records per partition, and what the transport repaired.
+fn pipeline(
+    config: &WorkerConfig,
+    parts: u32,
+    tag: u32,
+    catalog: &Arc<Catalog>,
+    records: &[AnyRecord],
+) -> Result<(f64, Vec<u64>, TransportStats), BenchError> {
+    let mut cfg = config.fluvio.clone();
+    cfg.topic.partitions = parts;
+    let transport = FluvioTransport::connect(cfg).map_err(streams)?;
+    let prefix = format!("bp{parts}-{tag}-");
+    let mut counts = vec![0u64; parts as usize];
+    for chunk in records.chunks(CHUNK) {
+        let mut per_topic: BTreeMap<usize, Batch> = BTreeMap::new();
+        for r in chunk {
+            let slot = Topic::ALL.iter().position(|t| *t == r.topic()).unwrap_or(0);
+            per_topic
+                .entry(slot)
+                .or_default()
+                .push_with(r.key().as_bytes(), r.time(), |buf| {
+                    wire::encode_any_into(r, buf)
+                });
+        }
+        for (slot, b) in per_topic {
+            let name = format!("{prefix}{}", Topic::ALL[slot].as_str());
+            for l in transport.append_routed(&name, &b).map_err(streams)? {
+                counts[l.partition as usize] += 1;
+            }
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("sellout-fluvio-bench-{tag}-{parts}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let worker = {
+        let transport = transport.clone();
+        let prefix = prefix.clone();
+        Worker::new(
+            config.pipelines.clone(),
+            dir.clone(),
+            catalog.clone(),
+            PartitionSet::all(parts),
+            Arc::new(move |p| {
+                Arc::new(Namespaced::new(transport.partition(p), prefix.clone()))
+                    as Arc<dyn Transport>
+            }),
+        )
+    };
+    let end = worker.input_end(parts).map_err(streams)?;
+    let started = Instant::now();
+    let reports = worker.drain(end).map_err(streams)?;
+    let secs = started.elapsed().as_secs_f64();
+    let processed: u64 = reports.values().map(|r| r.totals.records).sum();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stats = transport.stats();
+    delete_topics(&transport, &prefix);
+    if processed != records.len() as u64 {
+        return Err(BenchError::Streams(format!(
+            "the pipelines processed {processed} of {} records",
+            records.len()
+        )));
+    }
+    Ok((rate(processed, secs), counts, stats))
+}
+
+/// Deletes the topics a phase made under `prefix` (best effort: a leftover topic only
+/// costs disk on a test cluster).
+pub fn delete_topics(transport: &FluvioTransport, prefix: &str) {
+    let names = Topic::ALL.iter().map(|t| t.as_str()).chain([
+        SIGNALS_TOPIC,
+        FEATURES_TOPIC,
+        LATE_TOPIC,
+        sellout_ingest::deadletter::TOPIC,
+    ]);
+    let existing = match transport.topics() {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::debug!(message = "Cannot list topics to delete.", error = %e);
+            return;
+        }
+    };
+    for name in names {
+        let topic = format!("{prefix}{name}");
+        if !existing.contains(&topic) {
+            continue;
+        }
+        if let Err(e) = transport.delete_topic(&topic) {
+            tracing::debug!(message = "Bench topic not deleted.", topic, error = %e);
+        }
+    }
+}
+
+fn add(a: TransportStats, b: TransportStats) -> TransportStats {
+    TransportStats {
+        reconnects: a.reconnects + b.reconnects,
+        gap_refetches: a.gap_refetches + b.gap_refetches,
+        resends_avoided: a.resends_avoided + b.resends_avoided,
+    }
+}
+
+fn rate(records: u64, secs: f64) -> f64 {
+    if secs > 0.0 {
+        records as f64 / secs
+    } else {
+        0.0
+    }
+}

@@ -1,0 +1,45 @@
+//! # sellout-fluvio
+//!
+//! Owns sellout's **Fluvio workers**: the pipelines (`sellout-pipelines`' [`Runner`]) over
+//! a set of partitions of Fluvio topics, one runner per partition, each with its own
+//! checkpoint file; several worker processes, on one machine or many, share a topic's
+//! partitions. And `bench fluvio`: raw Fluvio produce beside sellout's ingest path, and
+//! pipeline throughput by partition count.
+//!
+//! It is a binary of its own (`sellout-fluvio`, in the `streams-fluvio/` workspace)
+//! because the Fluvio client's features would rebuild DataFusion and polars for the main
+//! binary; `sellout serve --transport fluvio` and `sellout bench fluvio` run it. It
+//! depends on the streams, ingest, pipelines and simulator crates only.
+//!
+//! Why one runner per partition gives the same outputs as one runner over one log:
+//! every input record is keyed by its event (or venue) and routed by that key, so one
+//! key's records are in one partition, in order; the jobs keep state per key and the
+//! bounded runs release timers by event time, so a key's outputs do not depend on the
+//! other keys it shares a runner with (`tests/equivalence.rs` checks it, record for
+//! record). Outputs go to the same partition index of the output topics, where the
+//! runner reads them back after a crash to skip what it already wrote.
+//!
+//! It reads the wall clock only through the [`sellout_streams::Clock`] it is handed (the
+//! live runners' processing time) and `Instant` only in [`bench`].
+//!
+//! # Layout
+//! - [`config`]: [`WorkerConfig`] (the parts of `sellout.toml` a worker reads) and
+//!   [`PartitionSet`] (`0,2`, `0-3`).
+//! - [`namespace`]: [`Namespaced`], a transport whose topic names carry a prefix (tests
+//!   and benchmarks share one cluster without seeing each other's records).
+//! - [`worker`]: the runners of a partition set, live (`serve`) or bounded (`--drain`),
+//!   with reconnects, checkpoints and a graceful stop.
+//! - [`shutdown`]: the stop signal threads wait on.
+//! - [`bench`]: `sellout-fluvio bench`.
+
+pub mod bench;
+pub mod config;
+pub mod namespace;
+pub mod shutdown;
+pub mod worker;
+
+pub use config::{PartitionSet, WorkerConfig};
+pub use namespace::Namespaced;
+pub use sellout_pipelines::Runner;
+pub use shutdown::Shutdown;
+pub use worker::{Worker, WorkerError};

@@ -1,0 +1,246 @@
+//! `sellout-fluvio`: sellout's pipelines as Fluvio workers, and the Fluvio benchmark.
+//!
+//! `sellout serve --transport fluvio` and `sellout bench fluvio` run this binary (found
+//! next to `sellout`, then on `$PATH`) with their arguments. Stdout carries one JSON
+//! line at start and one at the end; logs go to stderr.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use sellout_fluvio::bench::{self, BenchOptions};
+use sellout_fluvio::{PartitionSet, Shutdown, Worker, WorkerConfig};
+use sellout_ingest::catalog::Catalog;
+use sellout_ingest::records::Topic;
+use sellout_streams::{SystemClock, Transport};
+use sellout_streams_fluvio::FluvioTransport;
+
+/// sellout's Fluvio workers.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// A TOML config file, layered over ./sellout.toml and under SELLOUT__* variables.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The data directory: the catalog and the checkpoints (default ./sellout-data).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The Fluvio SC's public address (overrides fluvio.endpoint).
+    #[arg(long, global = true, env = "SELLOUT_FLUVIO", value_name = "HOST:PORT")]
+    endpoint: Option<String>,
+    /// More log output on stderr (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// The command.
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the pipelines over a set of partitions until Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+    /// Raw Fluvio produce beside sellout's ingest, and pipeline throughput by
+    /// partitions; the last line is one JSON object.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// The partitions this worker runs, e.g. `0,2` or `0-3` (default: all of them).
+    #[arg(long)]
+    partitions: Option<PartitionSet>,
+    /// Process what the topics hold now as a bounded input, checkpoint and exit.
+    #[arg(long)]
+    drain: bool,
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// Records per phase.
+    #[arg(long, default_value_t = 1_000_000)]
+    records: u64,
+    /// Partition counts of the pipeline phase.
+    #[arg(long, default_value = "1,2,4", value_delimiter = ',')]
+    partitions: Vec<u32>,
+    /// Simulated events the records are spread over (more keys: more even partitions).
+    #[arg(long, default_value_t = 400)]
+    events: usize,
+    /// Rounds of raw produce and ingest, alternating; the best of each is reported.
+    #[arg(long, default_value_t = 2)]
+    rounds: u32,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = WorkerConfig::load(cli.config.as_deref())?;
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
+    }
+    if let Some(endpoint) = cli.endpoint.filter(|e| !e.is_empty()) {
+        config.fluvio.endpoint = endpoint;
+    }
+    match cli.command {
+        Command::Serve(args) => serve(config, args),
+        Command::Bench(args) => {
+            let report = bench::run(
+                &config,
+                &BenchOptions {
+                    records: args.records,
+                    partitions: args.partitions,
+                    events: args.events,
+                    rounds: args.rounds,
+                },
+            )?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
+    }
+}
+
+fn serve(config: WorkerConfig, args: ServeArgs) -> anyhow::Result<()> {
+    let transport = FluvioTransport::connect(config.fluvio.clone()).with_context(|| {
+        format!(
+            "cannot reach the Fluvio cluster at {} (fluvio.endpoint, --endpoint or SELLOUT_FLUVIO)",
+            config.fluvio.endpoint
+        )
+    })?;
+    let total = topic_partitions(&transport)?;
+    let partitions = args.partitions.unwrap_or_else(|| PartitionSet::all(total));
+    if let Some(max) = partitions.max().filter(|&m| m >= total) {
+        anyhow::bail!(
+            "partition {max} does not exist: the topics have {total} partitions (0-{})",
+            total - 1
+        );
+    }
+    let catalog = load_catalog(&config)?;
+    let worker = Worker::new(
+        config.pipelines.clone(),
+        config.data_dir.clone(),
+        catalog,
+        partitions.clone(),
+        Arc::new(move |p| Arc::new(transport.partition(p)) as Arc<dyn Transport>),
+    );
+    println!(
+        "{}",
+        serde_json::json!({ "worker": {
+            "endpoint": config.fluvio.endpoint,
+            "partitions": partitions.to_string(),
+            "topic_partitions": total,
+            "drain": args.drain,
+        }})
+    );
+    let reports = if args.drain {
+        let end = worker.input_end(total)?;
+        worker.drain(end)?
+    } else {
+        let shutdown = Arc::new(Shutdown::new());
+        spawn_signal_listener(shutdown.clone())?;
+        worker.serve(Arc::new(SystemClock), shutdown)?
+    };
+    println!("{}", serde_json::json!({ "stopped": reports }));
+    Ok(())
+}
+
+/// The partition count every input and output topic shares (created when missing).
+fn topic_partitions(transport: &FluvioTransport) -> anyhow::Result<u32> {
+    let topics = Topic::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .chain(["signals", "features", "late"]);
+    let mut seen: Option<(String, u32)> = None;
+    for topic in topics {
+        let n = transport.partitions(topic)?;
+        match &seen {
+            None => seen = Some((topic.to_owned(), n)),
+            Some((first, m)) if *m != n => anyhow::bail!(
+                "topic {topic} has {n} partitions but {first} has {m}: the topics a worker joins \
+                 must share a partition count, so that one event lands at one index in each"
+            ),
+            Some(_) => {}
+        }
+    }
+    Ok(seen.map_or(1, |(_, n)| n))
+}
+
+/// The catalog of the data directory, or an empty one with a warning.
+fn load_catalog(config: &WorkerConfig) -> anyhow::Result<Arc<Catalog>> {
+    let path = config.catalog_path();
+    if !path.exists() {
+        tracing::warn!(
+            message = "No catalog in the data directory: the jobs know no event. Copy the \
+                       catalog.json of the ingesting server there.",
+            path = %path.display()
+        );
+        return Ok(Arc::new(Catalog::default()));
+    }
+    Ok(Arc::new(Catalog::load(&path).with_context(|| {
+        format!("cannot load the catalog {}", path.display())
+    })?))
+}
+
+/// Gives `shutdown` on Ctrl-C or SIGTERM, from a thread of its own.
+fn spawn_signal_listener(shutdown: Arc<Shutdown>) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the signal listener")?;
+    std::thread::Builder::new()
+        .name("signals".to_owned())
+        .spawn(move || {
+            rt.block_on(async {
+                #[cfg(unix)]
+                {
+                    let mut term = match tokio::signal::unix::signal(
+                        tokio::signal::unix::SignalKind::terminate(),
+                    ) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            tracing::warn!(message = "No SIGTERM handler.", error = %e);
+                            let _ = tokio::signal::ctrl_c().await;
+                            return;
+                        }
+                    };
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                #[cfg(not(unix))]
+                {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            });
+            tracing::info!(message = "Stopping: checkpointing every partition.");
+            shutdown.stop();
+        })
+        .context("cannot start the signal listener")?;
+    Ok(())
+}
+
+/// Logs go to stderr; `RUST_LOG` overrides the level, `-v` raises it.
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,sellout_fluvio=info",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
