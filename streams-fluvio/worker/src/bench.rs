@@ -293,17 +293,29 @@ fn pipeline(
     }
     let dir = std::env::temp_dir().join(format!("sellout-fluvio-bench-{tag}-{parts}"));
     let _ = std::fs::remove_dir_all(&dir);
+    // One connection per partition, as separate workers would have.
+    if parts == 0 {
+        return Err(BenchError::Streams(
+            "a phase needs at least one partition".into(),
+        ));
+    }
+    let mut each = Vec::with_capacity(parts as usize);
+    for _ in 0..parts {
+        let mut cfg = config.fluvio.clone();
+        cfg.topic.partitions = parts;
+        each.push(FluvioTransport::connect(cfg).map_err(streams)?);
+    }
     let worker = {
-        let transport = transport.clone();
         let prefix = prefix.clone();
+        let fallback = transport.clone();
         Worker::new(
             config.pipelines.clone(),
             dir.clone(),
             catalog.clone(),
             PartitionSet::all(parts),
             Arc::new(move |p| {
-                Arc::new(Namespaced::new(transport.partition(p), prefix.clone()))
-                    as Arc<dyn Transport>
+                let t = each.get(p as usize).unwrap_or(&fallback);
+                Arc::new(Namespaced::new(t.partition(p), prefix.clone())) as Arc<dyn Transport>
             }),
         )
     };

@@ -13,7 +13,7 @@ use sellout_fluvio::bench::{self, BenchOptions};
 use sellout_fluvio::{PartitionSet, Shutdown, Worker, WorkerConfig};
 use sellout_ingest::catalog::Catalog;
 use sellout_ingest::records::Topic;
-use sellout_streams::{SystemClock, Transport};
+use sellout_streams::SystemClock;
 use sellout_streams_fluvio::FluvioTransport;
 
 /// sellout's Fluvio workers.
@@ -126,12 +126,15 @@ fn serve(config: WorkerConfig, args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let catalog = load_catalog(&config)?;
+    drop(transport);
+    let open = sellout_fluvio::worker::connect_each(&config.fluvio, &partitions)
+        .context("cannot open a connection per partition")?;
     let worker = Worker::new(
         config.pipelines.clone(),
         config.data_dir.clone(),
         catalog,
         partitions.clone(),
-        Arc::new(move |p| Arc::new(transport.partition(p)) as Arc<dyn Transport>),
+        open,
     );
     println!(
         "{}",

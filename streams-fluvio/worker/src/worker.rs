@@ -34,6 +34,30 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Opens the transport a partition's runner uses (every topic means that partition).
 pub type OpenPartition = dyn Fn(u32) -> Arc<dyn Transport> + Send + Sync;
 
+/// One Fluvio connection per partition of `partitions`, each with its own client
+/// runtime, so a worker's partitions don't queue behind one client (as separate worker
+/// processes wouldn't); the opener [`Worker::new`] takes, over them.
+pub fn connect_each(
+    config: &sellout_streams_fluvio::FluvioConfig,
+    partitions: &PartitionSet,
+) -> Result<Arc<OpenPartition>, sellout_streams_fluvio::FluvioError> {
+    let mut each = BTreeMap::new();
+    for p in partitions.iter() {
+        each.insert(
+            p,
+            sellout_streams_fluvio::transport::FluvioTransport::connect(config.clone())?,
+        );
+    }
+    let fallback = match each.values().next() {
+        Some(t) => t.clone(),
+        None => sellout_streams_fluvio::transport::FluvioTransport::connect(config.clone())?,
+    };
+    Ok(Arc::new(move |p| {
+        let transport = each.get(&p).unwrap_or(&fallback);
+        Arc::new(transport.partition(p)) as Arc<dyn Transport>
+    }))
+}
+
 /// Why a worker stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
