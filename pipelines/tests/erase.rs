@@ -88,3 +88,59 @@ fn an_erased_installation_leaves_the_venue_state_and_its_checkpoint() {
     assert!(!holds(&before, VICTIM));
     assert!(holds(&before, "i-1") && holds(&before, "i-2"));
 }
+
+/// A beacon that arrived too late sits on the `late` topic inside the pipelines' own
+/// record: the log's redaction reads that layout and overwrites the id there too.
+#[test]
+fn a_late_beacon_of_an_erased_installation_is_redacted_on_the_late_topic() {
+    use sellout_ingest::records::Topic;
+    use sellout_pipelines::runner::LateRecord;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = Arc::new(
+        EmbeddedLog::open(
+            dir.path(),
+            LogConfig::default(),
+            Arc::new(ManualClock::new(0)),
+        )
+        .expect("log"),
+    );
+    let beacon = |installation: &str| {
+        let json = format!(
+            r#"{{"topic": "beacons", "installation_id": "{installation}", "venue_id": "ven-1", "zone_id": "gate-1", "beacon_id": "b", "rssi": -60, "proximity": "near", "time": "2026-11-01T18:00:00.000Z"}}"#
+        );
+        let record: AnyRecord = serde_json::from_str(&json).expect("record");
+        let mut value = Vec::new();
+        wire::encode_any_into(&record, &mut value);
+        value
+    };
+    let mut batch = Batch::new();
+    for (offset, who) in [VICTIM, "i-other-1"].into_iter().enumerate() {
+        let late = LateRecord {
+            id: offset as u64,
+            topic: Topic::Beacons,
+            offset: offset as u64,
+            watermark: 1,
+            value: beacon(who),
+        };
+        batch.push_with(b"ven-1", 0, |buf| wire::encode_into(&late, buf));
+    }
+    log.append("late", &batch).expect("append");
+    erasure::append(log.as_ref(), VICTIM, 1).expect("erase");
+
+    let report = erasure::Redactor::new().run(&log).expect("redact");
+    assert_eq!(report.records_redacted, 1, "{report:?}");
+    let fetched = log.read("late", 0, usize::MAX).expect("read");
+    let ids: Vec<String> = fetched
+        .records()
+        .map(|r| {
+            let late: LateRecord = wire::decode_value("late", r.value).expect("still decodes");
+            match wire::decode(Topic::Beacons, &late.value).expect("beacon") {
+                AnyRecord::Beacons(b) => b.installation_id.to_string(),
+                other => panic!("not a beacon: {other:?}"),
+            }
+        })
+        .collect();
+    assert!(erasure::is_redacted(&ids[0]), "{ids:?}");
+    assert_eq!(ids[1], "i-other-1");
+}

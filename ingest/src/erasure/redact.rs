@@ -7,11 +7,11 @@
 //! record's key and value with [`REDACTED`] bytes. Lengths don't change, so the
 //! record still decodes (with the id `****…`), and offsets, index and CRCs stay valid
 //! ([`EmbeddedLog::redact`]). Readers treat a redacted id as erased
-//! ([`Erasures::contains`]). When new erasures arrive, [`Redactor::run`] first seals
+//! ([`Erasures::contains`]). The pipelines' `late` topic is read too (a late beacon
+//! carries the beacon's bytes). When new erasures arrive, [`Redactor::run`] first seals
 //! each of those topics' active segments ([`EmbeddedLog::seal_active`]), so the pass
-//! reaches what they hold too. Not reached: the pipelines' `late` topic (its records
-//! are the pipelines' type) and dead letters whose original is not JSON; those keep the
-//! id until retention.
+//! reaches what they hold too. Not reached: dead letters whose original is not JSON;
+//! those keep the id until retention.
 //!
 //! [`redact_log`] reads every sealed segment of those topics; [`Redactor::run`] does
 //! only what is new (every segment after new erasures, else the newly sealed ones), so
@@ -40,15 +40,42 @@ pub fn is_redacted(id: &str) -> bool {
 /// How to read the installation id a record of a topic carries.
 type IdOf = fn(&[u8]) -> Option<String>;
 
+/// The pipelines' side output of late records (read by layout: nothing here depends
+/// on the pipelines).
+const LATE: &str = "late";
+
 /// The topics redacted, with how each record's id is read.
-const TOPICS: [(&str, IdOf); 3] = [
+const TOPICS: [(&str, IdOf); 4] = [
     ("beacons", beacon_id),
     (DELIVERIES, json_id),
     (deadletter::TOPIC, dead_letter_id),
+    (LATE, late_id),
 ];
 
+/// A record of the `late` topic: the layout of `sellout_pipelines::runner::LateRecord`
+/// (the wire format is positional, so the fields follow it in order;
+/// `pipelines/tests/erase.rs` checks that a late beacon is redacted).
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Late {
+    id: u64,
+    topic: Topic,
+    offset: Offset,
+    watermark: i64,
+    value: Vec<u8>,
+}
+
+fn late_id(value: &[u8]) -> Option<String> {
+    let late: Late = wire::decode_value("late record", value).ok()?;
+    if late.topic == Topic::Beacons {
+        beacon_id(&late.value)
+    } else {
+        None
+    }
+}
+
 /// Redacts erased installations from every sealed segment of `beacons`,
-/// `deliveries` and `deadletter`; returns what the passes did, added up.
+/// `deliveries`, `deadletter` and `late`; returns what the passes did, added up.
 pub fn redact_log(log: &EmbeddedLog, erasures: &Erasures) -> Result<RedactReport, StreamError> {
     let mut report = RedactReport::default();
     for (topic, id_of) in TOPICS {

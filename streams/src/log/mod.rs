@@ -41,7 +41,7 @@
 //! # Privacy
 //!
 //! Appends never rewrite a record. For privacy erases (an installation's id in
-//! `beacons`, `deliveries` or `late` records), [`EmbeddedLog::redact`] rewrites
+//! `beacons`, `deliveries`, `deadletter` or `late` records), [`EmbeddedLog::redact`] rewrites
 //! records of **sealed** segments in place, same lengths, so offsets, the index and
 //! every CRC stay valid (`sellout_ingest::erasure::redact_log` drives it from the
 //! `erasures` topic), which seals the active segments first when there is a new
