@@ -368,15 +368,6 @@ pub(crate) fn write_batch(batch: &RecordBatch, path: &Path) -> Result<(), Archiv
 
 /// Writes `bytes` to `path` through a temporary file, fsync and rename.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
-    use std::io::Write as _;
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
-    }
-    let tmp = path.with_extension("tmp");
-    let mut file =
-        fs::File::create(&tmp).map_err(io(format!("cannot create {}", tmp.display())))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(io(format!("cannot write {}", tmp.display())))?;
-    fs::rename(&tmp, path).map_err(io(format!("cannot rename {}", tmp.display())))
+    sellout_streams::files::write_atomically(path, bytes)
+        .map_err(io(format!("cannot write {}", path.display())))
 }

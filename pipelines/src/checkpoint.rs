@@ -7,7 +7,6 @@
 //! mix; a damaged file is an error, never silently ignored.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use sellout_streams::Offset;
@@ -74,19 +73,7 @@ impl Checkpoint {
         bytes.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
         bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
         bytes.extend_from_slice(&body);
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let tmp = path.with_extension("tmp");
-        {
-            let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-            file.write_all(&bytes).map_err(io(&tmp))?;
-            file.sync_all().map_err(io(&tmp))?;
-        }
-        std::fs::rename(&tmp, path).map_err(io(path))?;
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(dir))?;
-        Ok(())
+        sellout_streams::files::write_atomically(path, &bytes).map_err(io(path))
     }
 
     /// Reads the checkpoint at `path`; `None` when there is none.

@@ -21,11 +21,13 @@
 //! # Layout
 //! - [`batch`]: the batch builder and the byte layout of records inside a batch.
 //! - [`clock`]: the clock trait, a system clock, and a manual clock for tests.
+//! - [`files`]: small files replaced whole and durably ([`files::write_atomically`]).
 //! - [`log`]: the segmented, checksummed, append-only embedded log.
 //! - [`transport`]: the trait, offsets, read results and errors.
 
 pub mod batch;
 pub mod clock;
+pub mod files;
 pub mod log;
 pub mod transport;
 

@@ -9,7 +9,6 @@
 //! goes on exactly where the last checkpoint left it.
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
@@ -183,22 +182,12 @@ impl State {
             path: path.to_path_buf(),
             detail: e.to_string(),
         })?;
-        let io = |p: &Path| {
-            let p = p.to_path_buf();
-            move |source| CheckpointError::Io { path: p, source }
-        };
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let tmp = path.with_extension("tmp");
-        {
-            let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-            file.write_all(&bytes).map_err(io(&tmp))?;
-            file.sync_all().map_err(io(&tmp))?;
-        }
-        std::fs::rename(&tmp, path).map_err(io(path))?;
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(dir))
+        sellout_streams::files::write_atomically(path, &bytes).map_err(|source| {
+            CheckpointError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        })
     }
 
     /// Reads the state at `path`; `None` when there is none yet.
