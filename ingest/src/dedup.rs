@@ -8,7 +8,8 @@
 //! appended to each input topic; a record identical in key, event time and value to one
 //! of them is the same record sent again, and is counted as a duplicate instead of
 //! being appended. On start the window is refilled from the tail of each topic, so
-//! records appended just before a crash are recognised after it.
+//! records appended just before a crash are recognised after it; on partitioned
+//! topics (Fluvio) from the tail of each partition ([`Resends::refill_parts`]).
 //!
 //! Fingerprints are 64-bit SipHash values under keys drawn per process (an outsider
 //! cannot craft a record that collides with someone else's). A record is claimed
@@ -77,29 +78,54 @@ impl Resends {
 
     /// A window filled with the last `capacity` records of each input topic.
     pub fn refill(capacity: usize, transport: &dyn Transport) -> Result<Self, StreamError> {
+        Self::refill_parts(capacity, &[transport])
+    }
+
+    /// A window filled from the tails of the partitions of partitioned topics: `parts`
+    /// holds one transport per partition (each reading its partition of every topic).
+    /// A re-sent record is routed by its key to the partition of its original, so the
+    /// tail of each partition is where its original is: each part gives its last
+    /// `capacity / parts.len()` records (rounded up), and the window of a topic holds
+    /// `capacity` fingerprints in all, as with one partition.
+    pub fn refill_parts(capacity: usize, parts: &[&dyn Transport]) -> Result<Self, StreamError> {
         let resends = Self::new(capacity);
-        if capacity == 0 {
+        if capacity == 0 || parts.is_empty() {
             return Ok(resends);
         }
+        let share = capacity.div_ceil(parts.len());
         for topic in Topic::ALL {
-            let offsets = transport.offsets(topic.as_str())?;
-            let mut from = offsets
-                .end
-                .saturating_sub(capacity as u64)
-                .max(offsets.start);
             let mut window = resends.lock(topic);
-            while from < offsets.end {
-                let fetched = transport.read(topic.as_str(), from, REFILL_FETCH_BYTES)?;
-                if fetched.is_empty() {
-                    break;
-                }
-                for r in fetched.records() {
-                    window.insert(resends.fingerprint(r.key, r.time, r.value), capacity);
-                }
-                from = fetched.next_offset();
+            for part in parts {
+                resends.refill_from(&mut window, *part, topic, share)?;
             }
         }
         Ok(resends)
+    }
+
+    /// Adds the fingerprints of the last `share` records of `topic` on `transport`.
+    fn refill_from(
+        &self,
+        window: &mut Window,
+        transport: &dyn Transport,
+        topic: Topic,
+        share: usize,
+    ) -> Result<(), StreamError> {
+        let offsets = transport.offsets(topic.as_str())?;
+        let mut from = offsets
+            .end
+            .saturating_sub(share as u64)
+            .max(offsets.start);
+        while from < offsets.end {
+            let fetched = transport.read(topic.as_str(), from, REFILL_FETCH_BYTES)?;
+            if fetched.is_empty() {
+                break;
+            }
+            for r in fetched.records() {
+                window.insert(self.fingerprint(r.key, r.time, r.value), self.capacity);
+            }
+            from = fetched.next_offset();
+        }
+        Ok(())
     }
 
     /// True when the window is on.

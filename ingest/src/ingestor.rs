@@ -309,13 +309,25 @@ impl Ingestor {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StreamError> {
         let resends = Resends::refill(validator.limits().dedup_window, transport.as_ref())?;
-        Ok(Self {
+        Ok(Self::with_resends(transport, validator, clock, resends))
+    }
+
+    /// An ingestor appending to `transport` (a partitioned one routes each record by
+    /// its key) with a window of re-sent records filled by the caller, e.g. from each
+    /// partition's tail ([`Resends::refill_parts`]).
+    pub fn with_resends(
+        transport: Arc<dyn Transport>,
+        validator: Validator,
+        clock: Arc<dyn Clock>,
+        resends: Resends,
+    ) -> Self {
+        Self {
             transport,
             validator,
             clock,
             counters: Counters::default(),
             resends,
-        })
+        }
     }
 
     /// The validator (its limits bound decoders too).

@@ -166,3 +166,87 @@ fn the_window_forgets_beyond_its_capacity_and_can_be_turned_off() {
     assert_eq!((r.accepted, r.duplicates), (5, 0));
     assert_eq!(ends(log.as_ref()).0, 10);
 }
+
+/// Two logs standing for two partitions of one topic: an ingestor appending each
+/// record to a partition chosen by a stable function of the record (Fluvio routes by
+/// its key; here by its bytes, so that one event's sales spread over both), then a new
+/// ingestor refilled from both partitions' tails.
+#[test]
+fn the_window_refills_from_each_partition_of_a_partitioned_topic() {
+    use sellout_ingest::dedup::Resends;
+
+    struct Routed([Arc<EmbeddedLog>; 2]);
+    impl Routed {
+        fn part(&self, value: &[u8]) -> &EmbeddedLog {
+            let p = value.iter().map(|b| usize::from(*b)).sum::<usize>() % 2;
+            &self.0[p]
+        }
+    }
+    impl Transport for Routed {
+        fn append(&self, topic: &str, batch: &Batch) -> Result<AppendAck, StreamError> {
+            let mut ack = AppendAck {
+                base_offset: 0,
+                count: 0,
+            };
+            for r in batch.iter(0) {
+                let mut one = Batch::new();
+                one.push(r.key, r.time, r.value);
+                ack.count += self.part(r.value).append(topic, &one)?.count;
+            }
+            Ok(ack)
+        }
+        fn read(&self, _: &str, _: Offset, _: usize) -> Result<Fetched, StreamError> {
+            Err(StreamError::io("read", std::io::Error::other("partitioned")))
+        }
+        fn offsets(&self, _: &str) -> Result<TopicOffsets, StreamError> {
+            Err(StreamError::io("offsets", std::io::Error::other("partitioned")))
+        }
+        fn commit(&self, _: &str, _: &str, _: Offset) -> Result<(), StreamError> {
+            Ok(())
+        }
+        fn committed(&self, _: &str, _: &str) -> Result<Option<Offset>, StreamError> {
+            Ok(None)
+        }
+        fn flush(&self) -> Result<(), StreamError> {
+            Ok(())
+        }
+        fn topics(&self) -> Result<Vec<String>, StreamError> {
+            Ok(Vec::new())
+        }
+    }
+
+    let dirs = [
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    ];
+    let clock = Arc::new(ManualClock::new(NOW));
+    let parts = dirs.each_ref().map(|d| {
+        Arc::new(EmbeddedLog::open(d.path(), LogConfig::default(), clock.clone()).expect("log"))
+    });
+    let routed = Arc::new(Routed(parts.clone()));
+    let limits = Limits {
+        dedup_window: 1000,
+        ..Limits::default()
+    };
+    let open = |resends: Resends| {
+        let validator = Validator::new(Arc::new(catalog()), limits.clone());
+        Ingestor::with_resends(routed.clone(), validator, clock.clone(), resends)
+    };
+    // A topic-wide refill is refused by a partitioned transport.
+    assert!(Resends::refill(1000, routed.as_ref()).is_err());
+    let first = input(40, 20, 0);
+    let r = ingest(&open(Resends::new(1000)), &first).expect("first");
+    assert_eq!((r.accepted, r.duplicates), (60, 0));
+    let sales_in = |p: usize| parts[p].offsets("sales").map(|o| o.end).unwrap_or(0);
+    assert!(sales_in(0) > 0 && sales_in(1) > 0, "both partitions hold sales");
+
+    // After a restart, the window refilled from both tails drops the whole re-send.
+    let refs: Vec<&dyn Transport> = parts.iter().map(|p| p.as_ref() as &dyn Transport).collect();
+    let again = open(Resends::refill_parts(1000, &refs).expect("refill"));
+    let r = ingest(&again, &first).expect("re-sent");
+    assert_eq!((r.accepted, r.duplicates), (0, 60), "{r:?}");
+    assert_eq!(sales_in(0) + sales_in(1), 40);
+    // New records still go in.
+    let r = ingest(&again, &input(5, 0, 100)).expect("new");
+    assert_eq!((r.accepted, r.duplicates), (5, 0));
+}
