@@ -27,6 +27,8 @@ pub struct FluvioConfig {
     pub retry: RetrySettings,
     /// The topic holding consumer checkpoints (one partition, created when missing).
     pub checkpoint_topic: String,
+    /// How the checkpoint topic is bounded.
+    pub checkpoint: CheckpointSettings,
 }
 
 impl Default for FluvioConfig {
@@ -39,6 +41,37 @@ impl Default for FluvioConfig {
             consumer: ConsumerSettings::default(),
             retry: RetrySettings::default(),
             checkpoint_topic: "sellout-checkpoints".to_owned(),
+            checkpoint: CheckpointSettings::default(),
+        }
+    }
+}
+
+/// The bound of the checkpoint topic (`[fluvio.checkpoint]`): Fluvio retention on the
+/// topic, and how often a process re-appends its positions so retention never drops a
+/// live one (the `checkpoint` module of the transport says why this suffices).
+/// Applied when the transport creates the topic; an existing topic keeps its settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CheckpointSettings {
+    /// Seconds a rolled segment is kept (default 604,800: seven days).
+    pub retention_s: u32,
+    /// Segment size in bytes (default 1 MiB, about 10,000 commits).
+    pub segment_bytes: u32,
+    /// Largest size of the topic in bytes, oldest segments dropped first (default 64 MiB).
+    pub max_bytes: u64,
+    /// A process re-appends each of its positions whose record lies this many records
+    /// behind the topic's head, with its next commit (default 1,000: about a tenth of a
+    /// segment).
+    pub refresh_after_records: u64,
+}
+
+impl Default for CheckpointSettings {
+    fn default() -> Self {
+        Self {
+            retention_s: 7 * 24 * 3600,
+            segment_bytes: 1 << 20,
+            max_bytes: 64 << 20,
+            refresh_after_records: 1_000,
         }
     }
 }
@@ -193,6 +226,29 @@ impl FluvioConfig {
         if self.producer.timeout_ms == 0 || self.consumer.timeout_ms == 0 {
             return bad("producer/consumer.timeout_ms", "must be positive");
         }
+        let cp = &self.checkpoint;
+        if cp.retention_s < 60 {
+            return bad("checkpoint.retention_s", "must be at least 60");
+        }
+        if cp.segment_bytes < 64 * 1024 {
+            return bad("checkpoint.segment_bytes", "must be at least 65536");
+        }
+        if cp.max_bytes < 2 * u64::from(cp.segment_bytes) {
+            return bad(
+                "checkpoint.max_bytes",
+                "must hold at least two segments (2 x segment_bytes)",
+            );
+        }
+        // A commit record takes about 100 bytes: the refresh distance must stay well
+        // inside one segment, so live positions are in the newest segment or two.
+        if cp.refresh_after_records == 0
+            || cp.refresh_after_records.saturating_mul(400) > u64::from(cp.segment_bytes)
+        {
+            return bad(
+                "checkpoint.refresh_after_records",
+                "must be 1..=segment_bytes/400 (positions refreshed within a segment)",
+            );
+        }
         check_topic(&self.checkpoint_topic)
             .map_err(|_| FluvioError::Config("fluvio.checkpoint_topic: invalid name".to_owned()))?;
         if let Some(tls) = &self.tls {
@@ -255,6 +311,14 @@ mod tests {
         c = FluvioConfig::default();
         c.topic.partitions = 0;
         assert!(matches!(c.validate(), Err(FluvioError::Config(m)) if m.contains("partitions")));
+        c = FluvioConfig::default();
+        c.checkpoint.refresh_after_records = u64::from(c.checkpoint.segment_bytes);
+        assert!(
+            matches!(c.validate(), Err(FluvioError::Config(m)) if m.contains("refresh_after_records"))
+        );
+        c = FluvioConfig::default();
+        c.checkpoint.max_bytes = u64::from(c.checkpoint.segment_bytes);
+        assert!(matches!(c.validate(), Err(FluvioError::Config(m)) if m.contains("max_bytes")));
     }
 
     #[test]

@@ -19,7 +19,10 @@
 //! - **Reconnect**: a lost connection or restarted SPU costs a reconnect with backoff;
 //!   reads resume from the offset asked for, appends re-send only unconfirmed records.
 //! - **Checkpoints** in a topic of their own, shared by workers on any machine
-//!   ([`checkpoint`] says why not Fluvio's named consumer offsets).
+//!   (`checkpoint` says why not Fluvio's named consumer offsets), bounded: created
+//!   with a retention (`[fluvio.checkpoint]`, default 7 days, 1 MiB segments, 64 MiB
+//!   at most), unmoved commits skipped, and each process's positions re-appended near
+//!   the head so retention never drops a live one.
 //!
 //! The trait is synchronous and the client is async: the transport owns a private
 //! tokio runtime and its methods wait on a channel, so they may be called from any
@@ -33,7 +36,7 @@
 //! # Layout
 //! - [`bench`]: raw client vs transport produce throughput, read throughput by partitions.
 //! - `bridge`: the private runtime and the sync → async call.
-//! - `checkpoint`: consumer positions in the checkpoint topic.
+//! - `checkpoint`: consumer positions in the checkpoint topic, and its bound.
 //! - `codec`: one sellout record as one Fluvio record; the tagged Fluvio key.
 //! - [`config`]: [`FluvioConfig`] (`[fluvio]` in `sellout.toml`).
 //! - [`contiguity`]: the gap check and bounded re-fetch, testable without a cluster.
@@ -57,7 +60,7 @@ mod session;
 pub mod transport;
 pub mod writer;
 
-pub use config::FluvioConfig;
+pub use config::{CheckpointSettings, FluvioConfig};
 pub use error::FluvioError;
 pub use session::TransportStats;
 pub use transport::{FluvioTransport, PartitionView};

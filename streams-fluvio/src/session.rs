@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use fluvio::metadata::topic::{TopicResolution, TopicSpec};
+use fluvio::metadata::topic::{
+    CleanupPolicy, SegmentBasedPolicy, TopicResolution, TopicSpec, TopicStorageConfig,
+};
 use fluvio::{
     DeliverySemantic, Fluvio, FluvioClusterConfig, Partitioner, RetryPolicy,
     TopicProducerConfigBuilder, TopicProducerPool,
@@ -229,18 +231,36 @@ impl Conn {
         topic: &str,
         create_partitions: u32,
     ) -> Result<u32, FluvioError> {
+        let spec = TopicSpec::new_computed(create_partitions, self.cfg.topic.replication, None);
+        self.ensure_topic_spec(topic, spec).await
+    }
+
+    /// The checkpoint topic (one partition), created when missing with the retention
+    /// of `[fluvio.checkpoint]`.
+    pub(crate) async fn ensure_checkpoint_topic(&self, topic: &str) -> Result<u32, FluvioError> {
+        let cp = self.cfg.checkpoint;
+        let mut spec = TopicSpec::new_computed(1, self.cfg.topic.replication, None);
+        spec.set_cleanup_policy(CleanupPolicy::Segment(SegmentBasedPolicy {
+            time_in_seconds: cp.retention_s,
+        }));
+        spec.set_storage(TopicStorageConfig {
+            segment_size: Some(cp.segment_bytes),
+            max_partition_size: Some(cp.max_bytes),
+        });
+        self.ensure_topic_spec(topic, spec).await
+    }
+
+    /// The partition count of `topic`, creating it as `spec` says when missing.
+    async fn ensure_topic_spec(&self, topic: &str, spec: TopicSpec) -> Result<u32, FluvioError> {
         crate::config::check_topic(topic)?;
         if let Some(n) = self.cached_partitions(topic) {
             return Ok(n);
         }
-        let settings = crate::config::TopicSettings {
-            partitions: create_partitions,
-            ..self.cfg.topic
-        };
         let retry = self.cfg.retry;
         let n = self
             .retry(&format!("opening topic {topic}"), |s| {
                 let topic = topic.to_owned();
+                let spec = spec.clone();
                 async move {
                     let admin = s.fluvio.admin().await;
                     let mut created = false;
@@ -260,13 +280,8 @@ impl Conn {
                             }
                             Some(_) => {}
                             None if !created => {
-                                let spec = TopicSpec::new_computed(
-                                    settings.partitions,
-                                    settings.replication,
-                                    None,
-                                );
                                 // A concurrent creator makes this fail; the next poll lists it.
-                                if let Err(e) = admin.create(topic.clone(), false, spec).await {
+                                if let Err(e) = admin.create(topic.clone(), false, spec.clone()).await {
                                     tracing::debug!(message = "Topic creation refused.", topic, error = %e);
                                 }
                                 created = true;

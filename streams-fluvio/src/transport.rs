@@ -56,6 +56,7 @@ impl FluvioTransport {
     pub fn connect(config: FluvioConfig) -> Result<Self, FluvioError> {
         config.validate()?;
         let bridge = Bridge::new(2)?;
+        let checkpoints = Checkpoints::new(&config.checkpoint);
         let conn = Arc::new(Conn::new(Arc::new(config)));
         let c = conn.clone();
         bridge.run(async move { c.retry("connect", |_| async { Ok::<_, Attempt>(()) }).await })?;
@@ -63,7 +64,7 @@ impl FluvioTransport {
             inner: Arc::new(Inner {
                 bridge,
                 conn,
-                checkpoints: Arc::new(tokio::sync::Mutex::new(Checkpoints::default())),
+                checkpoints: Arc::new(tokio::sync::Mutex::new(checkpoints)),
                 append_locks: Mutex::new(HashMap::new()),
             }),
         })
@@ -86,6 +87,17 @@ impl FluvioTransport {
         self.inner
             .bridge
             .run(async move { conn.partitions(&topic).await })
+    }
+
+    /// The partition count of `topic`, creating it with `partitions` partitions (not
+    /// the configured count) when it is missing: e.g. the one-partition `catalog` topic
+    /// every process reads whole.
+    pub fn ensure_topic(&self, topic: &str, partitions: u32) -> Result<u32, FluvioError> {
+        let conn = self.inner.conn.clone();
+        let topic = topic.to_owned();
+        self.inner
+            .bridge
+            .run(async move { conn.ensure_topic(&topic, partitions.max(1)).await })
     }
 
     /// The partition `key` routes to in `topic`.

@@ -2,8 +2,10 @@
 //!
 //! The layers are `sellout`'s: built-in defaults → `./sellout.toml` (if present) →
 //! `--config FILE` → `SELLOUT__*` environment variables. A worker reads `data_dir`,
-//! `[fluvio]` and `[pipelines]`; the other tables belong to `sellout` (which checks
-//! them), so they are not errors here. Inside the tables it reads, unknown keys are.
+//! `[fluvio]` and `[pipelines]`, and an ingest node (`serve --listen`) `[limits]`,
+//! `[http_ingest]` and the keys of `[pricing]` (`api_keys`, `rate_limits`); the other
+//! tables belong to `sellout` (which checks them), so they are not errors here. Inside
+//! the tables it reads, unknown keys are (except `[pricing]`, read in part).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -12,7 +14,11 @@ use std::str::FromStr;
 
 use figment::Figment;
 use figment::providers::{Env, Format as _, Serialized, Toml};
+use sellout_ingest::http::HttpIngestConfig;
+use sellout_ingest::validate::Limits;
 use sellout_pipelines::PipelinesConfig;
+use sellout_pricing::auth::KeyHash;
+use sellout_pricing::rate::RateLimits;
 use sellout_streams_fluvio::FluvioConfig;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +33,23 @@ pub struct WorkerConfig {
     pub fluvio: FluvioConfig,
     /// The streaming jobs.
     pub pipelines: PipelinesConfig,
+    /// Validation limits of the ingest node (`sellout serve`'s `[limits]`).
+    pub limits: Limits,
+    /// The ingest node's HTTP routes (`sellout serve`'s `[http_ingest]`).
+    pub http_ingest: HttpIngestConfig,
+    /// The API keys and their rates (the part of `[pricing]` an ingest node reads).
+    pub pricing: KeysConfig,
+}
+
+/// The keys of `[pricing]`: ingest keys for the record routes, admin keys for the
+/// catalog routes (and `<data_dir>/keys/api-keys.json`, written by `sellout key new`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KeysConfig {
+    /// API keys, as SHA-256 hashes with their kind.
+    pub api_keys: Vec<KeyHash>,
+    /// Request rates per key, by kind.
+    pub rate_limits: RateLimits,
 }
 
 impl Default for WorkerConfig {
@@ -35,6 +58,9 @@ impl Default for WorkerConfig {
             data_dir: PathBuf::from("sellout-data"),
             fluvio: FluvioConfig::default(),
             pipelines: PipelinesConfig::default(),
+            limits: Limits::default(),
+            http_ingest: HttpIngestConfig::default(),
+            pricing: KeysConfig::default(),
         }
     }
 }
@@ -84,6 +110,11 @@ impl WorkerConfig {
     /// The catalog file.
     pub fn catalog_path(&self) -> PathBuf {
         self.data_dir.join("catalog.json")
+    }
+
+    /// The key hashes `sellout key new` stores.
+    pub fn stored_keys_path(&self) -> PathBuf {
+        self.data_dir.join("keys").join("api-keys.json")
     }
 }
 
@@ -188,13 +219,14 @@ mod tests {
         let path = dir.path().join("sellout.toml");
         std::fs::write(
             &path,
-            "data_dir = \"d\"\n[server]\nlisten = \"127.0.0.1:1\"\n[fluvio]\nendpoint = \"10.1.2.3:9003\"\n[fluvio.topic]\npartitions = 8\n[pipelines]\ncheckpoint_every_records = 5\n",
+            "data_dir = \"d\"\n[server]\nlisten = \"127.0.0.1:1\"\n[pricing]\nquote_ttl_s = 5\n[http_ingest]\nmax_in_flight = 9\n[fluvio]\nendpoint = \"10.1.2.3:9003\"\n[fluvio.topic]\npartitions = 8\n[pipelines]\ncheckpoint_every_records = 5\n",
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let c = WorkerConfig::load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.fluvio.endpoint, "10.1.2.3:9003");
         assert_eq!(c.fluvio.topic.partitions, 8);
         assert_eq!(c.pipelines.checkpoint_every_records, 5);
+        assert_eq!(c.http_ingest.max_in_flight, 9);
         assert_eq!(
             c.checkpoint_path(3),
             Path::new("d/pipelines/partition-3.checkpoint")

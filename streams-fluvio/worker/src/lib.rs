@@ -3,13 +3,17 @@
 //! Owns sellout's **Fluvio workers**: the pipelines (`sellout-pipelines`' [`Runner`]) over
 //! a set of partitions of Fluvio topics, one runner per partition, each with its own
 //! checkpoint file; several worker processes, on one machine or many, share a topic's
-//! partitions. And `bench fluvio`: raw Fluvio produce beside sellout's ingest path, and
-//! pipeline throughput by partition count.
+//! partitions. The **ingest node** (`serve --listen`): `sellout serve`'s HTTP ingest and
+//! catalog routes appending to Fluvio, with or without pipelines in the same process.
+//! The **live catalog** on Fluvio: `catalog.json` plus the one-partition `catalog`
+//! topic, followed by every process. And `bench fluvio`: raw Fluvio produce beside
+//! sellout's ingest path, and pipeline throughput by partition count.
 //!
 //! It is a binary of its own (`sellout-fluvio`, in the `streams-fluvio/` workspace)
 //! because the Fluvio client's features would rebuild DataFusion and polars for the main
 //! binary; `sellout serve --transport fluvio` and `sellout bench fluvio` run it. It
-//! depends on the streams, ingest, pipelines and simulator crates only.
+//! depends on the streams, ingest, pipelines, pricing (API keys and rates only) and
+//! simulator crates.
 //!
 //! Why one runner per partition gives the same outputs as one runner over one log:
 //! every input record is keyed by its event (or venue) and routed by that key, so one
@@ -23,23 +27,31 @@
 //! live runners' processing time) and `Instant` only in [`bench`].
 //!
 //! # Layout
+//! - [`auth`]: [`Keys`], API keys and rates of the node's routes (`sellout serve`'s rules).
+//! - [`catalog`]: the live catalog: `catalog.json`, the `catalog` topic, the follower.
 //! - [`config`]: [`WorkerConfig`] (the parts of `sellout.toml` a worker reads) and
 //!   [`PartitionSet`] (`0,2`, `0-3`).
 //! - [`namespace`]: [`Namespaced`], a transport whose topic names carry a prefix (tests
 //!   and benchmarks share one cluster without seeing each other's records).
 //! - [`worker`]: the runners of a partition set, live (`serve`) or bounded (`--drain`),
 //!   with reconnects, checkpoints and a graceful stop.
+//! - [`node`]: [`IngestNode`], the HTTP ingest and catalog routes over Fluvio.
 //! - [`shutdown`]: the stop signal threads wait on.
 //! - [`bench`]: `sellout-fluvio bench`.
 
+pub mod auth;
 pub mod bench;
+pub mod catalog;
 pub mod config;
 pub mod namespace;
+pub mod node;
 pub mod shutdown;
 pub mod worker;
 
 pub use config::{PartitionSet, WorkerConfig};
+pub use auth::Keys;
 pub use namespace::Namespaced;
+pub use node::IngestNode;
 pub use sellout_pipelines::Runner;
 pub use shutdown::Shutdown;
 pub use worker::{Worker, WorkerError};

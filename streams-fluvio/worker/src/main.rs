@@ -6,14 +6,16 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use sellout_fluvio::bench::{self, BenchOptions};
-use sellout_fluvio::{PartitionSet, Shutdown, Worker, WorkerConfig};
-use sellout_ingest::catalog::Catalog;
+use sellout_fluvio::node::RunningNode;
+use sellout_fluvio::{IngestNode, Keys, PartitionSet, Shutdown, Worker, WorkerConfig};
+use sellout_ingest::live_catalog::LiveCatalog;
 use sellout_ingest::records::Topic;
-use sellout_streams::SystemClock;
+use sellout_streams::{Clock, SystemClock, Transport};
 use sellout_streams_fluvio::FluvioTransport;
 
 /// sellout's Fluvio workers.
@@ -39,7 +41,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the pipelines over a set of partitions until Ctrl-C or SIGTERM.
+    /// Run the pipelines over a set of partitions until Ctrl-C or SIGTERM; with
+    /// `--listen`, serve the HTTP ingest and catalog routes too (or only, with
+    /// `--no-pipelines`).
     Serve(ServeArgs),
     /// Raw Fluvio produce beside sellout's ingest, and pipeline throughput by
     /// partitions; the last line is one JSON object.
@@ -54,6 +58,12 @@ struct ServeArgs {
     /// Process what the topics hold now as a bounded input, checkpoint and exit.
     #[arg(long)]
     drain: bool,
+    /// Serve the HTTP ingest and catalog routes on this address (an ingest node).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
+    /// Run no pipelines: an ingest node only (needs --listen).
+    #[arg(long)]
+    no_pipelines: bool,
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +121,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn serve(config: WorkerConfig, args: ServeArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !(args.drain && (args.listen.is_some() || args.no_pipelines)),
+        "--drain processes a bounded input and exits: drop --listen and --no-pipelines"
+    );
+    anyhow::ensure!(
+        !args.no_pipelines || args.listen.is_some(),
+        "--no-pipelines leaves nothing to run: add --listen ADDR (an ingest node)"
+    );
     let transport = FluvioTransport::connect(config.fluvio.clone()).with_context(|| {
         format!(
             "cannot reach the Fluvio cluster at {} (fluvio.endpoint, --endpoint or SELLOUT_FLUVIO)",
@@ -125,36 +143,102 @@ fn serve(config: WorkerConfig, args: ServeArgs) -> anyhow::Result<()> {
             total - 1
         );
     }
-    let catalog = load_catalog(&config)?;
-    drop(transport);
-    let open = sellout_fluvio::worker::connect_each(&config.fluvio, &partitions)
-        .context("cannot open a connection per partition")?;
-    let worker = Worker::new(
-        config.pipelines.clone(),
-        config.data_dir.clone(),
-        catalog,
-        partitions.clone(),
-        open,
-    );
+    sellout_fluvio::catalog::open_topic(&transport, "")?;
+    let live = sellout_fluvio::catalog::live(
+        sellout_fluvio::catalog::load_base(&config.catalog_path())?,
+        &transport,
+    )?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let shutdown = Arc::new(Shutdown::new());
+    let node = match args.listen {
+        Some(addr) => Some(start_node(&config, &transport, total, &live, &clock, addr, &shutdown)?),
+        None => None,
+    };
+    let worker = if args.no_pipelines {
+        None
+    } else {
+        let open = sellout_fluvio::worker::connect_each(&config.fluvio, &partitions)
+            .context("cannot open a connection per partition")?;
+        Some(Worker::new(
+            config.pipelines.clone(),
+            config.data_dir.clone(),
+            live.clone(),
+            partitions.clone(),
+            open,
+        ))
+    };
     println!(
         "{}",
         serde_json::json!({ "worker": {
             "endpoint": config.fluvio.endpoint,
-            "partitions": partitions.to_string(),
+            "partitions": worker.as_ref().map(|_| partitions.to_string()),
             "topic_partitions": total,
             "drain": args.drain,
+            "ingest": node.as_ref().map(|n| n.url()),
         }})
     );
-    let reports = if args.drain {
-        let end = worker.input_end(total)?;
-        worker.drain(end)?
-    } else {
-        let shutdown = Arc::new(Shutdown::new());
-        spawn_signal_listener(shutdown.clone())?;
-        worker.serve(Arc::new(SystemClock), shutdown)?
+    let reports = match &worker {
+        Some(worker) if args.drain => {
+            let end = worker.input_end(total)?;
+            worker.drain(end)?
+        }
+        _ => {
+            spawn_signal_listener(shutdown.clone())?;
+            let every = Duration::from_millis(config.pipelines.poll_interval_ms.max(100));
+            std::thread::scope(|s| {
+                s.spawn(|| sellout_fluvio::catalog::follow(&live, &transport, every, &shutdown));
+                let reports = match &worker {
+                    Some(w) => w.serve(clock.clone(), shutdown.clone()),
+                    None => {
+                        while !shutdown.wait(Duration::from_secs(3600)) {}
+                        Ok(Default::default())
+                    }
+                };
+                // The follower and the HTTP server stop too when the pipelines failed.
+                shutdown.stop();
+                reports
+            })?
+        }
     };
-    println!("{}", serde_json::json!({ "stopped": reports }));
+    let ingest = node.map(|n| n.join()).transpose()?;
+    println!(
+        "{}",
+        serde_json::json!({ "stopped": reports, "ingest": ingest })
+    );
     Ok(())
+}
+
+/// Starts the ingest node on `addr` over `transport` (see `sellout_fluvio::node`).
+fn start_node(
+    config: &WorkerConfig,
+    transport: &FluvioTransport,
+    total: u32,
+    live: &Arc<LiveCatalog>,
+    clock: &Arc<dyn Clock>,
+    addr: std::net::SocketAddr,
+    shutdown: &Arc<Shutdown>,
+) -> anyhow::Result<RunningNode> {
+    let keys = Arc::new(Keys::load(config, clock.clone())?);
+    if keys.is_empty() {
+        tracing::warn!(
+            message = "No API keys configured: every ingest and catalog request will be \
+                       refused (401). Make one with `sellout key new --kind ingest`."
+        );
+    }
+    let parts: Vec<Arc<dyn Transport>> = (0..total)
+        .map(|p| Arc::new(transport.partition(p)) as Arc<dyn Transport>)
+        .collect();
+    let node = IngestNode::open(
+        config,
+        Arc::new(transport.clone()),
+        &parts,
+        live.clone(),
+        keys,
+        clock.clone(),
+    )
+    .context("cannot read the partitions' tails to recognise re-sent records")?;
+    RunningNode::start(node, addr, 2, shutdown.clone())
+        .with_context(|| format!("cannot serve on {addr}"))
 }
 
 /// The partition count every input and output topic shares (created when missing).
@@ -176,22 +260,6 @@ fn topic_partitions(transport: &FluvioTransport) -> anyhow::Result<u32> {
         }
     }
     Ok(seen.map_or(1, |(_, n)| n))
-}
-
-/// The catalog of the data directory, or an empty one with a warning.
-fn load_catalog(config: &WorkerConfig) -> anyhow::Result<Arc<Catalog>> {
-    let path = config.catalog_path();
-    if !path.exists() {
-        tracing::warn!(
-            message = "No catalog in the data directory: the jobs know no event. Copy the \
-                       catalog.json of the ingesting server there.",
-            path = %path.display()
-        );
-        return Ok(Arc::new(Catalog::default()));
-    }
-    Ok(Arc::new(Catalog::load(&path).with_context(|| {
-        format!("cannot load the catalog {}", path.display())
-    })?))
 }
 
 /// Gives `shutdown` on Ctrl-C or SIGTERM, from a thread of its own.

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sellout_ingest::catalog::Catalog;
+use sellout_ingest::live_catalog::{IntoLiveCatalog, LiveCatalog};
 use sellout_ingest::records::Timestamp;
 use sellout_pipelines::runner::{RunnerError, input_end};
 use sellout_pipelines::{PipelinesConfig, RunReport, Runner};
@@ -82,7 +82,7 @@ pub enum WorkerError {
 pub struct Worker {
     pipelines: PipelinesConfig,
     data_dir: PathBuf,
-    catalog: Arc<Catalog>,
+    catalog: Arc<LiveCatalog>,
     partitions: PartitionSet,
     open: Arc<OpenPartition>,
 }
@@ -97,19 +97,20 @@ impl std::fmt::Debug for Worker {
 }
 
 impl Worker {
-    /// A worker running `pipelines` against `catalog` over `partitions`, each through
-    /// the transport `open` gives for it, with checkpoints under `data_dir`.
+    /// A worker running `pipelines` against `catalog` (fixed, or the process's live
+    /// catalog following the `catalog` topic) over `partitions`, each through the
+    /// transport `open` gives for it, with checkpoints under `data_dir`.
     pub fn new(
         pipelines: PipelinesConfig,
         data_dir: PathBuf,
-        catalog: Arc<Catalog>,
+        catalog: impl IntoLiveCatalog,
         partitions: PartitionSet,
         open: Arc<OpenPartition>,
     ) -> Self {
         Self {
             pipelines,
             data_dir,
-            catalog,
+            catalog: catalog.into_live(),
             partitions,
             open,
         }
