@@ -5,7 +5,8 @@
 //! workspace) because the Fluvio client's features would rebuild DataFusion and polars
 //! for this one. It is looked for next to this executable, then in the sibling target
 //! directory `target/fluvio/<profile>/` (a development checkout), then on `$PATH`. The
-//! global flags (`--config`, `--data-dir`, `-v`) pass through; `SELLOUT__*` and
+//! global flags (`--config`, `--data-dir`, `-v`) pass through, and `serve`'s `--listen`
+//! (an ingest node), `--no-pipelines`, `--partitions` and `--drain`; `SELLOUT__*` and
 //! `SELLOUT_FLUVIO` reach it through the environment. On Unix it replaces this process,
 //! so Ctrl-C and SIGTERM reach the worker itself (it checkpoints, then exits).
 
@@ -34,11 +35,19 @@ pub fn worker_args(cli: &Cli) -> anyhow::Result<Option<Vec<OsString>>> {
     match &cli.command {
         Command::Serve(s) if s.transport == StreamsTransport::Fluvio => {
             anyhow::ensure!(
-                s.listen.is_none() && !s.no_pipelines && !s.no_repricer && !s.no_notifier,
-                "with --transport fluvio, serve runs the pipelines only (sellout-fluvio): \
-                 drop --listen, --no-pipelines, --no-repricer and --no-notifier"
+                !s.no_repricer && !s.no_notifier,
+                "with --transport fluvio, serve runs the pipelines and (with --listen) the \
+                 ingest and catalog routes (sellout-fluvio); no repricer or notifier there: \
+                 drop --no-repricer and --no-notifier"
             );
             args.push("serve".into());
+            if let Some(listen) = &s.listen {
+                args.push("--listen".into());
+                args.push(listen.to_string().into());
+            }
+            if s.no_pipelines {
+                args.push("--no-pipelines".into());
+            }
             if let Some(set) = &s.partitions {
                 args.push("--partitions".into());
                 args.push(set.into());
@@ -150,6 +159,25 @@ mod tests {
             got,
             Some(
                 ["--config", "c.toml", "-v", "serve", "--partitions", "0,2"]
+                    .map(String::from)
+                    .to_vec()
+            )
+        );
+        let got = args(&[
+            "sellout",
+            "serve",
+            "--transport",
+            "fluvio",
+            "--listen",
+            "127.0.0.1:8080",
+            "--no-pipelines",
+        ])
+        .ok()
+        .flatten();
+        assert_eq!(
+            got,
+            Some(
+                ["serve", "--listen", "127.0.0.1:8080", "--no-pipelines"]
                     .map(String::from)
                     .to_vec()
             )
