@@ -111,10 +111,7 @@ impl Resends {
         share: usize,
     ) -> Result<(), StreamError> {
         let offsets = transport.offsets(topic.as_str())?;
-        let mut from = offsets
-            .end
-            .saturating_sub(share as u64)
-            .max(offsets.start);
+        let mut from = offsets.end.saturating_sub(share as u64).max(offsets.start);
         while from < offsets.end {
             let fetched = transport.read(topic.as_str(), from, REFILL_FETCH_BYTES)?;
             if fetched.is_empty() {

@@ -196,10 +196,16 @@ fn the_window_refills_from_each_partition_of_a_partitioned_topic() {
             Ok(ack)
         }
         fn read(&self, _: &str, _: Offset, _: usize) -> Result<Fetched, StreamError> {
-            Err(StreamError::io("read", std::io::Error::other("partitioned")))
+            Err(StreamError::io(
+                "read",
+                std::io::Error::other("partitioned"),
+            ))
         }
         fn offsets(&self, _: &str) -> Result<TopicOffsets, StreamError> {
-            Err(StreamError::io("offsets", std::io::Error::other("partitioned")))
+            Err(StreamError::io(
+                "offsets",
+                std::io::Error::other("partitioned"),
+            ))
         }
         fn commit(&self, _: &str, _: &str, _: Offset) -> Result<(), StreamError> {
             Ok(())
@@ -238,7 +244,10 @@ fn the_window_refills_from_each_partition_of_a_partitioned_topic() {
     let r = ingest(&open(Resends::new(1000)), &first).expect("first");
     assert_eq!((r.accepted, r.duplicates), (60, 0));
     let sales_in = |p: usize| parts[p].offsets("sales").map(|o| o.end).unwrap_or(0);
-    assert!(sales_in(0) > 0 && sales_in(1) > 0, "both partitions hold sales");
+    assert!(
+        sales_in(0) > 0 && sales_in(1) > 0,
+        "both partitions hold sales"
+    );
 
     // After a restart, the window refilled from both tails drops the whole re-send.
     let refs: Vec<&dyn Transport> = parts.iter().map(|p| p.as_ref() as &dyn Transport).collect();

@@ -276,7 +276,11 @@ mod tests {
         assert_eq!(kept.get("social/0/pipelines"), Some(&7));
         assert_eq!(kept.get("sales/0/pipelines"), Some(&9_999));
         // And the refreshes cost one record per `refresh` commits, not one per commit.
-        let social = t.records.iter().filter(|(k, _)| k.starts_with("social")).count();
+        let social = t
+            .records
+            .iter()
+            .filter(|(k, _)| k.starts_with("social"))
+            .count();
         assert!(
             (10_000 / refresh as usize..=10_000 / refresh as usize + 2).contains(&social),
             "{social} refreshes"

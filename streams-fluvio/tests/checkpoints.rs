@@ -66,7 +66,10 @@ fn commits_that_did_not_move_append_nothing_and_idle_positions_stay_near_the_hea
     let v = fresh.partition(1);
     assert_eq!(v.committed(&data, "idle").ok().flatten(), Some(7));
     assert_eq!(v.committed(&data, "busy").ok().flatten(), Some(99));
-    assert_eq!(fresh.partition(0).committed(&data, "busy").ok().flatten(), None);
+    assert_eq!(
+        fresh.partition(0).committed(&data, "busy").ok().flatten(),
+        None
+    );
 
     t.delete_topic(&data).unwrap_or_else(|e| panic!("{e}"));
     t.delete_topic(&cfg.checkpoint_topic)

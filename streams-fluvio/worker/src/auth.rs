@@ -193,7 +193,10 @@ mod tests {
         assert_eq!(status("in-1", KeyKind::Ingest), None);
         assert_eq!(status("ad-1", KeyKind::Ingest), Some(StatusCode::FORBIDDEN));
         assert_eq!(status("in-1", KeyKind::Admin), Some(StatusCode::FORBIDDEN));
-        assert_eq!(status("nope", KeyKind::Ingest), Some(StatusCode::UNAUTHORIZED));
+        assert_eq!(
+            status("nope", KeyKind::Ingest),
+            Some(StatusCode::UNAUTHORIZED)
+        );
         assert_eq!(
             keys.check(&HeaderMap::new(), KeyKind::Ingest)
                 .map(|r| r.status()),

@@ -94,7 +94,11 @@ pub fn follow(live: &LiveCatalog, topics: &dyn Transport, every: Duration, shutd
         match live.catch_up(topics) {
             Ok(applied) => {
                 if applied > 0 {
-                    tracing::info!(message = "Catalog changes applied.", applied, version = live.version());
+                    tracing::info!(
+                        message = "Catalog changes applied.",
+                        applied,
+                        version = live.version()
+                    );
                 }
                 failing = false;
             }

@@ -48,8 +48,8 @@ pub mod node;
 pub mod shutdown;
 pub mod worker;
 
-pub use config::{PartitionSet, WorkerConfig};
 pub use auth::Keys;
+pub use config::{PartitionSet, WorkerConfig};
 pub use namespace::Namespaced;
 pub use node::IngestNode;
 pub use sellout_pipelines::Runner;

@@ -151,7 +151,9 @@ fn serve(config: WorkerConfig, args: ServeArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let shutdown = Arc::new(Shutdown::new());
     let node = match args.listen {
-        Some(addr) => Some(start_node(&config, &transport, total, &live, &clock, addr, &shutdown)?),
+        Some(addr) => Some(start_node(
+            &config, &transport, total, &live, &clock, addr, &shutdown,
+        )?),
         None => None,
     };
     let worker = if args.no_pipelines {

@@ -105,9 +105,7 @@ impl IngestNode {
 
     /// The node's routes.
     pub fn router(&self) -> Router {
-        let guard = |kind| {
-            middleware::from_fn_with_state((self.keys.clone(), kind), auth::require)
-        };
+        let guard = |kind| middleware::from_fn_with_state((self.keys.clone(), kind), auth::require);
         let ingest = ingest_http::router(self.service.clone()).route_layer(guard(KeyKind::Ingest));
         let admin = Router::new()
             .route("/v1/admin/catalog", get(get_catalog))
@@ -142,14 +140,34 @@ pub async fn serve(
         .await
 }
 
-/// An error answer with a JSON `{"error": ...}` body.
-fn error(status: StatusCode, message: String, retry_after_s: Option<u32>) -> Response {
-    let mut r = (status, Json(serde_json::json!({ "error": message }))).into_response();
-    if let Some(s) = retry_after_s {
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(s));
+/// An error answer: a status, a JSON `{"error": ...}` body, and maybe `Retry-After`.
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    message: String,
+    retry_after_s: Option<u32>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            retry_after_s: None,
+        }
     }
-    r
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(serde_json::json!({ "error": self.message }));
+        let mut r = (self.status, body).into_response();
+        if let Some(s) = self.retry_after_s {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        r
+    }
 }
 
 async fn get_catalog(State(admin): State<Arc<Admin>>) -> Response {
@@ -162,48 +180,52 @@ async fn change<T: serde::Serialize>(
     admin: Arc<Admin>,
     change: CatalogChange,
     answer: impl FnOnce(&sellout_ingest::catalog::Catalog) -> T,
-) -> Response {
+) -> Result<Response, ApiError> {
     let a = admin.clone();
     let applied = tokio::task::spawn_blocking(move || {
-        a.catalog.change(a.topics.as_ref(), change, a.clock.now_ms())
+        a.catalog
+            .change(a.topics.as_ref(), change, a.clock.now_ms())
     })
-    .await;
-    match applied {
-        Ok(Ok(catalog)) => Json(answer(&catalog)).into_response(),
-        Ok(Err(LiveCatalogError::Rejected(e))) => {
-            error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), None)
-        }
-        Ok(Err(LiveCatalogError::Stream(e))) => {
-            tracing::warn!(message = "Catalog change not appended.", error = %e);
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("catalog topic: {e}"),
-                Some(admin.retry_after_s),
-            )
-        }
-        Err(e) => error(
+    .await
+    .map_err(|e| {
+        ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("catalog task failed: {e}"),
-            None,
-        ),
+        )
+    })?;
+    match applied {
+        Ok(catalog) => Ok(Json(answer(&catalog)).into_response()),
+        Err(LiveCatalogError::Rejected(e)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            e.to_string(),
+        )),
+        Err(LiveCatalogError::Stream(e)) => {
+            tracing::warn!(message = "Catalog change not appended.", error = %e);
+            Err(ApiError {
+                retry_after_s: Some(admin.retry_after_s),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("catalog topic: {e}"),
+                )
+            })
+        }
     }
 }
 
 /// The body's JSON, or a 400 naming what is wrong with it.
-fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, Response> {
+fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     body.map(|Json(t)| t)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, e.body_text(), None))
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))
 }
 
 /// The id in the path and the one in the body must agree.
-fn same_id(field: &str, path: &str, body: &str) -> Result<(), Response> {
+fn same_id(field: &str, path: &str, body: &str) -> Result<(), ApiError> {
     if path == body {
         return Ok(());
     }
-    Err(error(
+    Err(ApiError::new(
         StatusCode::BAD_REQUEST,
         format!("{field} {body:?} in the body differs from {path:?} in the path"),
-        None,
     ))
 }
 
@@ -211,11 +233,9 @@ async fn put_venue(
     State(admin): State<Arc<Admin>>,
     Path(venue_id): Path<String>,
     venue: Result<Json<Venue>, JsonRejection>,
-) -> Response {
-    let venue = match body(venue).and_then(|v| same_id("venue_id", &venue_id, &v.venue_id).map(|()| v)) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+) -> Result<Response, ApiError> {
+    let venue = body(venue)?;
+    same_id("venue_id", &venue_id, &venue.venue_id)?;
     change(admin, CatalogChange::UpsertVenue(venue), move |c| {
         c.venue(&venue_id).cloned()
     })
@@ -226,11 +246,9 @@ async fn put_event(
     State(admin): State<Arc<Admin>>,
     Path(event_id): Path<String>,
     event: Result<Json<Event>, JsonRejection>,
-) -> Response {
-    let event = match body(event).and_then(|e| same_id("event_id", &event_id, &e.event_id).map(|()| e)) {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
+) -> Result<Response, ApiError> {
+    let event = body(event)?;
+    same_id("event_id", &event_id, &event.event_id)?;
     change(admin, CatalogChange::UpsertEvent(event), move |c| {
         c.event(&event_id).cloned()
     })
@@ -248,17 +266,14 @@ async fn put_capacity(
     State(admin): State<Arc<Admin>>,
     Path((event_id, category_id)): Path<(String, String)>,
     req: Result<Json<CapacityRequest>, JsonRejection>,
-) -> Response {
-    let req = match body(req) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let change_ = CatalogChange::SetCapacity {
+) -> Result<Response, ApiError> {
+    let req = body(req)?;
+    let capacity = CatalogChange::SetCapacity {
         event_id: event_id.as_str().into(),
         category_id: category_id.as_str().into(),
         capacity: req.capacity,
     };
-    change(admin, change_, move |c| c.event(&event_id).cloned()).await
+    change(admin, capacity, move |c| c.event(&event_id).cloned()).await
 }
 
 /// A node serving on its own runtime until the [`Shutdown`](crate::Shutdown) it was
