@@ -140,8 +140,8 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_notifier: bool,
     /// Where the streams are: `embedded` (the log in the data directory) or `fluvio`
-    /// (this process becomes a Fluvio pipelines worker: the `sellout-fluvio` binary,
-    /// configured by `[fluvio]`; see README, Fluvio).
+    /// (this process becomes a Fluvio pipelines worker, and with `--listen` an ingest
+    /// node: the `sellout-fluvio` binary, configured by `[fluvio]`; see README, Fluvio).
     #[arg(long, value_enum, default_value_t = StreamsTransport::Embedded)]
     pub transport: StreamsTransport,
     /// With `--transport fluvio`: the partitions this worker runs, e.g. `0,2` or `0-3`
