@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use sellout_ingest::catalog::Catalog;
 use sellout_ingest::decode::{Decoded, DecodedRecord};
+use sellout_ingest::dedup::Resends;
 use sellout_ingest::ingestor::Ingestor;
 use sellout_ingest::records::{AnyRecord, Topic, wire};
 use sellout_ingest::validate::{Limits, Validator};
@@ -139,7 +140,13 @@ pub fn run(config: &WorkerConfig, options: &BenchOptions) -> Result<FluvioBench,
         .map_err(streams)?;
         raw_secs = raw_secs.min(secs);
         let ingest_prefix = format!("bi{tag}-{round}-");
-        ingest_secs = ingest_secs.min(ingest(&transport, &ingest_prefix, &catalog, &chunks)?);
+        ingest_secs = ingest_secs.min(ingest(
+            &transport,
+            &ingest_prefix,
+            &catalog,
+            &config.limits,
+            &chunks,
+        )?);
         for prefix in [&raw_prefix, &ingest_prefix] {
             delete_topics(&transport, prefix);
         }
@@ -202,11 +209,13 @@ fn simulate(options: &BenchOptions) -> Result<(Arc<Catalog>, Vec<AnyRecord>), Be
     Ok((catalog, records))
 }
 
-/// Seconds sellout's ingest takes to validate, encode and append `chunks`.
+/// Seconds sellout's ingest takes to validate, encode and append `chunks`, with the
+/// configured limits (`[limits]`; any record age accepted).
 fn ingest(
     transport: &FluvioTransport,
     prefix: &str,
     catalog: &Arc<Catalog>,
+    limits: &Limits,
     chunks: &[&[AnyRecord]],
 ) -> Result<f64, BenchError> {
     let last = chunks
@@ -215,20 +224,27 @@ fn ingest(
         .map(AnyRecord::time)
         .max()
         .unwrap_or(0);
+    // The re-send window (`limits.dedup_window`, on by default) as on an ingest node:
+    // refilled from every partition.
     let limits = Limits {
-        // Fluvio topics are partitioned: the re-send window cannot be refilled from a
-        // topic-wide tail (see README, Fluvio).
-        dedup_window: 0,
         max_age_s: i64::MAX / 4_000,
-        ..Limits::default()
+        ..limits.clone()
     };
     let target: Arc<dyn Transport> = Arc::new(Namespaced::new(transport.clone(), prefix));
-    let ingestor = Ingestor::new(
+    let partitions = transport
+        .partitions(&format!("{prefix}{}", Topic::Sales.as_str()))
+        .map_err(streams)?;
+    let parts: Vec<Namespaced<_>> = (0..partitions)
+        .map(|p| Namespaced::new(transport.partition(p), prefix))
+        .collect();
+    let tails: Vec<&dyn Transport> = parts.iter().map(|p| p as &dyn Transport).collect();
+    let resends = Resends::refill_parts(limits.dedup_window, &tails).map_err(streams)?;
+    let ingestor = Ingestor::with_resends(
         target,
         Validator::new(catalog.clone(), limits),
         Arc::new(ManualClock::new(last)),
-    )
-    .map_err(streams)?;
+        resends,
+    );
     let decoded: Vec<Decoded> = chunks
         .iter()
         .map(|c| Decoded {
@@ -247,13 +263,15 @@ fn ingest(
     let started = Instant::now();
     let mut accepted = 0;
     for d in decoded {
-        accepted += ingestor.ingest(d, b"", "bench").map_err(streams)?.accepted;
+        let report = ingestor.ingest(d, b"", "bench").map_err(streams)?;
+        // A simulated record identical to a recent one is a re-send: counted, not stored.
+        accepted += report.accepted + report.duplicates;
     }
     let secs = started.elapsed().as_secs_f64();
     let expected: usize = chunks.iter().map(|c| c.len()).sum();
     if accepted != expected as u64 {
         return Err(BenchError::Streams(format!(
-            "ingest accepted {accepted} of {expected} records"
+            "ingest accepted {accepted} of {expected} records (re-sends included)"
         )));
     }
     Ok(secs)
