@@ -20,7 +20,6 @@ use sellout_ingest::dedup::Resends;
 use sellout_ingest::ingestor::Ingestor;
 use sellout_ingest::records::{AnyRecord, Topic, wire};
 use sellout_ingest::validate::{Limits, Validator};
-use sellout_pipelines::output::{FEATURES_TOPIC, LATE_TOPIC, SIGNALS_TOPIC};
 use sellout_simulator::{ListPrices, SimConfig, Simulation};
 use sellout_streams::{Batch, ManualClock, Transport};
 use sellout_streams_fluvio::{FluvioTransport, TransportStats};
@@ -354,15 +353,10 @@ fn pipeline(
     Ok((rate(processed, secs), counts, stats))
 }
 
-/// Deletes the topics a phase made under `prefix` (best effort: a leftover topic only
-/// costs disk on a test cluster).
+/// Deletes every topic under `prefix` (its prefix ends with '-', so no other run's):
+/// the phase's own and what the pipelines made (`erasures`). Best effort: a leftover
+/// topic only costs disk on a test cluster.
 pub fn delete_topics(transport: &FluvioTransport, prefix: &str) {
-    let names = Topic::ALL.iter().map(|t| t.as_str()).chain([
-        SIGNALS_TOPIC,
-        FEATURES_TOPIC,
-        LATE_TOPIC,
-        sellout_ingest::deadletter::TOPIC,
-    ]);
     let existing = match transport.topics() {
         Ok(t) => t,
         Err(e) => {
@@ -370,12 +364,8 @@ pub fn delete_topics(transport: &FluvioTransport, prefix: &str) {
             return;
         }
     };
-    for name in names {
-        let topic = format!("{prefix}{name}");
-        if !existing.contains(&topic) {
-            continue;
-        }
-        if let Err(e) = transport.delete_topic(&topic) {
+    for topic in existing.iter().filter(|t| t.starts_with(prefix)) {
+        if let Err(e) = transport.delete_topic(topic) {
             tracing::debug!(message = "Bench topic not deleted.", topic, error = %e);
         }
     }

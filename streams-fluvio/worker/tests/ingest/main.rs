@@ -1,6 +1,6 @@
 //! The ingest node over a real Fluvio cluster named by `SELLOUT_FLUVIO` (each test
 //! prints `skipped: no Fluvio cluster at $SELLOUT_FLUVIO (unset)` and passes when it is
-//! unset). Topics carry a prefix of their own and are deleted at the end.
+//! unset). Topics carry a prefix of their own and are deleted when a test ends.
 //!
 //! - Records POSTed over HTTP land in the partition of their event, counts reconcile,
 //!   bad records get their reason and land in the dead-letter topic; keys are checked.
@@ -93,7 +93,6 @@ fn posted_records_land_in_the_partition_of_their_event_and_bad_ones_in_deadlette
     let counters = node.counters().total();
     assert!(counters.reconciles(), "{counters:?}");
     assert_eq!(counters.received, posted);
-    topics.delete();
 }
 
 #[test]
@@ -162,15 +161,10 @@ fn a_catalog_change_posted_to_the_node_reaches_a_workers_pipelines() {
 
     // A worker in another process: its own connection, catalog.json without the event.
     let other = FluvioTransport::connect(t.config().clone()).unwrap_or_else(|e| panic!("{e}"));
-    let theirs = Topics {
-        fluvio: other.clone(),
-        prefix: topics.prefix.clone(),
-    };
-    let worker_catalog = sellout_fluvio::catalog::live(
-        Arc::unwrap_or_clone(common::catalog()),
-        theirs.routed().as_ref(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let theirs = Namespaced::new(other.clone(), topics.prefix.clone());
+    let worker_catalog =
+        sellout_fluvio::catalog::live(Arc::unwrap_or_clone(common::catalog()), &theirs)
+            .unwrap_or_else(|e| panic!("{e}"));
     assert!(worker_catalog.load().event("evt-fresh").is_some());
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let prefix = topics.prefix.clone();
@@ -207,7 +201,6 @@ fn a_catalog_change_posted_to_the_node_reaches_a_workers_pipelines() {
             String::from_utf8_lossy(v).into_owned()
         ))
     );
-    topics.delete();
 }
 
 #[test]
@@ -252,5 +245,4 @@ fn a_batch_re_sent_after_the_node_restarts_is_dropped_as_a_re_send() {
         "{report}"
     );
     assert_eq!(ends(&topics), before);
-    topics.delete();
 }
