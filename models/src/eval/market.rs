@@ -1,12 +1,15 @@
 //! A small standalone market for pricing evaluation: one category, a known true demand
-//! per step (Poisson purchases), and three policies compared on it:
+//! per step (Poisson purchases), and four policies compared on it:
 //! - the clairvoyant optimum: the DP solved once with the *true* demand (its exact
 //!   expected revenue is the reference);
 //! - the best static price: the grid price whose fixed-price expected revenue (the same
 //!   DP on a one-price grid) is highest, chosen knowing the true demand;
 //! - the closed loop ([`super::closed_loop`]): the optimiser re-solved at every step on a
 //!   Poisson GLM that starts from a prior and learns online from what it sells (it is
-//!   never told the truth).
+//!   never told the truth);
+//! - the foresight-free reference: the DP re-solved every step on the true demand of the
+//!   regime in force, blind to a slump or surge until it starts (how much of the gap to
+//!   the optimum no learning can close without foresight).
 //!
 //! Runs share their draws (one uniform per step): the closed loop and the static price
 //! are compared on the same luck, and the report carries the paired difference with its
@@ -179,8 +182,9 @@ pub struct MarketResult {
     /// `static_revenue / optimal_revenue`.
     pub static_vs_optimal: f64,
     /// Mean revenue over the optimum of the DP re-solved at every step on the true
-    /// demand of the regime in force ([`Scenario::rate_known_at`]): the ceiling of a
-    /// policy that knows the demand perfectly but cannot foresee a slump or a surge.
+    /// demand of the regime in force ([`Scenario::rate_known_at`]): a reference for a
+    /// policy that cannot foresee a slump or a surge; one that also learns the demand
+    /// (and doesn't hedge against regime changes it can't see) earns less.
     #[serde(default)]
     pub foresight_free_vs_optimal: f64,
     /// Mean share of seats sold by the closed loop.
@@ -305,7 +309,7 @@ mod tests {
             assert!(r.static_vs_optimal <= 1.0 + 1e-9, "{r:?}");
             assert!(r.revenue_vs_optimal > 0.8, "{r:?}");
             assert!(r.revenue_se > 0.0 && r.gain_se > 0.0, "{r:?}");
-            // Knowing the demand of the regime in force beats the static price unless a
+            // Knowing the demand of the regime in force beats the static price, unless a
             // regime change is coming that only the static price was chosen knowing.
             assert!(
                 r.foresight_free_vs_optimal <= 1.0 + 3.0 * r.revenue_se,

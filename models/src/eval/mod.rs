@@ -109,6 +109,9 @@ pub struct EvalReport {
     pub revenue_vs_optimal_mean: f64,
     /// Mean of `static_vs_optimal` over scenarios.
     pub static_vs_optimal_mean: f64,
+    /// Mean of `foresight_free_vs_optimal` over scenarios.
+    #[serde(default)]
+    pub foresight_free_vs_optimal_mean: f64,
     /// Whether the closed loop beat the best static price in every scenario.
     pub beats_static_everywhere: bool,
     /// Training rows (snapshots).
@@ -152,6 +155,11 @@ pub fn evaluate(config: &EvalConfig) -> Result<(EvalReport, ModelBundle), TrainE
         sellout_by_horizon: by_horizon,
         revenue_vs_optimal_mean: scenarios.iter().map(|s| s.revenue_vs_optimal).sum::<f64>() / n,
         static_vs_optimal_mean: scenarios.iter().map(|s| s.static_vs_optimal).sum::<f64>() / n,
+        foresight_free_vs_optimal_mean: scenarios
+            .iter()
+            .map(|s| s.foresight_free_vs_optimal)
+            .sum::<f64>()
+            / n,
         beats_static_everywhere: scenarios
             .iter()
             .all(|s| s.revenue_vs_optimal > s.static_vs_optimal),
