@@ -136,16 +136,22 @@ pub fn evaluate(config: &EvalConfig) -> Result<(EvalReport, ModelBundle), TrainE
     let cal_h = runs(config, &config.calibration_seeds)?;
     let test_h = runs(config, &config.test_seeds)?;
     let bundle = train::train(&train_h.snapshots, &cal_h.snapshots)?;
+    let cal_rows = cal_h.snapshots.len();
     let mut oracle = Oracle::with_paths(&test_h.truths, oracle::PATHS, config.oracle_salt);
     let (all, by_horizon) = evaluate_sellout(&bundle.sellout, &test_h, &mut oracle);
-    let loop_config = LoopConfig {
-        prior: bundle.demand_prior,
-        ..config.market_loop
-    };
-    let scenarios: Vec<MarketResult> = Scenario::standard(config.market_seats, config.market_steps)
-        .iter()
-        .map(|s| market::evaluate(s, &loop_config))
-        .collect();
+    // The closed loop starts from the demand prior fitted on training history over the
+    // span it prices (its time term is the slope history saw over that span).
+    let mut history_rows = train_h.snapshots;
+    history_rows.extend(cal_h.snapshots);
+    let mut scenarios = Vec::new();
+    for s in Scenario::standard(config.market_seats, config.market_steps) {
+        let prior = crate::demand_prior::prior_within(&history_rows, s.hours_to_event(0))?;
+        let loop_config = LoopConfig {
+            prior,
+            ..config.market_loop
+        };
+        scenarios.push(market::evaluate(&s, &loop_config));
+    }
     let n = scenarios.len().max(1) as f64;
     let report = EvalReport {
         brier: all.brier,
@@ -164,7 +170,7 @@ pub fn evaluate(config: &EvalConfig) -> Result<(EvalReport, ModelBundle), TrainE
             .iter()
             .all(|s| s.revenue_vs_optimal > s.static_vs_optimal),
         scenarios,
-        train_rows: train_h.snapshots.len(),
+        train_rows: history_rows.len() - cal_rows,
         test_rows: test_h.snapshots.len(),
     };
     Ok((report, bundle))
