@@ -3,7 +3,8 @@
 //! result and one traced run (price set vs the clairvoyant's in the same state).
 
 use sellout_models::demand::Prior;
-use sellout_models::eval::market::{LoopConfig, Scenario, evaluate, trace};
+use sellout_models::eval::closed_loop::trace;
+use sellout_models::eval::market::{LoopConfig, Scenario, draws, evaluate};
 
 fn main() {
     let prior: Prior = std::env::args()
@@ -31,6 +32,8 @@ fn main() {
         level_precision: env("LEVELPREC", base.level_precision),
         buzz_persistence: env("BUZZP", base.buzz_persistence),
         window: env("WINDOW", base.window as f64) as usize,
+        buzz_lag: env("BUZZLAG", base.buzz_lag as f64) as usize,
+        seed: env("SEED", base.seed as f64) as u64,
         ..base
     };
     let mut mean = 0.0;
@@ -38,16 +41,20 @@ fn main() {
     for s in &scenarios {
         let r = evaluate(s, &config);
         println!(
-            "{:26} closed {:.4} static {:.4} sell-through {:.3} static price {}",
+            "{:26} closed {:.4} ±{:.4} static {:.4} gain {:+.4} ±{:.4} ceiling {:.4} sell-through {:.3} static price {}",
             r.scenario,
             r.revenue_vs_optimal,
+            r.revenue_se,
             r.static_vs_optimal,
+            r.gain_vs_static,
+            r.gain_se,
+            r.foresight_free_vs_optimal,
             r.sell_through,
             r.static_price_minor
         );
         mean += r.revenue_vs_optimal / scenarios.len() as f64;
         if verbose {
-            for t in trace(s, &config, config.seed) {
+            for t in trace(s, &config, &draws(&config, s.steps, 0)) {
                 println!(
                     "  {:2} price {:6} clair {:6} sold {:2} left {:3} mean true {:5.2} learned {:5.2} coef {:?}",
                     t.step,

@@ -14,6 +14,7 @@
 //! - [`pricing`]: what the pricing service calls: [`pricing::Optimiser::optimal_price`]
 //!   from a feature snapshot and [`pricing::PriceBounds`].
 //! - [`demand`]: the Poisson GLM per category, with a prior and online updates.
+//! - [`demand_prior`]: that prior fitted on history, over the span being priced.
 //! - [`sellout`]: calibrated `P(sold out within 7 d / 14 d / by start)` and the expected
 //!   sell-out time ([`sellout::SellOutModel::score`]).
 //! - [`context`]: the event around a category (its siblings' seats left and pace).
@@ -41,6 +42,7 @@ pub mod cluster;
 pub mod coldstart;
 pub mod context;
 pub mod demand;
+pub mod demand_prior;
 pub mod eval;
 pub mod history;
 pub mod history_io;

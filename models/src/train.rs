@@ -2,16 +2,16 @@
 //! horizons and the demand prior every category's online GLM starts from), and the
 //! bundle's round trip through the [`Registry`].
 //!
-//! The demand prior is a Poisson GLM fitted on consecutive snapshots of the same
-//! category (purchases between them over the hours between them). History sold at list
-//! prices says nothing about elasticity, so the elasticity keeps the default prior and
-//! the fit learns the level, time, momentum and buzz terms.
+//! The demand prior ([`crate::demand_prior`]) is a Poisson GLM fitted on consecutive
+//! snapshots of the same category (purchases between them over the hours between them).
+//! History sold at list prices says nothing about elasticity, so the elasticity keeps
+//! the default prior and the fit learns the level, time, momentum and buzz terms.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::demand::{DEMAND_FEATURES, DemandInputs, Observation, PoissonGlm, Prior};
+use crate::demand::{DEMAND_FEATURES, DemandInputs, Observation, Prior};
 use crate::history::Labelled;
 use crate::registry::{Meta, Registry, RegistryError, TrainingRange, Version};
 use crate::sellout::{SELLOUT_FEATURES, SellOutError, SellOutModel};
@@ -109,38 +109,7 @@ pub fn train(train: &[Labelled], calibrate: &[Labelled]) -> Result<ModelBundle, 
     let sellout = SellOutModel::train_cross_fitted(&all_rows, 4)?;
     let mut all = demand_observations(train);
     all.extend(demand_observations(calibrate));
-    let default = Prior::default();
-    // Momentum is pinned at 0 in the fit as in serving: in a pricing loop it feeds back
-    // (a higher price lowers momentum, which lowers predicted demand, which lowers the
-    // price; it cost 1–3% revenue in the market evaluation).
-    let fit_prior = Prior {
-        precision: [1e-4, default.precision[1], 1.0, 1e6, 1.0],
-        ..default
-    };
-    let glm = PoissonGlm::fit(fit_prior, &all, all.len())?;
-    // Keep the fitted level, time shape and buzz. The elasticity is kept only when
-    // history varied its prices (else it holds no information about price and the
-    // default's stays).
-    let elasticity = if price_varies(&all) {
-        glm.coef[1].clamp(-6.0, -0.2)
-    } else {
-        default.mean[1]
-    };
-    let demand_prior = Prior {
-        mean: [
-            glm.coef[0],
-            elasticity,
-            glm.coef[2].clamp(-1.0, 0.0),
-            0.0,
-            glm.coef[4].clamp(0.0, 1.0),
-        ],
-        // The buzz term is fitted on every stretch of history (thousands): held as
-        // firmly as the time term, so that a single quiet or busy step of a new sale
-        // can't swing it (buzz is nearly constant most of the time, so with a loose
-        // prior it trades off against the level and a stray step moved the price by
-        // a third in the market evaluation).
-        precision: [1e-4, 8.0, 16.0, 1e6, 16.0],
-    };
+    let demand_prior = crate::demand_prior::fit_prior(&all)?;
     let events = {
         let mut ids: Vec<(u64, &str)> = all_rows
             .iter()

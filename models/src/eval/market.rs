@@ -1,21 +1,28 @@
 //! A small standalone market for pricing evaluation: one category, a known true demand
-//! per step (Poisson purchases), and three policies compared on it:
+//! per step (Poisson purchases), and four policies compared on it:
 //! - the clairvoyant optimum: the DP solved once with the *true* demand (its exact
 //!   expected revenue is the reference);
 //! - the best static price: the grid price whose fixed-price expected revenue (the same
 //!   DP on a one-price grid) is highest, chosen knowing the true demand;
-//! - the closed loop: the optimiser re-solved at every step on a Poisson GLM that starts
-//!   from a prior and learns online from what it sells (it is never told the truth).
+//! - the closed loop ([`super::closed_loop`]): the optimiser re-solved at every step on a
+//!   Poisson GLM that starts from a prior and learns online from what it sells (it is
+//!   never told the truth);
+//! - the foresight-free reference: the DP re-solved every step on the true demand of the
+//!   regime in force, blind to a slump or surge until it starts (how much of the gap to
+//!   the optimum no learning can close without foresight).
+//!
+//! Runs share their draws (one uniform per step): the closed loop and the static price
+//! are compared on the same luck, and the report carries the paired difference with its
+//! standard error, so a change of policy is measured against the noise.
 //!
 //! Demand shapes differ from the simulator's: constant elasticity, linear, a surge after
 //! a social spike (buzz visible to the learner one step before the arrivals), a slump.
 
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Poisson};
 use serde::{Deserialize, Serialize};
 
-use crate::demand::{DemandInputs, Observation, PoissonGlm, Prior};
+pub use super::closed_loop::{LoopConfig, StepTrace, poisson_quantile};
 use crate::optimiser::{Problem, optimise_within, solve_dp};
 use crate::sellout::CLOSE_HOURS;
 
@@ -84,7 +91,8 @@ impl Scenario {
         self.list_minor * 5 / 2
     }
 
-    fn hours_to_event(&self, step: usize) -> f64 {
+    /// Hours to the event at the start of `step`.
+    pub fn hours_to_event(&self, step: usize) -> f64 {
         (self.steps.saturating_sub(step)) as f64 * self.step_hours + CLOSE_HOURS
     }
 
@@ -124,7 +132,28 @@ impl Scenario {
         }
     }
 
-    fn problem(&self, inventory: u32, steps: usize, grid_points: usize) -> Problem {
+    /// True expected purchases in `step` at `price` as they could be known at step `now`:
+    /// the regime in force then continues (a slump not yet begun is unknown; a surge is
+    /// known from its posts on). What a DP without foresight of regime changes is told.
+    pub fn rate_known_at(&self, price: i64, step: usize, now: usize) -> f64 {
+        let unseen = match self.shape {
+            Shape::Surge => now < self.steps / 3,
+            Shape::Slump => now < self.steps / 2,
+            Shape::ConstantElasticity | Shape::Linear => false,
+        };
+        if unseen {
+            let before = Scenario {
+                shape: Shape::ConstantElasticity,
+                ..self.clone()
+            };
+            before.true_rate(price, step)
+        } else {
+            self.true_rate(price, step)
+        }
+    }
+
+    /// The pricing problem with `inventory` seats and `steps` steps left.
+    pub fn problem(&self, inventory: u32, steps: usize, grid_points: usize) -> Problem {
         Problem {
             floor_minor: self.floor(),
             cap_minor: self.cap(),
@@ -152,57 +181,69 @@ pub struct MarketResult {
     pub revenue_vs_optimal: f64,
     /// `static_revenue / optimal_revenue`.
     pub static_vs_optimal: f64,
+    /// Mean revenue over the optimum of the DP re-solved at every step on the true
+    /// demand of the regime in force ([`Scenario::rate_known_at`]): a reference for a
+    /// policy that cannot foresee a slump or a surge; one that also learns the demand
+    /// (and doesn't hedge against regime changes it can't see) earns less.
+    #[serde(default)]
+    pub foresight_free_vs_optimal: f64,
     /// Mean share of seats sold by the closed loop.
     pub sell_through: f64,
-}
-
-/// How the closed loop is run.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct LoopConfig {
-    /// Grid prices.
-    pub grid_points: usize,
-    /// Monte Carlo runs of the closed loop.
+    /// Closed-loop runs.
+    #[serde(default)]
     pub runs: usize,
-    /// Seed of the first run.
-    pub seed: u64,
-    /// DP budget of each re-solve (above it the fluid is used).
-    pub dp_budget: f64,
-    /// The learner's prior.
-    pub prior: Prior,
-    /// Observations kept by the learner.
-    pub window: usize,
-    /// Forgetting factor of the learner.
-    pub forgetting: f64,
-    /// Largest relative price move per step (the repricer's guard; 0 = unguarded).
-    pub max_move: f64,
-    /// Precision of the cold-start level prior: the intercept is centred on "demand at
-    /// list equals capacity over the selling hours" (how list prices and capacities are
-    /// set); 0 keeps the given prior's intercept.
-    pub level_precision: f64,
-    /// Share of the buzz above its baseline (the least seen so far) expected to remain
-    /// one step later: social spikes fade, so the future is not priced at today's buzz
-    /// (1 = buzz persists).
-    pub buzz_persistence: f64,
+    /// Standard error of `revenue_vs_optimal` over the runs.
+    #[serde(default)]
+    pub revenue_se: f64,
+    /// Mean of (closed loop − static price) over the optimum, each run on the same draws.
+    #[serde(default)]
+    pub gain_vs_static: f64,
+    /// Standard error of `gain_vs_static`.
+    #[serde(default)]
+    pub gain_se: f64,
 }
 
-impl Default for LoopConfig {
-    fn default() -> Self {
-        Self {
-            grid_points: 40,
-            runs: 20,
-            seed: 9_001,
-            dp_budget: 2.0e6,
-            prior: Prior {
-                mean: [0.0, -2.0, 0.0, 0.0, 0.0],
-                precision: [1e-4, 2.0, 4.0, 1.0, 1.0],
-            },
-            window: 64,
-            forgetting: 0.85,
-            max_move: 0.0,
-            level_precision: 1.0,
-            buzz_persistence: 0.5,
-        }
+/// The uniforms of run `run` (one per step).
+pub fn draws(config: &LoopConfig, steps: usize, run: usize) -> Vec<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed.wrapping_add(run as u64));
+    (0..steps).map(|_| rng.random::<f64>()).collect()
+}
+
+/// Revenue of holding `price` for the whole sale on the given uniforms.
+fn fixed_price_run(scenario: &Scenario, price: i64, draws: &[f64]) -> f64 {
+    let mut left = scenario.seats;
+    for step in 0..scenario.steps {
+        let u = draws.get(step).copied().unwrap_or(0.5);
+        left -= poisson_quantile(scenario.true_rate(price, step), u).min(left);
     }
+    price as f64 * f64::from(scenario.seats - left)
+}
+
+/// Revenue of the DP re-solved every step on the demand known at that step.
+fn foresight_free_run(scenario: &Scenario, config: &LoopConfig, draws: &[f64]) -> f64 {
+    let mut left = scenario.seats;
+    let mut revenue = 0.0;
+    for step in 0..scenario.steps {
+        if left == 0 {
+            break;
+        }
+        let known = |p: i64, k: usize| scenario.rate_known_at(p, step + k, step);
+        let problem = scenario.problem(left, scenario.steps - step, config.grid_points);
+        let price = optimise_within(&problem, &known, config.dp_budget).price_minor;
+        let u = draws.get(step).copied().unwrap_or(0.5);
+        let sold = poisson_quantile(scenario.true_rate(price, step), u).min(left);
+        revenue += price as f64 * f64::from(sold);
+        left -= sold;
+    }
+    revenue
+}
+
+/// Mean and standard error of a sample.
+fn mean_se(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len().max(1) as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (mean, (var / n).sqrt())
 }
 
 /// Evaluates one scenario.
@@ -222,166 +263,34 @@ pub fn evaluate(scenario: &Scenario, config: &LoopConfig) -> MarketResult {
             (static_revenue, static_price) = (r, p);
         }
     }
-    let mut total = 0.0;
+    let scale = if optimal > 0.0 { 1.0 / optimal } else { 0.0 };
+    let (mut closed, mut gains, mut ceiling) = (Vec::new(), Vec::new(), 0.0);
     let mut sold_share = 0.0;
     for run in 0..config.runs {
-        let (revenue, sold) = closed_loop(scenario, config, config.seed + run as u64);
-        total += revenue;
+        let u = draws(config, scenario.steps, run);
+        let (revenue, sold) = super::closed_loop::run(scenario, config, &u, None);
+        closed.push(revenue * scale);
+        gains.push((revenue - fixed_price_run(scenario, static_price, &u)) * scale);
+        ceiling += foresight_free_run(scenario, config, &u) * scale;
         sold_share += f64::from(sold) / f64::from(scenario.seats.max(1));
     }
-    let runs = config.runs.max(1) as f64;
-    let closed = total / runs;
-    let ratio = |x: f64| if optimal > 0.0 { x / optimal } else { 0.0 };
+    let (revenue_vs_optimal, revenue_se) = mean_se(&closed);
+    let (gain_vs_static, gain_se) = mean_se(&gains);
     MarketResult {
         scenario: scenario.name.clone(),
         optimal_revenue: optimal,
-        closed_loop_revenue: closed,
+        closed_loop_revenue: revenue_vs_optimal * optimal,
         static_revenue,
         static_price_minor: static_price,
-        revenue_vs_optimal: ratio(closed),
-        static_vs_optimal: ratio(static_revenue),
-        sell_through: sold_share / runs,
+        revenue_vs_optimal,
+        static_vs_optimal: static_revenue * scale,
+        foresight_free_vs_optimal: ceiling / config.runs.max(1) as f64,
+        sell_through: sold_share / config.runs.max(1) as f64,
+        runs: config.runs,
+        revenue_se,
+        gain_vs_static,
+        gain_se,
     }
-}
-
-/// One decision of a traced closed-loop run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StepTrace {
-    /// Decision step.
-    pub step: usize,
-    /// Price set.
-    pub price_minor: i64,
-    /// What the clairvoyant DP would set in the same state (seats left, step).
-    pub clairvoyant_minor: i64,
-    /// Seats sold in the step.
-    pub sold: u32,
-    /// Seats left after the step.
-    pub left: u32,
-    /// True expected purchases at the price set.
-    pub true_mean: f64,
-    /// The learner's expected purchases at the price set.
-    pub learned_mean: f64,
-    /// The learner's coefficients when it set the price.
-    pub coef: [f64; crate::demand::K],
-}
-
-/// One run of the learning optimiser with a per-decision trace (for investigation).
-pub fn trace(scenario: &Scenario, config: &LoopConfig, seed: u64) -> Vec<StepTrace> {
-    let mut out = Vec::new();
-    run_loop(scenario, config, seed, Some(&mut out));
-    out
-}
-
-/// One run of the learning optimiser; returns (revenue, seats sold).
-fn closed_loop(scenario: &Scenario, config: &LoopConfig, seed: u64) -> (f64, u32) {
-    run_loop(scenario, config, seed, None)
-}
-
-fn run_loop(
-    scenario: &Scenario,
-    config: &LoopConfig,
-    seed: u64,
-    mut trace: Option<&mut Vec<StepTrace>>,
-) -> (f64, u32) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut prior = config.prior;
-    if config.level_precision > 0.0 {
-        let hours = scenario.steps as f64 * scenario.step_hours;
-        // Solve for the intercept that makes the prior's rate at list, at the start,
-        // equal to capacity over the selling hours.
-        let start = DemandInputs {
-            price_ratio: 1.0,
-            hours_to_event: scenario.hours_to_event(0),
-            sales_1h: 0.0,
-            buzz_posts_1h: scenario.buzz(0),
-        };
-        let rest: f64 = start.row()[1..]
-            .iter()
-            .zip(&prior.mean[1..])
-            .map(|(x, b)| x * b)
-            .sum();
-        prior.mean[0] = (f64::from(scenario.seats) / hours).ln() - rest;
-        prior.precision[0] = config.level_precision;
-    }
-    let mut glm = PoissonGlm::new(prior, config.window, config.forgetting);
-    let mut left = scenario.seats;
-    let mut revenue = 0.0;
-    let mut momentum = 0.0;
-    let mut last_price: Option<i64> = None;
-    let mut buzz_floor = f64::INFINITY;
-    let list = scenario.list_minor as f64;
-    let h = scenario.step_hours;
-    for step in 0..scenario.steps {
-        if left == 0 {
-            break;
-        }
-        let buzz = scenario.buzz(step);
-        buzz_floor = buzz_floor.min(buzz);
-        let now = DemandInputs {
-            price_ratio: 1.0,
-            hours_to_event: scenario.hours_to_event(step),
-            sales_1h: momentum,
-            buzz_posts_1h: buzz,
-        };
-        let persistence = config.buzz_persistence.clamp(0.0, 1.0);
-        let demand = |p: i64, k: usize| {
-            let inputs = DemandInputs {
-                hours_to_event: scenario.hours_to_event(step + k),
-                buzz_posts_1h: buzz_floor + (buzz - buzz_floor) * persistence.powi(k as i32),
-                ..now.at_price(p as f64 / list)
-            };
-            glm.rate_per_hour(&inputs) * h
-        };
-        let problem = scenario.problem(left, scenario.steps - step, config.grid_points);
-        let target = optimise_within(&problem, &demand, config.dp_budget).price_minor;
-        let price = match last_price {
-            Some(last) if config.max_move > 0.0 => {
-                let room = (last as f64 * config.max_move).round() as i64;
-                target.clamp(last - room, last + room)
-            }
-            _ => target,
-        };
-        last_price = Some(price);
-        let mean = scenario.true_rate(price, step);
-        if let Some(out) = trace.as_deref_mut() {
-            let truth = |p: i64, k: usize| scenario.true_rate(p, step + k);
-            out.push(StepTrace {
-                step,
-                price_minor: price,
-                clairvoyant_minor: solve_dp(&problem, &truth).price_minor,
-                sold: 0,
-                left,
-                true_mean: mean,
-                learned_mean: demand(price, 0),
-                coef: glm.coef,
-            });
-        }
-        let drawn = if mean > 0.0 {
-            Poisson::new(mean).map_or(0.0, |d| d.sample(&mut rng))
-        } else {
-            0.0
-        };
-        let sold = (drawn as u32).min(left);
-        revenue += price as f64 * f64::from(sold);
-        left -= sold;
-        if let Some(last) = trace.as_deref_mut().and_then(|t| t.last_mut()) {
-            last.sold = sold;
-            last.left = left;
-        }
-        // A stock-out censors demand: only uncensored steps teach the model.
-        if drawn <= f64::from(sold) {
-            let observed = Observation {
-                inputs: now.at_price(price as f64 / list),
-                purchases: f64::from(sold),
-                exposure_hours: h,
-            };
-            if glm.observe(observed).is_ok() {
-                let _ = glm.refit(4);
-            }
-        }
-        momentum = f64::from(sold) / h;
-    }
-    (revenue, scenario.seats - left)
 }
 
 #[cfg(test)]
@@ -391,14 +300,54 @@ mod tests {
     #[test]
     fn closed_loop_is_near_optimal_and_static_is_below_optimal() {
         for scenario in Scenario::standard(120, 28) {
+            // A prior like the one history trains (the evaluation's own): under the
+            // guard, a loop that starts far off can't catch a surge in time.
             let config = LoopConfig {
                 runs: 6,
+                prior: crate::demand::Prior {
+                    mean: [0.0, -2.0, -0.45, 0.0, 0.45],
+                    precision: [1e-4, 8.0, 16.0, 1e6, 16.0],
+                },
                 ..LoopConfig::default()
             };
             let r = evaluate(&scenario, &config);
             eprintln!("{r:?}");
             assert!(r.static_vs_optimal <= 1.0 + 1e-9, "{r:?}");
             assert!(r.revenue_vs_optimal > 0.8, "{r:?}");
+            assert!(r.revenue_se > 0.0 && r.gain_se > 0.0, "{r:?}");
+            // Knowing the demand of the regime in force beats the static price, unless a
+            // regime change is coming that only the static price was chosen knowing.
+            assert!(
+                r.foresight_free_vs_optimal <= 1.0 + 3.0 * r.revenue_se,
+                "{r:?}"
+            );
+            if matches!(scenario.shape, Shape::ConstantElasticity | Shape::Linear) {
+                assert!(r.foresight_free_vs_optimal > r.static_vs_optimal, "{r:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_fixed_price_on_the_shared_draws_earns_its_exact_expectation() {
+        let config = LoopConfig::default();
+        for scenario in Scenario::standard(120, 28) {
+            let price = scenario.list_minor * 13 / 10;
+            let full = scenario.problem(scenario.seats, scenario.steps, 2);
+            let fixed = Problem {
+                floor_minor: price,
+                cap_minor: price,
+                ..full
+            };
+            let truth = |p: i64, t: usize| scenario.true_rate(p, t);
+            let exact = solve_dp(&fixed, &truth).expected_revenue_minor as f64;
+            let runs: Vec<f64> = (0..600)
+                .map(|run| fixed_price_run(&scenario, price, &draws(&config, scenario.steps, run)))
+                .collect();
+            let (mean, se) = mean_se(&runs);
+            assert!(
+                (mean - exact).abs() < 4.0 * se + 1.0,
+                "{mean} ± {se} vs {exact}"
+            );
         }
     }
 }
