@@ -29,6 +29,7 @@ use crate::calibration::{self, Calibration};
 use crate::context::{EventContext, contexts};
 use crate::demand::PoissonGlm;
 use crate::history::Labelled;
+use crate::level::{LevelModel, Path};
 pub use crate::logistic::{Logistic, Platt, fit_logistic};
 pub use crate::pace::expected_sell_out_hours;
 pub use crate::shape::diurnal_profile;
@@ -55,10 +56,16 @@ pub const SELLOUT_FEATURES: [&str; NF] = [
     "ln_coverage_24h_shaped",
     "z_24h_shaped",
     "z_event_24h_shaped",
+    "z_structural",
+    "ln_coverage_structural",
+    "z_event_structural",
+    "first_day",
+    "z_structural_first_day",
+    "z_event_structural_first_day",
 ];
 
 /// Number of sell-out features.
-pub const NF: usize = 16;
+pub const NF: usize = 22;
 
 /// Why a sell-out model could not be trained.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -115,7 +122,9 @@ impl Horizon {
 /// The feature row of a snapshot taken at `at` for a horizon (unstandardised);
 /// `diurnal` is the [`diurnal_profile`] (empty: no adjustment), `shape` the booking
 /// curve's [`crate::shape::shape_profile`] (empty: a flat pace), `event` the
-/// category's event ([`EventContext::alone`] when unknown).
+/// category's event ([`EventContext::alone`] when unknown), `level` the structural
+/// forecast ([`crate::level`]).
+#[allow(clippy::too_many_arguments)]
 pub fn feature_row(
     f: &SellOutFeatures,
     list_minor: i64,
@@ -123,6 +132,7 @@ pub fn feature_row(
     horizon: Horizon,
     diurnal: &[f64],
     shape: &[f64],
+    level: &LevelModel,
     event: &EventContext,
 ) -> [f64; NF] {
     let h = horizon.effective_hours(f.hours_to_event);
@@ -138,6 +148,13 @@ pub fn feature_row(
         .copied()
         .unwrap_or(1.0)
         .max(0.02);
+    let relative = diurnal.get(hour_before(at)).copied().unwrap_or(1.0);
+    let own = Path::of(f);
+    let mine = level.forecast(&own, shape, relative, f.hours_to_event, h);
+    let theirs = Path::of_event(event);
+    let whole = level.forecast(&theirs, shape, relative, f.hours_to_event, h);
+    // The first day reads the opening: its features may weigh differently.
+    let first = if own.first_day() { 1.0 } else { 0.0 };
     [
         coverage_24,
         ((pace_1 * h + 1.0) / remaining).ln(),
@@ -163,6 +180,12 @@ pub fn feature_row(
             event.sales_24h as f64,
             event.remaining as f64,
         ),
+        mine.shortfall_z(own.remaining),
+        ((mine.mean + 1.0) / remaining).ln(),
+        whole.shortfall_z(theirs.remaining),
+        first,
+        first * mine.shortfall_z(own.remaining),
+        first * whole.shortfall_z(theirs.remaining),
     ]
     .map(finite)
 }
@@ -203,6 +226,9 @@ pub struct SellOutModel {
     /// ([`crate::shape::shape_profile`]; empty: a flat pace).
     #[serde(default)]
     pub shape: Vec<f64>,
+    /// The structural forecast's learned constants ([`crate::level`]).
+    #[serde(default)]
+    pub level: LevelModel,
 }
 
 impl SellOutModel {
@@ -210,14 +236,15 @@ impl SellOutModel {
     pub fn train(train: &[Labelled], calibrate: &[Labelled]) -> Result<Self, SellOutError> {
         let diurnal = diurnal_profile(train);
         let shape = shape_profile(train);
+        let level = LevelModel::fit(train);
         let mut horizons = Vec::new();
         for horizon in Horizon::ALL {
-            let (rows, labels) = design(train, horizon, &diurnal, &shape);
+            let (rows, labels) = design(train, horizon, &diurnal, &shape, &level);
             if rows.is_empty() {
                 return Err(SellOutError::NoData(horizon));
             }
             let logistic = fit_logistic(&rows, &labels)?;
-            let (cal_rows, cal_labels) = design(calibrate, horizon, &diurnal, &shape);
+            let (cal_rows, cal_labels) = design(calibrate, horizon, &diurnal, &shape, &level);
             let raw: Vec<f64> = cal_rows.iter().map(|r| logistic.probability(r)).collect();
             let positives = cal_labels.iter().filter(|l| **l).count();
             let both = positives >= 5 && cal_labels.len() - positives >= 5;
@@ -241,6 +268,7 @@ impl SellOutModel {
             horizons,
             diurnal,
             shape,
+            level,
         })
     }
 
@@ -258,9 +286,10 @@ impl SellOutModel {
         let fold_of = |seed: u64| seeds.binary_search(&seed).unwrap_or(0) % folds;
         let diurnal = diurnal_profile(data);
         let shape = shape_profile(data);
+        let level = LevelModel::fit(data);
         let mut horizons = Vec::new();
         for horizon in Horizon::ALL {
-            let (rows, labels) = design(data, horizon, &diurnal, &shape);
+            let (rows, labels) = design(data, horizon, &diurnal, &shape, &level);
             if rows.is_empty() {
                 return Err(SellOutError::NoData(horizon));
             }
@@ -305,6 +334,7 @@ impl SellOutModel {
             horizons,
             diurnal,
             shape,
+            level,
         })
     }
 
@@ -348,6 +378,7 @@ impl SellOutModel {
                     horizon,
                     &self.diurnal,
                     &self.shape,
+                    &self.level,
                     event,
                 );
                 m.calibration.apply(m.logistic.probability(&row))
@@ -378,6 +409,7 @@ pub fn design(
     horizon: Horizon,
     diurnal: &[f64],
     shape: &[f64],
+    level: &LevelModel,
 ) -> (Vec<Vec<f64>>, Vec<bool>) {
     data.iter()
         .zip(contexts(data))
@@ -391,6 +423,7 @@ pub fn design(
                     horizon,
                     diurnal,
                     shape,
+                    level,
                     &event,
                 )
                 .to_vec(),

@@ -102,6 +102,7 @@ fn diurnal_profile_reads_the_hour_before_each_snapshot() {
         Horizon::Days7,
         &profile,
         &[],
+        &crate::level::LevelModel::default(),
         &EventContext::alone(&data[0].features),
     );
     let plain = feature_row(
@@ -111,6 +112,7 @@ fn diurnal_profile_reads_the_hour_before_each_snapshot() {
         Horizon::Days7,
         &[],
         &[],
+        &crate::level::LevelModel::default(),
         &EventContext::alone(&data[0].features),
     );
     assert!(busy[11] < plain[11], "{busy:?} {plain:?}");

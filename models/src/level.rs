@@ -1,0 +1,282 @@
+//! The structural forecast behind the sell-out model: the seats a category (or its
+//! event) will be asked for within a horizon, split by where they come from, with the
+//! uncertainty of each part; and its shortfall against the seats left.
+//!
+//! Two sources of demand, each with a level inferred from the sales path so far:
+//! - **the opening spike**, whose excess pace decays exponentially (the decay time
+//!   [`LevelModel::opening_decay_min`] learned from history). What is still to come of
+//!   it is `s / (e^(15/τ) − 1)` for `s` the last 15 minutes' sales over the baseline,
+//!   whatever the spike's age: the last quarter hour's sales tell how much is left.
+//! - **the daily demand** (baseline and late rise): its current level in seats a day,
+//!   projected over the horizon with the booking curve's shape ([`crate::shape`]). Past
+//!   the first day the last 24 hours read it. On the first day they hold the opening,
+//!   so the level is inferred instead: a prior from the opening's size (a regression
+//!   learned from history: events that open big keep selling; [`LevelModel::prior`]),
+//!   updated gamma–Poisson style with the last hour's sales once the spike has faded.
+//!
+//! The forecast's variance adds the compound-Poisson noise of the seats (carts of
+//! several seats) to the uncertainty of each level. The sell-out model reads the
+//! resulting shortfall z-score and coverage as features and calibrates them on history.
+
+use std::collections::BTreeMap;
+
+use sellout_pipelines::output::SellOutFeatures;
+use serde::{Deserialize, Serialize};
+
+use crate::context::EventContext;
+use crate::history::Labelled;
+use crate::shape::expected_days;
+
+const HOUR_MS: i64 = 3_600_000;
+/// Variance of the seats asked for per expected seat (carts of several seats).
+const SEAT_DISPERSION: f64 = 3.3;
+/// Mean seats per purchase, to turn seat counts into purchase counts.
+const SEATS_PER_PURCHASE: f64 = 2.3;
+
+/// What the structural forecast learned from history.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LevelModel {
+    /// Minutes for the opening spike's excess pace to fall by a factor e.
+    pub opening_decay_min: f64,
+    /// `ln(daily seats / capacity)` after the opening ≈ `prior[0] + prior[1] ·
+    /// ln(opening seats / capacity)`.
+    pub prior: [f64; 2],
+    /// Residual standard deviation of that regression (log scale).
+    pub prior_sd: f64,
+}
+
+impl Default for LevelModel {
+    fn default() -> Self {
+        Self {
+            opening_decay_min: 25.0,
+            prior: [-3.0, 0.5],
+            prior_sd: 1.0,
+        }
+    }
+}
+
+/// The sales path of a category or of an event (its open categories summed).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Path {
+    /// Seats of capacity.
+    pub capacity: f64,
+    /// Seats sold so far (net).
+    pub sold: f64,
+    /// Seats left.
+    pub remaining: f64,
+    /// Sales over the last 15 minutes, hour and 24 hours.
+    pub sales_15m: f64,
+    /// Last hour's sales.
+    pub sales_1h: f64,
+    /// Last 24 hours' sales.
+    pub sales_24h: f64,
+}
+
+impl Path {
+    /// A category's path.
+    pub fn of(f: &SellOutFeatures) -> Self {
+        Self {
+            capacity: f64::from(f.capacity),
+            sold: f64::from(f.sold),
+            remaining: f64::from(f.remaining),
+            sales_15m: f64::from(f.sales_15m),
+            sales_1h: f64::from(f.sales_1h),
+            sales_24h: f64::from(f.sales_24h),
+        }
+    }
+
+    /// An event's path (its open categories).
+    pub fn of_event(e: &EventContext) -> Self {
+        Self {
+            capacity: e.capacity as f64,
+            sold: e.sold as f64,
+            remaining: e.remaining as f64,
+            sales_15m: e.sales_15m as f64,
+            sales_1h: e.sales_1h as f64,
+            sales_24h: e.sales_24h as f64,
+        }
+    }
+
+    /// Whether all its sales fall in the last 24 hours: the first day of the sale.
+    pub fn first_day(&self) -> bool {
+        self.sold - self.sales_24h <= (0.02 * self.sold).max(1.0)
+    }
+}
+
+/// The forecast of seats asked for within a horizon.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Forecast {
+    /// Expected seats.
+    pub mean: f64,
+    /// Their variance.
+    pub variance: f64,
+}
+
+impl Forecast {
+    /// Standard deviations by which the forecast exceeds `left` seats (clamped ±10).
+    pub fn shortfall_z(&self, left: f64) -> f64 {
+        let z = (self.mean - left + 0.5) / (self.variance + 1.0).sqrt();
+        if z.is_finite() { z.clamp(-10.0, 10.0) } else { 0.0 }
+    }
+}
+
+impl LevelModel {
+    /// `e^(15/τ) − 1`: the last quarter hour's spike sales over what is still to come.
+    fn quarter_ratio(&self) -> f64 {
+        (15.0 / self.opening_decay_min.max(1.0)).exp_m1().max(1e-3)
+    }
+
+    /// The daily level (seats a day now) and its squared coefficient of variation;
+    /// `activity` is the hour's share of a day's sales relative to the mean hour.
+    pub fn daily_level(&self, p: &Path, activity: f64, opening_left: f64) -> (f64, f64) {
+        if !p.first_day() {
+            let cv2 = SEATS_PER_PURCHASE / (p.sales_24h + SEATS_PER_PURCHASE);
+            return (p.sales_24h, cv2);
+        }
+        let cap = p.capacity.max(1.0);
+        let opening = p.sold + opening_left;
+        let ln_level = self.prior[0] + self.prior[1] * ((opening + 1.0) / cap).ln();
+        let prior_mean = cap * ln_level.clamp(-20.0, 5.0).exp();
+        // A gamma prior with that mean and a CV of the regression's spread.
+        let shape = 1.0 / self.prior_sd.max(0.05).powi(2);
+        let mut a = shape;
+        let mut b = shape / prior_mean.max(1e-6);
+        // The last hour reads the daily level once the spike has faded from it.
+        let spike_in_hour = opening_left * ((60.0 / self.opening_decay_min.max(1.0)).exp_m1());
+        if spike_in_hour < 0.1 * p.sales_1h.max(1.0) {
+            let purchases = p.sales_1h / SEATS_PER_PURCHASE;
+            a += purchases;
+            b += activity.max(0.02) / 24.0 / SEATS_PER_PURCHASE;
+        }
+        (a / b, 1.0 / a)
+    }
+
+    /// Seats asked for within `horizon_hours` from `hours_to_event` before the start.
+    pub fn forecast(
+        &self,
+        p: &Path,
+        shape: &[f64],
+        activity: f64,
+        hours_to_event: f64,
+        horizon_hours: f64,
+    ) -> Forecast {
+        if horizon_hours <= 0.0 {
+            return Forecast {
+                mean: 0.0,
+                variance: 0.0,
+            };
+        }
+        let base_quarter = if p.first_day() {
+            0.0
+        } else {
+            p.sales_24h / 96.0 * activity
+        };
+        let excess = (p.sales_15m - base_quarter).max(0.0);
+        let opening_left = excess / self.quarter_ratio();
+        let (level, cv2) = self.daily_level(p, activity, opening_left);
+        let daily = level * expected_days(shape, hours_to_event, horizon_hours);
+        let opening_cv2 = SEATS_PER_PURCHASE / (excess + SEATS_PER_PURCHASE);
+        let mean = opening_left + daily;
+        let variance = SEAT_DISPERSION * mean
+            + daily * daily * cv2
+            + opening_left * opening_left * opening_cv2;
+        Forecast { mean, variance }
+    }
+
+    /// Learns the opening decay and the first-day prior from labelled history.
+    pub fn fit(data: &[Labelled]) -> Self {
+        let mut out = Self::default();
+        let mut first: BTreeMap<(u64, &str), i64> = BTreeMap::new();
+        for l in data {
+            let t = first
+                .entry((l.seed, l.features.event_id.as_str()))
+                .or_insert(l.time);
+            *t = (*t).min(l.time);
+        }
+        let mut by_key: BTreeMap<(u64, &str, &str), Vec<&Labelled>> = BTreeMap::new();
+        for l in data {
+            by_key
+                .entry((l.seed, &l.features.event_id, &l.features.category_id))
+                .or_default()
+                .push(l);
+        }
+        // Decay: ln(s15 later / s15 earlier) = −Δ/τ over pairs early in the sale.
+        let (mut dd, mut dl) = (0.0, 0.0);
+        // Prior: (ln opening per seat, ln daily level per seat) per category.
+        let mut pairs: Vec<(f64, f64)> = Vec::new();
+        for snaps in by_key.values_mut() {
+            snaps.sort_by_key(|l| l.time);
+            let Some(start) = snaps
+                .first()
+                .and_then(|l| first.get(&(l.seed, l.features.event_id.as_str())))
+                .copied()
+            else {
+                continue;
+            };
+            let age = |l: &Labelled| l.time - start;
+            for (i, a) in snaps.iter().enumerate() {
+                if age(a) > 2 * HOUR_MS || a.features.sales_15m < 30 {
+                    continue;
+                }
+                for b in &snaps[i + 1..] {
+                    let delta = (b.time - a.time) as f64 / 60_000.0;
+                    if age(b) > 4 * HOUR_MS || b.features.sales_15m < 20 {
+                        continue;
+                    }
+                    let ratio = f64::from(b.features.sales_15m) / f64::from(a.features.sales_15m);
+                    dd += delta * delta;
+                    dl += delta * ratio.ln();
+                }
+            }
+            // The opening: sold at the last snapshot of the first 4 hours (from on-sale
+            // at the first snapshot's age of a quarter hour); the level: the last day's
+            // sales a day and a half in.
+            let opening = snaps
+                .iter()
+                .filter(|l| age(l) <= 4 * HOUR_MS)
+                .last()
+                .map(|l| f64::from(l.features.sold));
+            // The level: the mean of the last day's sales at a day and a half, two and
+            // a half... up to six and a half days in (whole days apart, so waves in one
+            // day weigh less), while most seats are left (a category nearly sold out
+            // sells little for want of seats, not of shoppers).
+            let days: Vec<f64> = (0..6)
+                .filter_map(|d| {
+                    let at = (30 + 24 * d) * HOUR_MS;
+                    snaps
+                        .iter()
+                        .find(|l| age(l) >= at && age(l) < at + 6 * HOUR_MS)
+                        .filter(|l| l.features.remaining * 2 >= l.features.capacity)
+                        .map(|l| f64::from(l.features.sales_24h))
+                })
+                .collect();
+            let later = (days.len() >= 2).then(|| days.iter().sum::<f64>() / days.len() as f64);
+            if let (Some(o), Some(d)) = (opening, later) {
+                let cap = snaps
+                    .first()
+                    .map_or(1.0, |l| f64::from(l.features.capacity.max(1)));
+                pairs.push((((o + 1.0) / cap).ln(), ((d + 1.0) / cap).ln()));
+            }
+        }
+        if dl < 0.0 && dd > 0.0 {
+            out.opening_decay_min = (-dd / dl).clamp(2.0, 600.0);
+        }
+        if pairs.len() >= 5 {
+            let n = pairs.len() as f64;
+            let mx = pairs.iter().map(|p| p.0).sum::<f64>() / n;
+            let my = pairs.iter().map(|p| p.1).sum::<f64>() / n;
+            let sxx: f64 = pairs.iter().map(|p| (p.0 - mx).powi(2)).sum();
+            let sxy: f64 = pairs.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+            let slope = if sxx > 1e-9 { sxy / sxx } else { 0.0 };
+            let slope = slope.clamp(0.0, 2.0);
+            let intercept = my - slope * mx;
+            let sse: f64 = pairs
+                .iter()
+                .map(|p| (p.1 - intercept - slope * p.0).powi(2))
+                .sum();
+            out.prior = [intercept, slope];
+            out.prior_sd = (sse / (n - 2.0).max(1.0)).sqrt().clamp(0.05, 3.0);
+        }
+        out
+    }
+}
