@@ -126,13 +126,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 event,
             );
             scored += 1;
-            if dump.as_deref() == Some(bucket.as_str()) && horizon == Horizon::ByStart {
+            let yv = if horizon.label(l.time, l.sold_out_at) { 1.0 } else { 0.0 };
+            if dump.as_deref() == Some(bucket.as_str()) && (p - yv) * (p - yv) > 0.1 {
                 let f = &l.features;
                 let path = sellout_models::level::Path::of(f);
                 let fc = bundle.sellout.level.forecast(&path, &bundle.sellout.shape, 1.0, f.hours_to_event, horizon.effective_hours(f.hours_to_event));
+                let ev = sellout_models::level::Path::of_event(event);
+                let fe = bundle.sellout.level.forecast(&ev, &bundle.sellout.shape, 1.0, f.hours_to_event, horizon.effective_hours(f.hours_to_event));
+                print!("[event rem {} s24 {} mean {:.0} z {:.2}] ", ev.remaining, ev.sales_24h, fe.mean, fe.shortfall_z(ev.remaining));
                 println!(
-                    "{} {} cap {} sold {} rem {} s15 {} s1h {} s24 {} | mean {:.0} sd {:.0} z {:.2} | p {:.3} q {:.3} y {}",
-                    f.event_id, f.category_id, f.capacity, f.sold, f.remaining, f.sales_15m, f.sales_1h, f.sales_24h,
+                    "{:?} {:.0}h {} {} cap {} sold {} rem {} s15 {} s1h {} s24 {} | mean {:.0} sd {:.0} z {:.2} | p {:.3} q {:.3} y {}",
+                    horizon, f.hours_to_event, f.event_id, f.category_id, f.capacity, f.sold, f.remaining, f.sales_15m, f.sales_1h, f.sales_24h,
                     fc.mean, fc.variance.sqrt(), fc.shortfall_z(path.remaining), p, q,
                     horizon.label(l.time, l.sold_out_at)
                 );

@@ -43,6 +43,14 @@ pub struct LevelModel {
     pub prior: [f64; 2],
     /// Residual standard deviation of that regression (log scale).
     pub prior_sd: f64,
+    /// Variance (log scale) of one day's sales as a reading of the daily level beyond
+    /// the counting noise: waves and spikes make days uneven.
+    #[serde(default)]
+    pub day_noise: f64,
+    /// Seats still to come of the opening per seat sold when every sale so far fell in
+    /// the last 15 minutes (the spike's first minutes, before checkouts catch up).
+    #[serde(default)]
+    pub young_ratio: f64,
 }
 
 impl Default for LevelModel {
@@ -51,6 +59,8 @@ impl Default for LevelModel {
             opening_decay_min: 25.0,
             prior: [-3.0, 0.5],
             prior_sd: 1.0,
+            day_noise: 0.0,
+            young_ratio: 0.0,
         }
     }
 }
@@ -130,7 +140,7 @@ impl LevelModel {
     /// `activity` is the hour's share of a day's sales relative to the mean hour.
     pub fn daily_level(&self, p: &Path, activity: f64, opening_left: f64) -> (f64, f64) {
         if !p.first_day() {
-            let cv2 = SEATS_PER_PURCHASE / (p.sales_24h + SEATS_PER_PURCHASE);
+            let cv2 = SEATS_PER_PURCHASE / (p.sales_24h + SEATS_PER_PURCHASE) + self.day_noise;
             return (p.sales_24h, cv2);
         }
         let cap = p.capacity.max(1.0);
@@ -172,7 +182,10 @@ impl LevelModel {
             p.sales_24h / 96.0 * activity
         };
         let excess = (p.sales_15m - base_quarter).max(0.0);
-        let opening_left = excess / self.quarter_ratio();
+        let mut opening_left = excess / self.quarter_ratio();
+        if p.sold >= 1.0 && p.sales_15m >= 0.98 * p.sold {
+            opening_left = opening_left.max(self.young_ratio * p.sold);
+        }
         let (level, cv2) = self.daily_level(p, activity, opening_left);
         let daily = level * expected_days(shape, hours_to_event, horizon_hours);
         let opening_cv2 = SEATS_PER_PURCHASE / (excess + SEATS_PER_PURCHASE);
@@ -204,6 +217,10 @@ impl LevelModel {
         let (mut dd, mut dl) = (0.0, 0.0);
         // Prior: (ln opening per seat, ln daily level per seat) per category.
         let mut pairs: Vec<(f64, f64)> = Vec::new();
+        // Young ratio: (sold at 4 hours − sold now) / sold now, when all is recent.
+        let (mut young_num, mut young_den) = (0.0, 0.0);
+        // Day noise: day-on-day log ratios past the first day, by days to the event.
+        let mut steps: BTreeMap<i64, Vec<(f64, f64)>> = BTreeMap::new();
         for snaps in by_key.values_mut() {
             snaps.sort_by_key(|l| l.time);
             let Some(start) = snaps
@@ -226,6 +243,35 @@ impl LevelModel {
                     let ratio = f64::from(b.features.sales_15m) / f64::from(a.features.sales_15m);
                     dd += delta * delta;
                     dl += delta * ratio.ln();
+                }
+            }
+            if let (Some(a), Some(b)) = (
+                snaps.first(),
+                snaps.iter().rfind(|l| age(l) <= 4 * HOUR_MS),
+            ) {
+                let (x, f) = (f64::from(a.features.sold), &a.features);
+                if x >= 30.0
+                    && f64::from(f.sales_15m) >= 0.98 * x
+                    && b.time > a.time
+                    && b.features.remaining * 2 >= b.features.capacity
+                {
+                    young_num += f64::from(b.features.sold) - x;
+                    young_den += x;
+                }
+            }
+            let at: BTreeMap<i64, &Labelled> = snaps.iter().map(|l| (l.time, *l)).collect();
+            for a in snaps.iter().filter(|l| age(l) >= 30 * HOUR_MS) {
+                let Some(b) = at.get(&(a.time + 24 * HOUR_MS)) else {
+                    continue;
+                };
+                let (x, y) = (
+                    f64::from(a.features.sales_24h),
+                    f64::from(b.features.sales_24h),
+                );
+                if x >= 20.0 && y >= 20.0 {
+                    let counting = SEATS_PER_PURCHASE * (1.0 / x + 1.0 / y);
+                    let day = (b.features.hours_to_event / 24.0).floor() as i64;
+                    steps.entry(day).or_default().push(((y / x).ln(), counting));
                 }
             }
             // The opening: sold at the last snapshot of the first 4 hours (from on-sale
@@ -257,6 +303,21 @@ impl LevelModel {
                     .map_or(1.0, |l| f64::from(l.features.capacity.max(1)));
                 pairs.push((((o + 1.0) / cap).ln(), ((d + 1.0) / cap).ln()));
             }
+        }
+        // Each ratio holds two readings' noise around the day's mean step.
+        let (mut excess, mut n) = (0.0, 0.0);
+        for v in steps.values().filter(|v| v.len() >= 3) {
+            let mean = v.iter().map(|p| p.0).sum::<f64>() / v.len() as f64;
+            for (r, counting) in v {
+                excess += (r - mean).powi(2) - counting;
+                n += 1.0;
+            }
+        }
+        if n > 0.0 {
+            out.day_noise = (excess / n / 2.0).clamp(0.0, 1.0);
+        }
+        if young_den > 0.0 {
+            out.young_ratio = (young_num / young_den).clamp(0.0, 20.0);
         }
         if dl < 0.0 && dd > 0.0 {
             out.opening_decay_min = (-dd / dl).clamp(2.0, 600.0);

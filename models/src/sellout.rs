@@ -29,7 +29,7 @@ use crate::calibration::{self, Calibration};
 use crate::context::{EventContext, contexts};
 use crate::demand::PoissonGlm;
 use crate::history::Labelled;
-use crate::level::{LevelModel, Path};
+use crate::level::{Forecast, LevelModel, Path};
 pub use crate::logistic::{Logistic, Platt, fit_logistic};
 pub use crate::pace::expected_sell_out_hours;
 pub use crate::shape::diurnal_profile;
@@ -62,10 +62,11 @@ pub const SELLOUT_FEATURES: [&str; NF] = [
     "first_day",
     "z_structural_first_day",
     "z_event_structural_first_day",
+    "z_structural_spill",
 ];
 
 /// Number of sell-out features.
-pub const NF: usize = 22;
+pub const NF: usize = 23;
 
 /// Why a sell-out model could not be trained.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -186,8 +187,22 @@ pub fn feature_row(
         first,
         first * mine.shortfall_z(own.remaining),
         first * whole.shortfall_z(theirs.remaining),
+        spill(&mine, &whole, &own, &theirs).shortfall_z(own.remaining),
     ]
     .map(finite)
+}
+
+/// The category's forecast with a share of its siblings' unmet demand: shoppers who
+/// find a category sold out look at the others (half of them, by capacity).
+fn spill(mine: &Forecast, whole: &Forecast, own: &Path, theirs: &Path) -> Forecast {
+    let asked = (whole.mean - mine.mean).max(0.0);
+    let left = (theirs.remaining - own.remaining).max(0.0);
+    let share = own.capacity / theirs.capacity.max(1.0);
+    let extra = 0.5 * share * (asked - left).max(0.0);
+    Forecast {
+        mean: mine.mean + extra,
+        variance: mine.variance + extra * extra * 0.1,
+    }
 }
 
 /// The calibrated model of one horizon.
