@@ -51,6 +51,14 @@ pub struct LevelModel {
     /// the last 15 minutes (the spike's first minutes, before checkouts catch up).
     #[serde(default)]
     pub young_ratio: f64,
+    /// Past the first day: `ln(daily seats / capacity)` ≈ `later[0] + later[1] ·
+    /// ln(sold / capacity) + later[2] · ln(1 + days to the event)`, a prior the last
+    /// day's reading is weighed against (zeros: none).
+    #[serde(default)]
+    pub later: [f64; 3],
+    /// Variance (log scale) of that prior beyond the readings' own noise.
+    #[serde(default)]
+    pub later_var: f64,
 }
 
 impl Default for LevelModel {
@@ -61,6 +69,8 @@ impl Default for LevelModel {
             prior_sd: 1.0,
             day_noise: 0.0,
             young_ratio: 0.0,
+            later: [0.0; 3],
+            later_var: 0.0,
         }
     }
 }
@@ -138,10 +148,28 @@ impl LevelModel {
 
     /// The daily level (seats a day now) and its squared coefficient of variation;
     /// `activity` is the hour's share of a day's sales relative to the mean hour.
-    pub fn daily_level(&self, p: &Path, activity: f64, opening_left: f64) -> (f64, f64) {
+    pub fn daily_level(
+        &self,
+        p: &Path,
+        activity: f64,
+        opening_left: f64,
+        hours_to_event: f64,
+    ) -> (f64, f64) {
         if !p.first_day() {
             let cv2 = SEATS_PER_PURCHASE / (p.sales_24h + SEATS_PER_PURCHASE) + self.day_noise;
-            return (p.sales_24h, cv2);
+            if self.later_var <= 0.0 || p.sales_24h < 1.0 {
+                return (p.sales_24h, cv2);
+            }
+            // Weigh the day's reading against the prior from the path so far (log scale).
+            let cap = p.capacity.max(1.0);
+            let prior = self.later[0]
+                + self.later[1] * ((p.sold + 1.0) / cap).ln()
+                + self.later[2] * (hours_to_event.max(0.0) / 24.0).ln_1p();
+            let reading = (p.sales_24h / cap).ln();
+            let w = (1.0 / cv2) / (1.0 / cv2 + 1.0 / self.later_var);
+            let ln_level = w * reading + (1.0 - w) * prior.clamp(-20.0, 5.0);
+            let var = 1.0 / (1.0 / cv2 + 1.0 / self.later_var);
+            return (cap * ln_level.exp(), var);
         }
         let cap = p.capacity.max(1.0);
         let opening = p.sold + opening_left;
@@ -186,7 +214,7 @@ impl LevelModel {
         if p.sold >= 1.0 && p.sales_15m >= 0.98 * p.sold {
             opening_left = opening_left.max(self.young_ratio * p.sold);
         }
-        let (level, cv2) = self.daily_level(p, activity, opening_left);
+        let (level, cv2) = self.daily_level(p, activity, opening_left, hours_to_event);
         let daily = level * expected_days(shape, hours_to_event, horizon_hours);
         let opening_cv2 = SEATS_PER_PURCHASE / (excess + SEATS_PER_PURCHASE);
         let mean = opening_left + daily;
@@ -221,6 +249,9 @@ impl LevelModel {
         let (mut young_num, mut young_den) = (0.0, 0.0);
         // Day noise: day-on-day log ratios past the first day, by days to the event.
         let mut steps: BTreeMap<i64, Vec<(f64, f64)>> = BTreeMap::new();
+        // Later prior: (ln sold/cap, ln(1 + days to event), ln next day's sales/cap,
+        // counting variance) for snapshots past the first day.
+        let mut later: Vec<([f64; 2], f64, f64)> = Vec::new();
         for snaps in by_key.values_mut() {
             snaps.sort_by_key(|l| l.time);
             let Some(start) = snaps
@@ -268,6 +299,18 @@ impl LevelModel {
                     f64::from(a.features.sales_24h),
                     f64::from(b.features.sales_24h),
                 );
+                let f = &a.features;
+                if y >= 5.0 && b.features.remaining * 5 >= b.features.capacity {
+                    let cap = f64::from(f.capacity.max(1));
+                    later.push((
+                        [
+                            ((f64::from(f.sold) + 1.0) / cap).ln(),
+                            (f.hours_to_event.max(0.0) / 24.0).ln_1p(),
+                        ],
+                        (y / cap).ln(),
+                        SEATS_PER_PURCHASE / y,
+                    ));
+                }
                 if x >= 20.0 && y >= 20.0 {
                     let counting = SEATS_PER_PURCHASE * (1.0 / x + 1.0 / y);
                     let day = (b.features.hours_to_event / 24.0).floor() as i64;
@@ -316,6 +359,11 @@ impl LevelModel {
         if n > 0.0 {
             out.day_noise = (excess / n / 2.0).clamp(0.0, 1.0);
         }
+        if let Some((coef, resid)) = least_squares(&later) {
+            let counting = later.iter().map(|r| r.2).sum::<f64>() / later.len() as f64;
+            out.later = coef;
+            out.later_var = (resid - counting - out.day_noise).max(0.01);
+        }
         if young_den > 0.0 {
             out.young_ratio = (young_num / young_den).clamp(0.0, 20.0);
         }
@@ -340,4 +388,50 @@ impl LevelModel {
         }
         out
     }
+}
+
+/// Least squares of `y` on an intercept and two regressors: the coefficients and the
+/// residual variance; `None` with too few rows or a singular design.
+fn least_squares(rows: &[([f64; 2], f64, f64)]) -> Option<([f64; 3], f64)> {
+    if rows.len() < 10 {
+        return None;
+    }
+    let mut a = [[0.0f64; 3]; 3];
+    let mut b = [0.0f64; 3];
+    for (x, y, _) in rows {
+        let v = [1.0, x[0], x[1]];
+        for i in 0..3 {
+            for j in 0..3 {
+                a[i][j] += v[i] * v[j];
+            }
+            b[i] += v[i] * y;
+        }
+    }
+    // Gaussian elimination with partial pivoting.
+    for c in 0..3 {
+        let pivot = (c..3).max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))?;
+        a.swap(c, pivot);
+        b.swap(c, pivot);
+        if a[c][c].abs() < 1e-9 {
+            return None;
+        }
+        for r in c + 1..3 {
+            let k = a[r][c] / a[c][c];
+            for j in c..3 {
+                a[r][j] -= k * a[c][j];
+            }
+            b[r] -= k * b[c];
+        }
+    }
+    let mut coef = [0.0f64; 3];
+    for c in (0..3).rev() {
+        let s: f64 = (c + 1..3).map(|j| a[c][j] * coef[j]).sum();
+        coef[c] = (b[c] - s) / a[c][c];
+    }
+    let n = rows.len() as f64;
+    let sse: f64 = rows
+        .iter()
+        .map(|(x, y, _)| (y - coef[0] - coef[1] * x[0] - coef[2] * x[1]).powi(2))
+        .sum();
+    Some((coef, sse / (n - 3.0)))
 }

@@ -156,7 +156,8 @@ pub fn feature_row(
     let whole = level.forecast(&theirs, shape, relative, f.hours_to_event, h);
     // The first day reads the opening: its features may weigh differently.
     let first = if own.first_day() { 1.0 } else { 0.0 };
-    [
+    let spilled = spill(&mine, &whole, &own, &theirs).shortfall_z(own.remaining);
+    let row = [
         coverage_24,
         ((pace_1 * h + 1.0) / remaining).ln(),
         f64::from(f.sold) / f64::from(f.capacity.max(1)),
@@ -187,9 +188,16 @@ pub fn feature_row(
         first,
         first * mine.shortfall_z(own.remaining),
         first * whole.shortfall_z(theirs.remaining),
-        spill(&mine, &whole, &own, &theirs).shortfall_z(own.remaining),
+        spilled,
     ]
-    .map(finite)
+    .map(finite);
+    let mut row = row;
+    if let Ok(v) = std::env::var("ZERO") {
+        for i in v.split(',').filter_map(|x| x.parse::<usize>().ok()) {
+            row[i] = 0.0;
+        }
+    }
+    row
 }
 
 /// The category's forecast with a share of its siblings' unmet demand: shoppers who
