@@ -118,30 +118,66 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         for (h, horizon) in Horizon::ALL.into_iter().enumerate() {
             let Some(q) = o[h] else { continue };
-            let p = bundle.sellout.probability_in(
-                &l.features,
-                l.list_minor,
-                l.time,
-                horizon,
-                event,
-            );
+            let p =
+                bundle
+                    .sellout
+                    .probability_in(&l.features, l.list_minor, l.time, horizon, event);
             scored += 1;
-            let yv = if horizon.label(l.time, l.sold_out_at) { 1.0 } else { 0.0 };
+            let yv = if horizon.label(l.time, l.sold_out_at) {
+                1.0
+            } else {
+                0.0
+            };
             if dump.as_deref() == Some(bucket.as_str()) && (p - yv) * (p - yv) > 0.1 {
                 let f = &l.features;
                 let path = sellout_models::level::Path::of(f);
-                let fc = bundle.sellout.level.forecast(&path, &bundle.sellout.shape, 1.0, f.hours_to_event, horizon.effective_hours(f.hours_to_event));
+                let fc = bundle.sellout.level.forecast(
+                    &path,
+                    &bundle.sellout.shape,
+                    1.0,
+                    f.hours_to_event,
+                    horizon.effective_hours(f.hours_to_event),
+                );
                 let ev = sellout_models::level::Path::of_event(event);
-                let fe = bundle.sellout.level.forecast(&ev, &bundle.sellout.shape, 1.0, f.hours_to_event, horizon.effective_hours(f.hours_to_event));
-                print!("[event rem {} s24 {} mean {:.0} z {:.2}] ", ev.remaining, ev.sales_24h, fe.mean, fe.shortfall_z(ev.remaining));
+                let fe = bundle.sellout.level.forecast(
+                    &ev,
+                    &bundle.sellout.shape,
+                    1.0,
+                    f.hours_to_event,
+                    horizon.effective_hours(f.hours_to_event),
+                );
+                print!(
+                    "[event rem {} s24 {} mean {:.0} z {:.2}] ",
+                    ev.remaining,
+                    ev.sales_24h,
+                    fe.mean,
+                    fe.shortfall_z(ev.remaining)
+                );
                 println!(
                     "{:?} {:.0}h {} {} cap {} sold {} rem {} s15 {} s1h {} s24 {} | mean {:.0} sd {:.0} z {:.2} | p {:.3} q {:.3} y {}",
-                    horizon, f.hours_to_event, f.event_id, f.category_id, f.capacity, f.sold, f.remaining, f.sales_15m, f.sales_1h, f.sales_24h,
-                    fc.mean, fc.variance.sqrt(), fc.shortfall_z(path.remaining), p, q,
+                    horizon,
+                    f.hours_to_event,
+                    f.event_id,
+                    f.category_id,
+                    f.capacity,
+                    f.sold,
+                    f.remaining,
+                    f.sales_15m,
+                    f.sales_1h,
+                    f.sales_24h,
+                    fc.mean,
+                    fc.variance.sqrt(),
+                    fc.shortfall_z(path.remaining),
+                    p,
+                    q,
                     horizon.label(l.time, l.sold_out_at)
                 );
             }
-            let y = if horizon.label(l.time, l.sold_out_at) { 1.0 } else { 0.0 };
+            let y = if horizon.label(l.time, l.sold_out_at) {
+                1.0
+            } else {
+                0.0
+            };
             let e = [(p - y) * (p - y), (q - y) * (q - y), 1.0];
             for (k, v) in e.iter().enumerate() {
                 total[k] += v;
@@ -154,7 +190,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n = total[2];
     println!("per horizon (share of total model error, brier, oracle):");
     for (k, v) in &by_h {
-        println!("  {k:8} {:5.3} {:.5} {:.5}", v[0] / total[0], v[0] / v[2], v[1] / v[2]);
+        println!(
+            "  {k:8} {:5.3} {:.5} {:.5}",
+            v[0] / total[0],
+            v[0] / v[2],
+            v[1] / v[2]
+        );
     }
     println!("per age (share of model error, excess share, brier, oracle, n):");
     for (k, v) in &by_age {

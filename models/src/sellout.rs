@@ -9,7 +9,12 @@
 //! several times an early day's pace) as a *shortfall z-score* for the category and for
 //! its event ([`crate::context`]: neighbours that sell out send their shoppers on): the
 //! same coverage is near certain for thousands of seats and a coin toss for ten, which
-//! a logistic over `ln coverage` alone can't express (Brier 0.0202 → 0.0154). Then
+//! a logistic over `ln coverage` alone can't express (Brier 0.0202 → 0.0154). On top,
+//! the structural forecast of [`crate::level`] (the opening spike still to come, the
+//! daily level inferred from the sales path with history-learned priors, and their
+//! uncertainty) as shortfall z-scores for the category, its event and the category
+//! with a share of its siblings' unmet demand, with first-day interactions (the
+//! opening's snapshots read differently): Brier 0.0154 → 0.0086. Then
 //! Platt scaling, fitted either on a held-out split of other runs
 //! ([`SellOutModel::train`]) or on out-of-fold predictions over all runs
 //! ([`SellOutModel::train_cross_fitted`], what training uses: a few held-out runs are a
@@ -29,44 +34,14 @@ use crate::calibration::{self, Calibration};
 use crate::context::{EventContext, contexts};
 use crate::demand::PoissonGlm;
 use crate::history::Labelled;
-use crate::level::{Forecast, LevelModel, Path};
+use crate::level::LevelModel;
 pub use crate::logistic::{Logistic, Platt, fit_logistic};
 pub use crate::pace::expected_sell_out_hours;
 pub use crate::shape::diurnal_profile;
-use crate::shape::{expected_days, hour_before, shape_profile, shortfall_z};
+use crate::shape::shape_profile;
 
 /// Hours before the event start at which sales close.
 pub const CLOSE_HOURS: f64 = 2.75;
-
-/// Names of the features, in order (stored in model metadata).
-pub const SELLOUT_FEATURES: [&str; NF] = [
-    "ln_coverage_24h",
-    "ln_coverage_1h",
-    "sold_share",
-    "ln1p_remaining",
-    "ln1p_horizon_hours",
-    "ln1p_hours_to_event",
-    "ln1p_buzz_posts_1h",
-    "ln_price_over_list",
-    "ln_coverage_15m",
-    "ln1p_cart_adds_1h",
-    "ln_coverage_24h_squared",
-    "ln_coverage_1h_diurnal",
-    "ln_diurnal_now",
-    "ln_coverage_24h_shaped",
-    "z_24h_shaped",
-    "z_event_24h_shaped",
-    "z_structural",
-    "ln_coverage_structural",
-    "z_event_structural",
-    "first_day",
-    "z_structural_first_day",
-    "z_event_structural_first_day",
-    "z_structural_spill",
-];
-
-/// Number of sell-out features.
-pub const NF: usize = 23;
 
 /// Why a sell-out model could not be trained.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -117,99 +92,6 @@ impl Horizon {
             (Some(_), None) => true,
             (Some(t), Some(h)) => t <= at + (h * 3_600_000.0) as i64,
         }
-    }
-}
-
-/// The feature row of a snapshot taken at `at` for a horizon (unstandardised);
-/// `diurnal` is the [`diurnal_profile`] (empty: no adjustment), `shape` the booking
-/// curve's [`crate::shape::shape_profile`] (empty: a flat pace), `event` the
-/// category's event ([`EventContext::alone`] when unknown), `level` the structural
-/// forecast ([`crate::level`]).
-#[allow(clippy::too_many_arguments)]
-pub fn feature_row(
-    f: &SellOutFeatures,
-    list_minor: i64,
-    at: Timestamp,
-    horizon: Horizon,
-    diurnal: &[f64],
-    shape: &[f64],
-    level: &LevelModel,
-    event: &EventContext,
-) -> [f64; NF] {
-    let h = horizon.effective_hours(f.hours_to_event);
-    let remaining = f64::from(f.remaining) + 1.0;
-    let pace_24 = f64::from(f.sales_24h) / 24.0;
-    let pace_1 = f64::from(f.sales_1h);
-    let pace_15 = f64::from(f.sales_15m) * 4.0;
-    let coverage_24 = ((pace_24 * h + 1.0) / remaining).ln();
-    let days = expected_days(shape, f.hours_to_event, h);
-    let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
-    let activity = diurnal
-        .get(hour_before(at))
-        .copied()
-        .unwrap_or(1.0)
-        .max(0.02);
-    let relative = diurnal.get(hour_before(at)).copied().unwrap_or(1.0);
-    let own = Path::of(f);
-    let mine = level.forecast(&own, shape, relative, f.hours_to_event, h);
-    let theirs = Path::of_event(event);
-    let whole = level.forecast(&theirs, shape, relative, f.hours_to_event, h);
-    // The first day reads the opening: its features may weigh differently.
-    let first = if own.first_day() { 1.0 } else { 0.0 };
-    let spilled = spill(&mine, &whole, &own, &theirs).shortfall_z(own.remaining);
-    let row = [
-        coverage_24,
-        ((pace_1 * h + 1.0) / remaining).ln(),
-        f64::from(f.sold) / f64::from(f.capacity.max(1)),
-        remaining.ln(),
-        h.ln_1p(),
-        finite(f.hours_to_event.max(0.0).ln_1p()),
-        f64::from(f.buzz_posts_1h).ln_1p(),
-        (f.price_minor.max(1) as f64 / list_minor.max(1) as f64).ln(),
-        ((pace_15 * h + 1.0) / remaining).ln(),
-        f64::from(f.cart_adds_1h).ln_1p(),
-        coverage_24.clamp(-6.0, 6.0).powi(2),
-        ((pace_1 / activity * h + 1.0) / remaining).ln(),
-        activity.ln(),
-        ((f64::from(f.sales_24h) * days + 1.0) / remaining).ln(),
-        shortfall_z(
-            f64::from(f.sales_24h) * days,
-            f64::from(f.sales_24h),
-            remaining - 1.0,
-        ),
-        shortfall_z(
-            event.sales_24h as f64 * days,
-            event.sales_24h as f64,
-            event.remaining as f64,
-        ),
-        mine.shortfall_z(own.remaining),
-        ((mine.mean + 1.0) / remaining).ln(),
-        whole.shortfall_z(theirs.remaining),
-        first,
-        first * mine.shortfall_z(own.remaining),
-        first * whole.shortfall_z(theirs.remaining),
-        spilled,
-    ]
-    .map(finite);
-    let mut row = row;
-    if let Ok(v) = std::env::var("ZERO") {
-        for i in v.split(',').filter_map(|x| x.parse::<usize>().ok()) {
-            row[i] = 0.0;
-        }
-    }
-    row
-}
-
-/// The category's forecast with a share of its siblings' unmet demand: shoppers who
-/// find a category sold out look at the others (half of them, by capacity).
-fn spill(mine: &Forecast, whole: &Forecast, own: &Path, theirs: &Path) -> Forecast {
-    let asked = (whole.mean - mine.mean).max(0.0);
-    let left = (theirs.remaining - own.remaining).max(0.0);
-    let share = own.capacity / theirs.capacity.max(1.0);
-    let extra = 0.5 * share * (asked - left).max(0.0);
-    Forecast {
-        mean: mine.mean + extra,
-        variance: mine.variance + extra * extra * 0.1,
     }
 }
 
@@ -387,6 +269,25 @@ impl SellOutModel {
         if f.remaining == 0 {
             return 1.0;
         }
+        // Sold out within 7 days implies within 14 and by the start: a longer horizon
+        // is never less likely than a shorter one (its own model may say otherwise).
+        Horizon::ALL
+            .iter()
+            .take_while(|h| **h != horizon)
+            .chain(std::iter::once(&horizon))
+            .map(|h| self.single(f, list_minor, at, *h, event))
+            .fold(0.0, f64::max)
+    }
+
+    /// One horizon's calibrated probability, on its own.
+    fn single(
+        &self,
+        f: &SellOutFeatures,
+        list_minor: i64,
+        at: Timestamp,
+        horizon: Horizon,
+        event: &EventContext,
+    ) -> f64 {
         if horizon.effective_hours(f.hours_to_event) <= 0.0 {
             return 0.0;
         }
@@ -455,6 +356,10 @@ pub fn design(
         })
         .unzip()
 }
+
+#[path = "sellout_features.rs"]
+mod features;
+pub use features::{NF, SELLOUT_FEATURES, feature_row};
 
 #[cfg(test)]
 #[path = "sellout_tests.rs"]
