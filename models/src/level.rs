@@ -61,6 +61,10 @@ pub struct LevelModel {
     /// Variance (log scale) of that prior beyond the readings' own noise.
     #[serde(default)]
     pub later_var: f64,
+    /// The share of its siblings' unmet demand a category receives (shoppers who find
+    /// a category sold out look at another); chosen by the sell-out model's training.
+    #[serde(default)]
+    pub spill: f64,
 }
 
 impl Default for LevelModel {
@@ -73,6 +77,7 @@ impl Default for LevelModel {
             young_ratio: 0.0,
             later: [0.0; 3],
             later_var: 0.0,
+            spill: 0.5,
         }
     }
 }

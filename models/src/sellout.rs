@@ -191,50 +191,19 @@ impl SellOutModel {
         let fold_of = |seed: u64| seeds.binary_search(&seed).unwrap_or(0) % folds;
         let diurnal = diurnal_profile(data);
         let shape = shape_profile(data);
-        let level = LevelModel::fit(data);
-        let mut horizons = Vec::new();
-        for horizon in Horizon::ALL {
-            let (rows, labels) = design(data, horizon, &diurnal, &shape, &level);
-            if rows.is_empty() {
-                return Err(SellOutError::NoData(horizon));
+        let fitted = LevelModel::fit(data);
+        // The share of siblings' unmet demand a category receives: the candidate
+        // with the lowest out-of-fold Brier (the same as the default without folds).
+        let mut best: Option<(f64, Vec<HorizonModel>, LevelModel)> = None;
+        let candidates: &[f64] = if folds > 1 { &SPILL_CANDIDATES } else { &[0.5] };
+        for &spill in candidates {
+            let level = LevelModel { spill, ..fitted };
+            let (horizons, error) = cross_fit(data, folds, &fold_of, &diurnal, &shape, &level)?;
+            if best.as_ref().is_none_or(|b| error < b.0) {
+                best = Some((error, horizons, level));
             }
-            let row_folds: Vec<usize> = data
-                .iter()
-                .filter(|l| horizon.effective_hours(l.features.hours_to_event) > 0.0)
-                .map(|l| fold_of(l.seed))
-                .collect();
-            let mut raw = vec![0.5; rows.len()];
-            if folds > 1 {
-                for f in 0..folds {
-                    let (fit_rows, fit_labels): (Vec<Vec<f64>>, Vec<bool>) = rows
-                        .iter()
-                        .zip(&labels)
-                        .zip(&row_folds)
-                        .filter(|(_, k)| **k != f)
-                        .map(|((r, y), _)| (r.clone(), *y))
-                        .unzip();
-                    if fit_rows.is_empty() {
-                        continue;
-                    }
-                    let model = fit_logistic(&fit_rows, &fit_labels)?;
-                    for (i, _) in row_folds.iter().enumerate().filter(|(_, k)| **k == f) {
-                        raw[i] = model.probability(&rows[i]);
-                    }
-                }
-            }
-            let positives = labels.iter().filter(|l| **l).count();
-            let both = folds > 1 && positives >= 5 && labels.len() - positives >= 5;
-            let calibration = if both {
-                calibration::choose(&raw, &labels, &row_folds)
-            } else {
-                Calibration::Platt(Platt::IDENTITY)
-            };
-            horizons.push(HorizonModel {
-                horizon,
-                logistic: fit_logistic(&rows, &labels)?,
-                calibration,
-            });
         }
+        let (_, horizons, level) = best.ok_or(SellOutError::NoData(Horizon::Days7))?;
         Ok(Self {
             horizons,
             diurnal,
@@ -325,6 +294,72 @@ impl SellOutModel {
                 .map(|h| at + (h * 3_600_000.0) as i64),
         }
     }
+}
+
+/// Shares of siblings' unmet demand tried by [`SellOutModel::train_cross_fitted`]; at
+/// most all of it (more would be shoppers who never came).
+const SPILL_CANDIDATES: [f64; 3] = [0.25, 0.5, 1.0];
+
+/// Each horizon's logistic fitted on all rows and calibrated on out-of-fold
+/// predictions, with the out-of-fold squared error summed over the horizons.
+fn cross_fit(
+    data: &[Labelled],
+    folds: usize,
+    fold_of: &dyn Fn(u64) -> usize,
+    diurnal: &[f64],
+    shape: &[f64],
+    level: &LevelModel,
+) -> Result<(Vec<HorizonModel>, f64), SellOutError> {
+    let mut error = 0.0;
+    let mut horizons = Vec::new();
+    for horizon in Horizon::ALL {
+        let (rows, labels) = design(data, horizon, diurnal, shape, level);
+        if rows.is_empty() {
+            return Err(SellOutError::NoData(horizon));
+        }
+        let row_folds: Vec<usize> = data
+            .iter()
+            .filter(|l| horizon.effective_hours(l.features.hours_to_event) > 0.0)
+            .map(|l| fold_of(l.seed))
+            .collect();
+        let mut raw = vec![0.5; rows.len()];
+        if folds > 1 {
+            for f in 0..folds {
+                let (fit_rows, fit_labels): (Vec<Vec<f64>>, Vec<bool>) = rows
+                    .iter()
+                    .zip(&labels)
+                    .zip(&row_folds)
+                    .filter(|(_, k)| **k != f)
+                    .map(|((r, y), _)| (r.clone(), *y))
+                    .unzip();
+                if fit_rows.is_empty() {
+                    continue;
+                }
+                let model = fit_logistic(&fit_rows, &fit_labels)?;
+                for (i, _) in row_folds.iter().enumerate().filter(|(_, k)| **k == f) {
+                    raw[i] = model.probability(&rows[i]);
+                }
+            }
+        }
+        error += raw
+            .iter()
+            .zip(&labels)
+            .map(|(p, y)| (p - if *y { 1.0 } else { 0.0 }).powi(2))
+            .sum::<f64>();
+        let positives = labels.iter().filter(|l| **l).count();
+        let both = folds > 1 && positives >= 5 && labels.len() - positives >= 5;
+        let calibration = if both {
+            calibration::choose(&raw, &labels, &row_folds)
+        } else {
+            Calibration::Platt(Platt::IDENTITY)
+        };
+        horizons.push(HorizonModel {
+            horizon,
+            logistic: fit_logistic(&rows, &labels)?,
+            calibration,
+        });
+    }
+    Ok((horizons, error))
 }
 
 /// Rows and labels of labelled snapshots for one horizon.

@@ -76,7 +76,7 @@ pub fn feature_row(
     let whole = level.forecast(&theirs, shape, relative, f.hours_to_event, h);
     // The first day reads the opening: its features may weigh differently.
     let first = if own.first_day() { 1.0 } else { 0.0 };
-    let spilled = spill(&mine, &whole, &own, &theirs).shortfall_z(own.remaining);
+    let spilled = spilled(&mine, &whole, &own, &theirs, level.spill).shortfall_z(own.remaining);
     [
         coverage_24,
         ((pace_1 * h + 1.0) / remaining).ln(),
@@ -113,13 +113,13 @@ pub fn feature_row(
     .map(finite)
 }
 
-/// The category's forecast with a share of its siblings' unmet demand: shoppers who
-/// find a category sold out look at the others (half of them, by capacity).
-fn spill(mine: &Forecast, whole: &Forecast, own: &Path, theirs: &Path) -> Forecast {
+/// The category's forecast with a share `spill` of its siblings' unmet demand (their
+/// forecast beyond their seats left): shoppers who find a category sold out look at
+/// another ([`LevelModel::spill`], chosen in training).
+fn spilled(mine: &Forecast, whole: &Forecast, own: &Path, theirs: &Path, spill: f64) -> Forecast {
     let asked = (whole.mean - mine.mean).max(0.0);
     let left = (theirs.remaining - own.remaining).max(0.0);
-    let share = own.capacity / theirs.capacity.max(1.0);
-    let extra = 0.5 * share * (asked - left).max(0.0);
+    let extra = spill * (asked - left).max(0.0);
     Forecast {
         mean: mine.mean + extra,
         variance: mine.variance + extra * extra * 0.1,
