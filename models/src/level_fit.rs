@@ -87,7 +87,7 @@ impl LevelModel {
                     f64::from(b.features.sales_24h),
                 );
                 let f = &a.features;
-                if y >= 5.0 && b.features.remaining * 5 >= b.features.capacity {
+                if y >= 5.0 && b.features.remaining * 10 >= b.features.capacity {
                     let cap = f64::from(f.capacity.max(1));
                     later.push((
                         [
@@ -113,7 +113,7 @@ impl LevelModel {
                 .map(|l| f64::from(l.features.sold));
             // The level: the mean of the last day's sales at a day and a half, two and
             // a half... up to six and a half days in (whole days apart, so waves in one
-            // day weigh less), while most seats are left (a category nearly sold out
+            // day weigh less), while a tenth of the seats is left (a category nearly sold out
             // sells little for want of seats, not of shoppers).
             let days: Vec<f64> = (0..6)
                 .filter_map(|d| {
@@ -121,7 +121,7 @@ impl LevelModel {
                     snaps
                         .iter()
                         .find(|l| age(l) >= at && age(l) < at + 6 * HOUR_MS)
-                        .filter(|l| l.features.remaining * 2 >= l.features.capacity)
+                        .filter(|l| l.features.remaining * 10 >= l.features.capacity)
                         .map(|l| f64::from(l.features.sales_24h))
                 })
                 .collect();
