@@ -187,6 +187,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let per = t.elapsed().as_secs_f64() * 1e6 / scored.max(1) as f64;
+    // The cost of scoring one snapshot (three horizons), with its event, as serving does.
+    let t = Instant::now();
+    let mut sink = 0.0;
+    let rounds = 5;
+    for _ in 0..rounds {
+        for (l, event) in test.snapshots.iter().zip(&events) {
+            let s = bundle
+                .sellout
+                .score_in(&l.features, l.list_minor, l.time, None, event);
+            sink += s.within_7d + s.by_start;
+        }
+    }
+    let per_score = t.elapsed().as_secs_f64() * 1e6 / (rounds * test.snapshots.len()).max(1) as f64;
+    println!("score_in: {per_score:.2} us per snapshot (3 horizons; checksum {sink:.1})");
     let n = total[2];
     println!("per horizon (share of total model error, brier, oracle):");
     for (k, v) in &by_h {

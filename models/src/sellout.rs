@@ -286,10 +286,32 @@ impl SellOutModel {
         at: Timestamp,
         demand: Option<&PoissonGlm>,
     ) -> SellOutScore {
+        self.score_in(f, list_minor, at, demand, &EventContext::alone(f))
+    }
+
+    /// [`Self::score`] with the category's event ([`EventContext::among`]): each
+    /// horizon's model once, the longer horizons never below the shorter.
+    pub fn score_in(
+        &self,
+        f: &SellOutFeatures,
+        list_minor: i64,
+        at: Timestamp,
+        demand: Option<&PoissonGlm>,
+        event: &EventContext,
+    ) -> SellOutScore {
+        let one = |h| {
+            if f.remaining == 0 {
+                1.0
+            } else {
+                self.single(f, list_minor, at, h, event)
+            }
+        };
+        let within_7d = one(Horizon::Days7);
+        let within_14d = one(Horizon::Days14).max(within_7d);
         SellOutScore {
-            within_7d: self.probability(f, list_minor, at, Horizon::Days7),
-            within_14d: self.probability(f, list_minor, at, Horizon::Days14),
-            by_start: self.probability(f, list_minor, at, Horizon::ByStart),
+            within_7d,
+            within_14d,
+            by_start: one(Horizon::ByStart).max(within_14d),
             expected_sell_out_at: expected_sell_out_hours(f, list_minor, demand)
                 .map(|h| at + (h * 3_600_000.0) as i64),
         }

@@ -53,6 +53,8 @@ fn trained_model_ranks_and_scores_snapshots() {
             s.within_7d <= s.within_14d && s.within_14d <= s.by_start,
             "{s:?}"
         );
+        let by_start = model.probability(&l.features, l.list_minor, l.time, Horizon::ByStart);
+        assert!((s.by_start - by_start).abs() < 1e-12, "{s:?} {by_start}");
     }
     let mut gone = l.features.clone();
     gone.remaining = 0;
