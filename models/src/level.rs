@@ -91,7 +91,7 @@ pub struct Path {
     pub sold: f64,
     /// Seats left.
     pub remaining: f64,
-    /// Sales over the last 15 minutes, hour and 24 hours.
+    /// Last 15 minutes' sales.
     pub sales_15m: f64,
     /// Last hour's sales.
     pub sales_1h: f64,

@@ -14,7 +14,7 @@
 //! daily level inferred from the sales path with history-learned priors, and their
 //! uncertainty) as shortfall z-scores for the category, its event and the category
 //! with a share of its siblings' unmet demand, with first-day interactions (the
-//! opening's snapshots read differently): Brier 0.0154 → 0.0086. Then
+//! opening's snapshots read differently): Brier 0.0154 → 0.0073. Then
 //! Platt scaling, fitted either on a held-out split of other runs
 //! ([`SellOutModel::train`]) or on out-of-fold predictions over all runs
 //! ([`SellOutModel::train_cross_fitted`], what training uses: a few held-out runs are a
