@@ -254,6 +254,7 @@ fn even_bundle() -> ModelBundle {
             horizons,
             diurnal: Vec::new(),
             shape: Vec::new(),
+            level: Default::default(),
         },
         demand_prior: Default::default(),
         cold_start: None,

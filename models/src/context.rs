@@ -17,6 +17,18 @@ pub struct EventContext {
     pub remaining: u64,
     /// Their sales over the last 24 hours.
     pub sales_24h: u64,
+    /// Their seats (capacity).
+    #[serde(default)]
+    pub capacity: u64,
+    /// Their seats sold.
+    #[serde(default)]
+    pub sold: u64,
+    /// Their sales over the last 15 minutes.
+    #[serde(default)]
+    pub sales_15m: u64,
+    /// Their sales over the last hour.
+    #[serde(default)]
+    pub sales_1h: u64,
 }
 
 impl EventContext {
@@ -25,7 +37,21 @@ impl EventContext {
         Self {
             remaining: u64::from(f.remaining),
             sales_24h: u64::from(f.sales_24h),
+            capacity: u64::from(f.capacity),
+            sold: u64::from(f.sold),
+            sales_15m: u64::from(f.sales_15m),
+            sales_1h: u64::from(f.sales_1h),
         }
+    }
+
+    /// Adds a sibling category's figures.
+    fn add(&mut self, f: &SellOutFeatures) {
+        self.remaining += u64::from(f.remaining);
+        self.sales_24h += u64::from(f.sales_24h);
+        self.capacity += u64::from(f.capacity);
+        self.sold += u64::from(f.sold);
+        self.sales_15m += u64::from(f.sales_15m);
+        self.sales_1h += u64::from(f.sales_1h);
     }
 
     /// The context of `f` among `siblings` (the event's categories at the same moment,
@@ -37,8 +63,7 @@ impl EventContext {
         let mut context = Self::alone(f);
         for s in siblings {
             if s.category_id != f.category_id && s.event_id == f.event_id && s.remaining > 0 {
-                context.remaining += u64::from(s.remaining);
-                context.sales_24h += u64::from(s.sales_24h);
+                context.add(s);
             }
         }
         context
@@ -53,8 +78,7 @@ pub fn contexts(data: &[Labelled]) -> Vec<EventContext> {
         let c = sums
             .entry((l.seed, l.features.event_id.as_str(), l.time))
             .or_default();
-        c.remaining += u64::from(l.features.remaining);
-        c.sales_24h += u64::from(l.features.sales_24h);
+        c.add(&l.features);
     }
     data.iter()
         .map(|l| {

@@ -20,6 +20,9 @@
 //! - [`context`]: the event around a category (its siblings' seats left and pace).
 //! - [`shape`]: sales profiles from history: by hour of day, and the booking curve's
 //!   shape by days to the event (the late rise).
+//! - [`level`]: the structural forecast: the opening spike still to come and the
+//!   daily level inferred from the sales path (a history-learned prior on the first
+//!   day), with their uncertainty.
 //! - [`logistic`]: logistic regression (linfa, label trap handled) and Platt scaling.
 //! - [`calibration`]: isotonic regression and the held-out choice of Platt or isotonic.
 //! - [`history`]: labelled training history generated from the simulator.
@@ -46,6 +49,7 @@ pub mod demand_prior;
 pub mod eval;
 pub mod history;
 pub mod history_io;
+pub mod level;
 mod linalg;
 pub mod logistic;
 pub mod metrics;

@@ -9,7 +9,12 @@
 //! several times an early day's pace) as a *shortfall z-score* for the category and for
 //! its event ([`crate::context`]: neighbours that sell out send their shoppers on): the
 //! same coverage is near certain for thousands of seats and a coin toss for ten, which
-//! a logistic over `ln coverage` alone can't express (Brier 0.0202 → 0.0154). Then
+//! a logistic over `ln coverage` alone can't express (Brier 0.0202 → 0.0154). On top,
+//! the structural forecast of [`crate::level`] (the opening spike still to come, the
+//! daily level inferred from the sales path with history-learned priors, and their
+//! uncertainty) as shortfall z-scores for the category, its event and the category
+//! with a share of its siblings' unmet demand, with first-day interactions (the
+//! opening's snapshots read differently): Brier 0.0154 → 0.0073. Then
 //! Platt scaling, fitted either on a held-out split of other runs
 //! ([`SellOutModel::train`]) or on out-of-fold predictions over all runs
 //! ([`SellOutModel::train_cross_fitted`], what training uses: a few held-out runs are a
@@ -29,36 +34,14 @@ use crate::calibration::{self, Calibration};
 use crate::context::{EventContext, contexts};
 use crate::demand::PoissonGlm;
 use crate::history::Labelled;
+use crate::level::LevelModel;
 pub use crate::logistic::{Logistic, Platt, fit_logistic};
 pub use crate::pace::expected_sell_out_hours;
 pub use crate::shape::diurnal_profile;
-use crate::shape::{expected_days, hour_before, shape_profile, shortfall_z};
+use crate::shape::shape_profile;
 
 /// Hours before the event start at which sales close.
 pub const CLOSE_HOURS: f64 = 2.75;
-
-/// Names of the features, in order (stored in model metadata).
-pub const SELLOUT_FEATURES: [&str; NF] = [
-    "ln_coverage_24h",
-    "ln_coverage_1h",
-    "sold_share",
-    "ln1p_remaining",
-    "ln1p_horizon_hours",
-    "ln1p_hours_to_event",
-    "ln1p_buzz_posts_1h",
-    "ln_price_over_list",
-    "ln_coverage_15m",
-    "ln1p_cart_adds_1h",
-    "ln_coverage_24h_squared",
-    "ln_coverage_1h_diurnal",
-    "ln_diurnal_now",
-    "ln_coverage_24h_shaped",
-    "z_24h_shaped",
-    "z_event_24h_shaped",
-];
-
-/// Number of sell-out features.
-pub const NF: usize = 16;
 
 /// Why a sell-out model could not be trained.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -112,61 +95,6 @@ impl Horizon {
     }
 }
 
-/// The feature row of a snapshot taken at `at` for a horizon (unstandardised);
-/// `diurnal` is the [`diurnal_profile`] (empty: no adjustment), `shape` the booking
-/// curve's [`crate::shape::shape_profile`] (empty: a flat pace), `event` the
-/// category's event ([`EventContext::alone`] when unknown).
-pub fn feature_row(
-    f: &SellOutFeatures,
-    list_minor: i64,
-    at: Timestamp,
-    horizon: Horizon,
-    diurnal: &[f64],
-    shape: &[f64],
-    event: &EventContext,
-) -> [f64; NF] {
-    let h = horizon.effective_hours(f.hours_to_event);
-    let remaining = f64::from(f.remaining) + 1.0;
-    let pace_24 = f64::from(f.sales_24h) / 24.0;
-    let pace_1 = f64::from(f.sales_1h);
-    let pace_15 = f64::from(f.sales_15m) * 4.0;
-    let coverage_24 = ((pace_24 * h + 1.0) / remaining).ln();
-    let days = expected_days(shape, f.hours_to_event, h);
-    let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
-    let activity = diurnal
-        .get(hour_before(at))
-        .copied()
-        .unwrap_or(1.0)
-        .max(0.02);
-    [
-        coverage_24,
-        ((pace_1 * h + 1.0) / remaining).ln(),
-        f64::from(f.sold) / f64::from(f.capacity.max(1)),
-        remaining.ln(),
-        h.ln_1p(),
-        finite(f.hours_to_event.max(0.0).ln_1p()),
-        f64::from(f.buzz_posts_1h).ln_1p(),
-        (f.price_minor.max(1) as f64 / list_minor.max(1) as f64).ln(),
-        ((pace_15 * h + 1.0) / remaining).ln(),
-        f64::from(f.cart_adds_1h).ln_1p(),
-        coverage_24.clamp(-6.0, 6.0).powi(2),
-        ((pace_1 / activity * h + 1.0) / remaining).ln(),
-        activity.ln(),
-        ((f64::from(f.sales_24h) * days + 1.0) / remaining).ln(),
-        shortfall_z(
-            f64::from(f.sales_24h) * days,
-            f64::from(f.sales_24h),
-            remaining - 1.0,
-        ),
-        shortfall_z(
-            event.sales_24h as f64 * days,
-            event.sales_24h as f64,
-            event.remaining as f64,
-        ),
-    ]
-    .map(finite)
-}
-
 /// The calibrated model of one horizon.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HorizonModel {
@@ -203,6 +131,9 @@ pub struct SellOutModel {
     /// ([`crate::shape::shape_profile`]; empty: a flat pace).
     #[serde(default)]
     pub shape: Vec<f64>,
+    /// The structural forecast's learned constants ([`crate::level`]).
+    #[serde(default)]
+    pub level: LevelModel,
 }
 
 impl SellOutModel {
@@ -210,14 +141,15 @@ impl SellOutModel {
     pub fn train(train: &[Labelled], calibrate: &[Labelled]) -> Result<Self, SellOutError> {
         let diurnal = diurnal_profile(train);
         let shape = shape_profile(train);
+        let level = LevelModel::fit(train);
         let mut horizons = Vec::new();
         for horizon in Horizon::ALL {
-            let (rows, labels) = design(train, horizon, &diurnal, &shape);
+            let (rows, labels) = design(train, horizon, &diurnal, &shape, &level);
             if rows.is_empty() {
                 return Err(SellOutError::NoData(horizon));
             }
             let logistic = fit_logistic(&rows, &labels)?;
-            let (cal_rows, cal_labels) = design(calibrate, horizon, &diurnal, &shape);
+            let (cal_rows, cal_labels) = design(calibrate, horizon, &diurnal, &shape, &level);
             let raw: Vec<f64> = cal_rows.iter().map(|r| logistic.probability(r)).collect();
             let positives = cal_labels.iter().filter(|l| **l).count();
             let both = positives >= 5 && cal_labels.len() - positives >= 5;
@@ -241,6 +173,7 @@ impl SellOutModel {
             horizons,
             diurnal,
             shape,
+            level,
         })
     }
 
@@ -258,53 +191,24 @@ impl SellOutModel {
         let fold_of = |seed: u64| seeds.binary_search(&seed).unwrap_or(0) % folds;
         let diurnal = diurnal_profile(data);
         let shape = shape_profile(data);
-        let mut horizons = Vec::new();
-        for horizon in Horizon::ALL {
-            let (rows, labels) = design(data, horizon, &diurnal, &shape);
-            if rows.is_empty() {
-                return Err(SellOutError::NoData(horizon));
+        let fitted = LevelModel::fit(data);
+        // The share of siblings' unmet demand a category receives: the candidate
+        // with the lowest out-of-fold Brier (the same as the default without folds).
+        let mut best: Option<(f64, Vec<HorizonModel>, LevelModel)> = None;
+        let candidates: &[f64] = if folds > 1 { &SPILL_CANDIDATES } else { &[0.5] };
+        for &spill in candidates {
+            let level = LevelModel { spill, ..fitted };
+            let (horizons, error) = cross_fit(data, folds, &fold_of, &diurnal, &shape, &level)?;
+            if best.as_ref().is_none_or(|b| error < b.0) {
+                best = Some((error, horizons, level));
             }
-            let row_folds: Vec<usize> = data
-                .iter()
-                .filter(|l| horizon.effective_hours(l.features.hours_to_event) > 0.0)
-                .map(|l| fold_of(l.seed))
-                .collect();
-            let mut raw = vec![0.5; rows.len()];
-            if folds > 1 {
-                for f in 0..folds {
-                    let (fit_rows, fit_labels): (Vec<Vec<f64>>, Vec<bool>) = rows
-                        .iter()
-                        .zip(&labels)
-                        .zip(&row_folds)
-                        .filter(|(_, k)| **k != f)
-                        .map(|((r, y), _)| (r.clone(), *y))
-                        .unzip();
-                    if fit_rows.is_empty() {
-                        continue;
-                    }
-                    let model = fit_logistic(&fit_rows, &fit_labels)?;
-                    for (i, _) in row_folds.iter().enumerate().filter(|(_, k)| **k == f) {
-                        raw[i] = model.probability(&rows[i]);
-                    }
-                }
-            }
-            let positives = labels.iter().filter(|l| **l).count();
-            let both = folds > 1 && positives >= 5 && labels.len() - positives >= 5;
-            let calibration = if both {
-                calibration::choose(&raw, &labels, &row_folds)
-            } else {
-                Calibration::Platt(Platt::IDENTITY)
-            };
-            horizons.push(HorizonModel {
-                horizon,
-                logistic: fit_logistic(&rows, &labels)?,
-                calibration,
-            });
         }
+        let (_, horizons, level) = best.ok_or(SellOutError::NoData(Horizon::Days7))?;
         Ok(Self {
             horizons,
             diurnal,
             shape,
+            level,
         })
     }
 
@@ -334,6 +238,25 @@ impl SellOutModel {
         if f.remaining == 0 {
             return 1.0;
         }
+        // Sold out within 7 days implies within 14 and by the start: a longer horizon
+        // is never less likely than a shorter one (its own model may say otherwise).
+        Horizon::ALL
+            .iter()
+            .take_while(|h| **h != horizon)
+            .chain(std::iter::once(&horizon))
+            .map(|h| self.single(f, list_minor, at, *h, event))
+            .fold(0.0, f64::max)
+    }
+
+    /// One horizon's calibrated probability, on its own.
+    fn single(
+        &self,
+        f: &SellOutFeatures,
+        list_minor: i64,
+        at: Timestamp,
+        horizon: Horizon,
+        event: &EventContext,
+    ) -> f64 {
         if horizon.effective_hours(f.hours_to_event) <= 0.0 {
             return 0.0;
         }
@@ -348,6 +271,7 @@ impl SellOutModel {
                     horizon,
                     &self.diurnal,
                     &self.shape,
+                    &self.level,
                     event,
                 );
                 m.calibration.apply(m.logistic.probability(&row))
@@ -362,14 +286,102 @@ impl SellOutModel {
         at: Timestamp,
         demand: Option<&PoissonGlm>,
     ) -> SellOutScore {
+        self.score_in(f, list_minor, at, demand, &EventContext::alone(f))
+    }
+
+    /// [`Self::score`] with the category's event ([`EventContext::among`]): each
+    /// horizon's model once, the longer horizons never below the shorter.
+    pub fn score_in(
+        &self,
+        f: &SellOutFeatures,
+        list_minor: i64,
+        at: Timestamp,
+        demand: Option<&PoissonGlm>,
+        event: &EventContext,
+    ) -> SellOutScore {
+        let one = |h| {
+            if f.remaining == 0 {
+                1.0
+            } else {
+                self.single(f, list_minor, at, h, event)
+            }
+        };
+        let within_7d = one(Horizon::Days7);
+        let within_14d = one(Horizon::Days14).max(within_7d);
         SellOutScore {
-            within_7d: self.probability(f, list_minor, at, Horizon::Days7),
-            within_14d: self.probability(f, list_minor, at, Horizon::Days14),
-            by_start: self.probability(f, list_minor, at, Horizon::ByStart),
+            within_7d,
+            within_14d,
+            by_start: one(Horizon::ByStart).max(within_14d),
             expected_sell_out_at: expected_sell_out_hours(f, list_minor, demand)
                 .map(|h| at + (h * 3_600_000.0) as i64),
         }
     }
+}
+
+/// Shares of siblings' unmet demand tried by [`SellOutModel::train_cross_fitted`]; at
+/// most all of it (more would be shoppers who never came).
+const SPILL_CANDIDATES: [f64; 3] = [0.25, 0.5, 1.0];
+
+/// Each horizon's logistic fitted on all rows and calibrated on out-of-fold
+/// predictions, with the out-of-fold squared error summed over the horizons.
+fn cross_fit(
+    data: &[Labelled],
+    folds: usize,
+    fold_of: &dyn Fn(u64) -> usize,
+    diurnal: &[f64],
+    shape: &[f64],
+    level: &LevelModel,
+) -> Result<(Vec<HorizonModel>, f64), SellOutError> {
+    let mut error = 0.0;
+    let mut horizons = Vec::new();
+    for horizon in Horizon::ALL {
+        let (rows, labels) = design(data, horizon, diurnal, shape, level);
+        if rows.is_empty() {
+            return Err(SellOutError::NoData(horizon));
+        }
+        let row_folds: Vec<usize> = data
+            .iter()
+            .filter(|l| horizon.effective_hours(l.features.hours_to_event) > 0.0)
+            .map(|l| fold_of(l.seed))
+            .collect();
+        let mut raw = vec![0.5; rows.len()];
+        if folds > 1 {
+            for f in 0..folds {
+                let (fit_rows, fit_labels): (Vec<Vec<f64>>, Vec<bool>) = rows
+                    .iter()
+                    .zip(&labels)
+                    .zip(&row_folds)
+                    .filter(|(_, k)| **k != f)
+                    .map(|((r, y), _)| (r.clone(), *y))
+                    .unzip();
+                if fit_rows.is_empty() {
+                    continue;
+                }
+                let model = fit_logistic(&fit_rows, &fit_labels)?;
+                for (i, _) in row_folds.iter().enumerate().filter(|(_, k)| **k == f) {
+                    raw[i] = model.probability(&rows[i]);
+                }
+            }
+        }
+        error += raw
+            .iter()
+            .zip(&labels)
+            .map(|(p, y)| (p - if *y { 1.0 } else { 0.0 }).powi(2))
+            .sum::<f64>();
+        let positives = labels.iter().filter(|l| **l).count();
+        let both = folds > 1 && positives >= 5 && labels.len() - positives >= 5;
+        let calibration = if both {
+            calibration::choose(&raw, &labels, &row_folds)
+        } else {
+            Calibration::Platt(Platt::IDENTITY)
+        };
+        horizons.push(HorizonModel {
+            horizon,
+            logistic: fit_logistic(&rows, &labels)?,
+            calibration,
+        });
+    }
+    Ok((horizons, error))
 }
 
 /// Rows and labels of labelled snapshots for one horizon.
@@ -378,6 +390,7 @@ pub fn design(
     horizon: Horizon,
     diurnal: &[f64],
     shape: &[f64],
+    level: &LevelModel,
 ) -> (Vec<Vec<f64>>, Vec<bool>) {
     data.iter()
         .zip(contexts(data))
@@ -391,6 +404,7 @@ pub fn design(
                     horizon,
                     diurnal,
                     shape,
+                    level,
                     &event,
                 )
                 .to_vec(),
@@ -399,6 +413,10 @@ pub fn design(
         })
         .unzip()
 }
+
+#[path = "sellout_features.rs"]
+mod features;
+pub use features::{NF, SELLOUT_FEATURES, feature_row};
 
 #[cfg(test)]
 #[path = "sellout_tests.rs"]

@@ -113,14 +113,16 @@ pub(crate) fn hour_before(at: Timestamp) -> usize {
 
 /// Sales activity by hour of day relative to the daily mean, learned from history:
 /// the mean over snapshots of `sales_1h / (sales_24h / 24)` at each hour (1 where
-/// fewer than 5 snapshots saw that hour). An hour's pace read at 4 a.m. and at 8 p.m. means different things; this
+/// fewer than 5 snapshots saw that hour), past the first day (whose 24 hours hold the
+/// opening spike). An hour's pace read at 4 a.m. and at 8 p.m. means different things; this
 /// lets the model read the last hour's pace as a daily one.
 pub fn diurnal_profile(data: &[Labelled]) -> Vec<f64> {
     let mut sum = [0.0f64; 24];
     let mut count = [0.0f64; 24];
     for l in data {
         let day = f64::from(l.features.sales_24h);
-        if day >= 24.0 {
+        // On the first day the last 24 hours hold the opening spike, not a day.
+        if day >= 24.0 && !crate::level::Path::of(&l.features).first_day() {
             let h = hour_before(l.time);
             sum[h] += f64::from(l.features.sales_1h) / (day / 24.0);
             count[h] += 1.0;

@@ -1,0 +1,232 @@
+//! Investigation aid for the sell-out model: trains as the evaluation does, scores the
+//! test runs, and prints Brier against the oracle by horizon and by time since the
+//! event's first snapshot (the on-sale). The oracle's probabilities are cached in
+//! `$SELLOUT_DEV_CACHE` (default: none) so that repeated runs cost only the training.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use sellout_models::eval::EvalConfig;
+use sellout_models::eval::oracle::{self, Oracle};
+use sellout_models::history::{self, HistoryConfig};
+use sellout_models::sellout::Horizon;
+use sellout_models::train;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let c = EvalConfig::default();
+    let started = Instant::now();
+    let make = |seeds: &[u64]| {
+        history::generate(&HistoryConfig {
+            seeds: seeds.to_vec(),
+            ..c.history.clone()
+        })
+    };
+    let (tr, cal, test) = (
+        make(&c.train_seeds)?,
+        make(&c.calibration_seeds)?,
+        make(&c.test_seeds)?,
+    );
+    eprintln!("histories {:.1} s", started.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let bundle = train::train(&tr.snapshots, &cal.snapshots)?;
+    eprintln!("training {:.1} s", t.elapsed().as_secs_f64());
+    eprintln!("level {:?}", bundle.sellout.level);
+    let dump = std::env::var("DEV_DUMP").ok();
+    let cache = std::env::var("SELLOUT_DEV_CACHE").ok();
+    let cached: Option<Vec<[Option<f64>; 3]>> = cache
+        .as_ref()
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let oracle_p = match cached {
+        Some(v) if v.len() == test.snapshots.len() => v,
+        _ => {
+            let t = Instant::now();
+            let mut open: HashMap<(u64, String, i64), Vec<(usize, u32)>> = HashMap::new();
+            for l in &test.snapshots {
+                let index = test
+                    .truths
+                    .iter()
+                    .find(|t| t.seed == l.seed)
+                    .and_then(|t| t.event(&l.features.event_id))
+                    .and_then(|e| {
+                        e.categories
+                            .iter()
+                            .position(|c| c.category_id == l.features.category_id.as_str())
+                    });
+                if let Some(i) = index {
+                    open.entry((l.seed, l.features.event_id.to_string(), l.time))
+                        .or_default()
+                        .push((i, l.features.remaining));
+                }
+            }
+            let mut o = Oracle::with_paths(&test.truths, oracle::PATHS, 0);
+            let v: Vec<[Option<f64>; 3]> = test
+                .snapshots
+                .iter()
+                .map(|l| {
+                    let state = open
+                        .get(&(l.seed, l.features.event_id.to_string(), l.time))
+                        .map_or(&[][..], Vec::as_slice);
+                    Horizon::ALL.map(|h| {
+                        (h.effective_hours(l.features.hours_to_event) > 0.0)
+                            .then(|| o.probability(l, h, state))
+                            .flatten()
+                    })
+                })
+                .collect();
+            eprintln!("oracle {:.1} s", t.elapsed().as_secs_f64());
+            if let Some(p) = &cache {
+                std::fs::write(p, serde_json::to_vec(&v)?)?;
+            }
+            v
+        }
+    };
+    let mut first: BTreeMap<(u64, String), i64> = BTreeMap::new();
+    for l in &test.snapshots {
+        let t = first
+            .entry((l.seed, l.features.event_id.to_string()))
+            .or_insert(l.time);
+        *t = (*t).min(l.time);
+    }
+    let events = sellout_models::context::contexts(&test.snapshots);
+    let t = Instant::now();
+    // [model sq err, oracle sq err, n] per horizon and per age bucket.
+    let mut by_h: BTreeMap<String, [f64; 3]> = BTreeMap::new();
+    let mut by_age: BTreeMap<String, [f64; 3]> = BTreeMap::new();
+    let mut total = [0.0; 3];
+    let mut scored = 0usize;
+    for ((l, o), event) in test.snapshots.iter().zip(&oracle_p).zip(&events) {
+        let age_h = (l.time - first[&(l.seed, l.features.event_id.to_string())]) as f64
+            / 3_600_000.0
+            + 0.25;
+        let bucket = if age_h < 0.3 {
+            "a 15m".to_owned()
+        } else if age_h < 0.6 {
+            "b 30m".to_owned()
+        } else if age_h < 1.1 {
+            "c 1h".to_owned()
+        } else if age_h < 2.1 {
+            "d 2h".to_owned()
+        } else if age_h < 4.1 {
+            "e 4h".to_owned()
+        } else if age_h < 24.1 {
+            "f day0".to_owned()
+        } else if age_h < 48.1 {
+            "g day1".to_owned()
+        } else {
+            format!("h day{:02}", (age_h / 24.0).floor() as i64 / 3 * 3)
+        };
+        for (h, horizon) in Horizon::ALL.into_iter().enumerate() {
+            let Some(q) = o[h] else { continue };
+            let p =
+                bundle
+                    .sellout
+                    .probability_in(&l.features, l.list_minor, l.time, horizon, event);
+            scored += 1;
+            let yv = if horizon.label(l.time, l.sold_out_at) {
+                1.0
+            } else {
+                0.0
+            };
+            if dump.as_deref() == Some(bucket.as_str()) && (p - yv) * (p - yv) > 0.1 {
+                let f = &l.features;
+                let path = sellout_models::level::Path::of(f);
+                let fc = bundle.sellout.level.forecast(
+                    &path,
+                    &bundle.sellout.shape,
+                    1.0,
+                    f.hours_to_event,
+                    horizon.effective_hours(f.hours_to_event),
+                );
+                let ev = sellout_models::level::Path::of_event(event);
+                let fe = bundle.sellout.level.forecast(
+                    &ev,
+                    &bundle.sellout.shape,
+                    1.0,
+                    f.hours_to_event,
+                    horizon.effective_hours(f.hours_to_event),
+                );
+                print!(
+                    "[event rem {} s24 {} mean {:.0} z {:.2}] ",
+                    ev.remaining,
+                    ev.sales_24h,
+                    fe.mean,
+                    fe.shortfall_z(ev.remaining)
+                );
+                println!(
+                    "{:?} {:.0}h {} {} cap {} sold {} rem {} s15 {} s1h {} s24 {} | mean {:.0} sd {:.0} z {:.2} | p {:.3} q {:.3} y {}",
+                    horizon,
+                    f.hours_to_event,
+                    f.event_id,
+                    f.category_id,
+                    f.capacity,
+                    f.sold,
+                    f.remaining,
+                    f.sales_15m,
+                    f.sales_1h,
+                    f.sales_24h,
+                    fc.mean,
+                    fc.variance.sqrt(),
+                    fc.shortfall_z(path.remaining),
+                    p,
+                    q,
+                    horizon.label(l.time, l.sold_out_at)
+                );
+            }
+            let y = if horizon.label(l.time, l.sold_out_at) {
+                1.0
+            } else {
+                0.0
+            };
+            let e = [(p - y) * (p - y), (q - y) * (q - y), 1.0];
+            for (k, v) in e.iter().enumerate() {
+                total[k] += v;
+                by_h.entry(format!("{horizon:?}")).or_default()[k] += v;
+                by_age.entry(bucket.clone()).or_default()[k] += v;
+            }
+        }
+    }
+    let per = t.elapsed().as_secs_f64() * 1e6 / scored.max(1) as f64;
+    // The cost of scoring one snapshot (three horizons), with its event, as serving does.
+    let t = Instant::now();
+    let mut sink = 0.0;
+    let rounds = 5;
+    for _ in 0..rounds {
+        for (l, event) in test.snapshots.iter().zip(&events) {
+            let s = bundle
+                .sellout
+                .score_in(&l.features, l.list_minor, l.time, None, event);
+            sink += s.within_7d + s.by_start;
+        }
+    }
+    let per_score = t.elapsed().as_secs_f64() * 1e6 / (rounds * test.snapshots.len()).max(1) as f64;
+    println!("score_in: {per_score:.2} us per snapshot (3 horizons; checksum {sink:.1})");
+    let n = total[2];
+    println!("per horizon (share of total model error, brier, oracle):");
+    for (k, v) in &by_h {
+        println!(
+            "  {k:8} {:5.3} {:.5} {:.5}",
+            v[0] / total[0],
+            v[0] / v[2],
+            v[1] / v[2]
+        );
+    }
+    println!("per age (share of model error, excess share, brier, oracle, n):");
+    for (k, v) in &by_age {
+        println!(
+            "  {k:8} {:5.3} {:5.3} {:.5} {:.5} {:5}",
+            v[0] / total[0],
+            (v[0] - v[1]) / (total[0] - total[1]),
+            v[0] / v[2],
+            v[1] / v[2],
+            v[2]
+        );
+    }
+    println!(
+        "brier {:.5} oracle {:.5} ratio {:.3} (scoring {per:.2} us per probability)",
+        total[0] / n,
+        total[1] / n,
+        total[0] / total[1]
+    );
+    Ok(())
+}

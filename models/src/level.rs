@@ -1,0 +1,244 @@
+//! The structural forecast behind the sell-out model: the seats a category (or its
+//! event) will be asked for within a horizon, split by where they come from, with the
+//! uncertainty of each part; and its shortfall against the seats left.
+//!
+//! Two sources of demand, each with a level inferred from the sales path so far:
+//! - **the opening spike**, whose excess pace decays exponentially (the decay time
+//!   [`LevelModel::opening_decay_min`] learned from history). What is still to come of
+//!   it is `s / (e^(15/τ) − 1)` for `s` the last 15 minutes' sales over the baseline,
+//!   whatever the spike's age: the last quarter hour's sales tell how much is left.
+//! - **the daily demand** (baseline and late rise): its current level in seats a day,
+//!   projected over the horizon with the booking curve's shape ([`crate::shape`]). Past
+//!   the first day the last 24 hours read it. On the first day they hold the opening,
+//!   so the level is inferred instead: a prior from the opening's size (a regression
+//!   learned from history: events that open big keep selling; [`LevelModel::prior`]),
+//!   updated gamma–Poisson style with the last hour's sales once the spike has faded.
+//!   Past the first day a day's sales are an uneven reading (waves and spikes), weighed
+//!   against a prior from the path so far ([`LevelModel::later`]).
+//! - In the spike's first quarter hour, before checkouts catch up, the share still to
+//!   come is read from history instead ([`LevelModel::young_ratio`]).
+//!
+//! The forecast's variance adds the compound-Poisson noise of the seats (carts of
+//! several seats) to the uncertainty of each level. The sell-out model reads the
+//! resulting shortfall z-scores and coverage as features and calibrates them on
+//! history. The constants are learned by [`LevelModel::fit`] (`level_fit.rs`).
+
+use sellout_pipelines::output::SellOutFeatures;
+use serde::{Deserialize, Serialize};
+
+use crate::context::EventContext;
+use crate::shape::expected_days;
+
+const HOUR_MS: i64 = 3_600_000;
+/// Variance of the seats asked for per expected seat (carts of several seats).
+const SEAT_DISPERSION: f64 = 3.3;
+/// Mean seats per purchase, to turn seat counts into purchase counts.
+const SEATS_PER_PURCHASE: f64 = 2.3;
+
+/// What the structural forecast learned from history.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LevelModel {
+    /// Minutes for the opening spike's excess pace to fall by a factor e.
+    pub opening_decay_min: f64,
+    /// `ln(daily seats / capacity)` after the opening ≈ `prior[0] + prior[1] ·
+    /// ln(opening seats / capacity)`.
+    pub prior: [f64; 2],
+    /// Residual standard deviation of that regression (log scale).
+    pub prior_sd: f64,
+    /// Variance (log scale) of one day's sales as a reading of the daily level beyond
+    /// the counting noise: waves and spikes make days uneven.
+    #[serde(default)]
+    pub day_noise: f64,
+    /// Seats still to come of the opening per seat sold when every sale so far fell in
+    /// the last 15 minutes (the spike's first minutes, before checkouts catch up).
+    #[serde(default)]
+    pub young_ratio: f64,
+    /// Past the first day: `ln(daily seats / capacity)` ≈ `later[0] + later[1] ·
+    /// ln(sold / capacity) + later[2] · ln(1 + days to the event)`, a prior the last
+    /// day's reading is weighed against (zeros: none).
+    #[serde(default)]
+    pub later: [f64; 3],
+    /// Variance (log scale) of that prior beyond the readings' own noise.
+    #[serde(default)]
+    pub later_var: f64,
+    /// The share of its siblings' unmet demand a category receives (shoppers who find
+    /// a category sold out look at another); chosen by the sell-out model's training.
+    #[serde(default)]
+    pub spill: f64,
+}
+
+impl Default for LevelModel {
+    fn default() -> Self {
+        Self {
+            opening_decay_min: 25.0,
+            prior: [-3.0, 0.5],
+            prior_sd: 1.0,
+            day_noise: 0.0,
+            young_ratio: 0.0,
+            later: [0.0; 3],
+            later_var: 0.0,
+            spill: 0.5,
+        }
+    }
+}
+
+/// The sales path of a category or of an event (its open categories summed).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Path {
+    /// Seats of capacity.
+    pub capacity: f64,
+    /// Seats sold so far (net).
+    pub sold: f64,
+    /// Seats left.
+    pub remaining: f64,
+    /// Last 15 minutes' sales.
+    pub sales_15m: f64,
+    /// Last hour's sales.
+    pub sales_1h: f64,
+    /// Last 24 hours' sales.
+    pub sales_24h: f64,
+}
+
+impl Path {
+    /// A category's path.
+    pub fn of(f: &SellOutFeatures) -> Self {
+        Self {
+            capacity: f64::from(f.capacity),
+            sold: f64::from(f.sold),
+            remaining: f64::from(f.remaining),
+            sales_15m: f64::from(f.sales_15m),
+            sales_1h: f64::from(f.sales_1h),
+            sales_24h: f64::from(f.sales_24h),
+        }
+    }
+
+    /// An event's path (its open categories).
+    pub fn of_event(e: &EventContext) -> Self {
+        Self {
+            capacity: e.capacity as f64,
+            sold: e.sold as f64,
+            remaining: e.remaining as f64,
+            sales_15m: e.sales_15m as f64,
+            sales_1h: e.sales_1h as f64,
+            sales_24h: e.sales_24h as f64,
+        }
+    }
+
+    /// Whether all its sales fall in the last 24 hours: the first day of the sale.
+    pub fn first_day(&self) -> bool {
+        self.sold - self.sales_24h <= (0.02 * self.sold).max(1.0)
+    }
+}
+
+/// The forecast of seats asked for within a horizon.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Forecast {
+    /// Expected seats.
+    pub mean: f64,
+    /// Their variance.
+    pub variance: f64,
+}
+
+impl Forecast {
+    /// Standard deviations by which the forecast exceeds `left` seats (clamped ±10).
+    pub fn shortfall_z(&self, left: f64) -> f64 {
+        let z = (self.mean - left + 0.5) / (self.variance + 1.0).sqrt();
+        if z.is_finite() {
+            z.clamp(-10.0, 10.0)
+        } else {
+            0.0
+        }
+    }
+}
+
+impl LevelModel {
+    /// `e^(15/τ) − 1`: the last quarter hour's spike sales over what is still to come.
+    fn quarter_ratio(&self) -> f64 {
+        (15.0 / self.opening_decay_min.max(1.0)).exp_m1().max(1e-3)
+    }
+
+    /// The daily level (seats a day now) and its squared coefficient of variation;
+    /// `activity` is the hour's share of a day's sales relative to the mean hour.
+    pub fn daily_level(
+        &self,
+        p: &Path,
+        activity: f64,
+        opening_left: f64,
+        hours_to_event: f64,
+    ) -> (f64, f64) {
+        if !p.first_day() {
+            let cv2 = SEATS_PER_PURCHASE / (p.sales_24h + SEATS_PER_PURCHASE) + self.day_noise;
+            if self.later_var <= 0.0 || p.sales_24h < 1.0 {
+                return (p.sales_24h, cv2);
+            }
+            // Weigh the day's reading against the prior from the path so far (log scale).
+            let cap = p.capacity.max(1.0);
+            let prior = self.later[0]
+                + self.later[1] * ((p.sold + 1.0) / cap).ln()
+                + self.later[2] * (hours_to_event.max(0.0) / 24.0).ln_1p();
+            let reading = (p.sales_24h / cap).ln();
+            let w = (1.0 / cv2) / (1.0 / cv2 + 1.0 / self.later_var);
+            let ln_level = w * reading + (1.0 - w) * prior.clamp(-20.0, 5.0);
+            let var = 1.0 / (1.0 / cv2 + 1.0 / self.later_var);
+            return (cap * ln_level.exp(), var);
+        }
+        let cap = p.capacity.max(1.0);
+        let opening = p.sold + opening_left;
+        let ln_level = self.prior[0] + self.prior[1] * ((opening + 1.0) / cap).ln();
+        let prior_mean = cap * ln_level.clamp(-20.0, 5.0).exp();
+        // A gamma prior with that mean and a CV of the regression's spread.
+        let shape = 1.0 / self.prior_sd.max(0.05).powi(2);
+        let mut a = shape;
+        let mut b = shape / prior_mean.max(1e-6);
+        // The last hour reads the daily level once the spike has faded from it.
+        let spike_in_hour = opening_left * ((60.0 / self.opening_decay_min.max(1.0)).exp_m1());
+        if spike_in_hour < 0.1 * p.sales_1h.max(1.0) {
+            let purchases = p.sales_1h / SEATS_PER_PURCHASE;
+            a += purchases;
+            b += activity.max(0.02) / 24.0 / SEATS_PER_PURCHASE;
+        }
+        (a / b, 1.0 / a)
+    }
+
+    /// Seats asked for within `horizon_hours` from `hours_to_event` before the start.
+    pub fn forecast(
+        &self,
+        p: &Path,
+        shape: &[f64],
+        activity: f64,
+        hours_to_event: f64,
+        horizon_hours: f64,
+    ) -> Forecast {
+        if horizon_hours <= 0.0 {
+            return Forecast {
+                mean: 0.0,
+                variance: 0.0,
+            };
+        }
+        let base_quarter = if p.first_day() {
+            0.0
+        } else {
+            p.sales_24h / 96.0 * activity
+        };
+        let excess = (p.sales_15m - base_quarter).max(0.0);
+        let mut opening_left = excess / self.quarter_ratio();
+        if p.sold >= 1.0 && p.sales_15m >= 0.98 * p.sold {
+            opening_left = opening_left.max(self.young_ratio * p.sold);
+        }
+        let (level, cv2) = self.daily_level(p, activity, opening_left, hours_to_event);
+        let daily = level * expected_days(shape, hours_to_event, horizon_hours);
+        let opening_cv2 = SEATS_PER_PURCHASE / (excess + SEATS_PER_PURCHASE);
+        let mean = opening_left + daily;
+        let variance = SEAT_DISPERSION * mean
+            + daily * daily * cv2
+            + opening_left * opening_left * opening_cv2;
+        Forecast { mean, variance }
+    }
+}
+
+#[path = "level_fit.rs"]
+mod fit;
+
+#[cfg(test)]
+#[path = "level_tests.rs"]
+mod tests;

@@ -1,0 +1,203 @@
+//! Learning the structural forecast's constants ([`LevelModel`]) from labelled history:
+//! the opening spike's decay (from the last quarter hour's sales of snapshots taken
+//! minutes apart early in the sale), the share of the opening still to come when every
+//! sale is recent, the first-day prior of the daily level from the opening's size, the
+//! day-to-day noise of a day's sales, and the prior of the level past the first day.
+//! A snapshot's age since the on-sale is known here from its event's first snapshot;
+//! serving never needs it.
+
+use std::collections::BTreeMap;
+
+use super::{HOUR_MS, LevelModel, SEATS_PER_PURCHASE};
+use crate::history::Labelled;
+
+impl LevelModel {
+    /// Learns the opening decay and the first-day prior from labelled history.
+    pub fn fit(data: &[Labelled]) -> Self {
+        let mut out = Self::default();
+        let mut first: BTreeMap<(u64, &str), i64> = BTreeMap::new();
+        for l in data {
+            let t = first
+                .entry((l.seed, l.features.event_id.as_str()))
+                .or_insert(l.time);
+            *t = (*t).min(l.time);
+        }
+        let mut by_key: BTreeMap<(u64, &str, &str), Vec<&Labelled>> = BTreeMap::new();
+        for l in data {
+            by_key
+                .entry((l.seed, &l.features.event_id, &l.features.category_id))
+                .or_default()
+                .push(l);
+        }
+        // Decay: ln(s15 later / s15 earlier) = −Δ/τ over pairs early in the sale.
+        let (mut dd, mut dl) = (0.0, 0.0);
+        // Prior: (ln opening per seat, ln daily level per seat) per category.
+        let mut pairs: Vec<(f64, f64)> = Vec::new();
+        // Young ratio: (sold at 4 hours − sold now) / sold now, when all is recent.
+        let (mut young_num, mut young_den) = (0.0, 0.0);
+        // Day noise: day-on-day log ratios past the first day, by days to the event.
+        let mut steps: BTreeMap<i64, Vec<(f64, f64)>> = BTreeMap::new();
+        // Later prior: (ln sold/cap, ln(1 + days to event), ln next day's sales/cap,
+        // counting variance) for snapshots past the first day.
+        let mut later: Vec<([f64; 2], f64, f64)> = Vec::new();
+        for snaps in by_key.values_mut() {
+            snaps.sort_by_key(|l| l.time);
+            let Some(start) = snaps
+                .first()
+                .and_then(|l| first.get(&(l.seed, l.features.event_id.as_str())))
+                .copied()
+            else {
+                continue;
+            };
+            let age = |l: &Labelled| l.time - start;
+            for (i, a) in snaps.iter().enumerate() {
+                if age(a) > 2 * HOUR_MS || a.features.sales_15m < 30 {
+                    continue;
+                }
+                for b in &snaps[i + 1..] {
+                    let delta = (b.time - a.time) as f64 / 60_000.0;
+                    if age(b) > 4 * HOUR_MS || b.features.sales_15m < 20 {
+                        continue;
+                    }
+                    let ratio = f64::from(b.features.sales_15m) / f64::from(a.features.sales_15m);
+                    dd += delta * delta;
+                    dl += delta * ratio.ln();
+                }
+            }
+            if let (Some(a), Some(b)) =
+                (snaps.first(), snaps.iter().rfind(|l| age(l) <= 4 * HOUR_MS))
+            {
+                let (x, f) = (f64::from(a.features.sold), &a.features);
+                if x >= 30.0
+                    && f64::from(f.sales_15m) >= 0.98 * x
+                    && b.time > a.time
+                    && b.features.remaining * 2 >= b.features.capacity
+                {
+                    young_num += f64::from(b.features.sold) - x;
+                    young_den += x;
+                }
+            }
+            let at: BTreeMap<i64, &Labelled> = snaps.iter().map(|l| (l.time, *l)).collect();
+            for a in snaps.iter().filter(|l| age(l) >= 30 * HOUR_MS) {
+                let Some(b) = at.get(&(a.time + 24 * HOUR_MS)) else {
+                    continue;
+                };
+                let (x, y) = (
+                    f64::from(a.features.sales_24h),
+                    f64::from(b.features.sales_24h),
+                );
+                let f = &a.features;
+                if y >= 5.0 && b.features.remaining * 10 >= b.features.capacity {
+                    let cap = f64::from(f.capacity.max(1));
+                    later.push((
+                        [
+                            ((f64::from(f.sold) + 1.0) / cap).ln(),
+                            (f.hours_to_event.max(0.0) / 24.0).ln_1p(),
+                        ],
+                        (y / cap).ln(),
+                        SEATS_PER_PURCHASE / y,
+                    ));
+                }
+                if x >= 20.0 && y >= 20.0 {
+                    let counting = SEATS_PER_PURCHASE * (1.0 / x + 1.0 / y);
+                    let day = (b.features.hours_to_event / 24.0).floor() as i64;
+                    steps.entry(day).or_default().push(((y / x).ln(), counting));
+                }
+            }
+            // The opening: sold at the last snapshot of the first 4 hours (from on-sale
+            // at the first snapshot's age of a quarter hour); the level: the last day's
+            // sales a day and a half in.
+            let opening = snaps
+                .iter()
+                .rfind(|l| age(l) <= 4 * HOUR_MS)
+                .map(|l| f64::from(l.features.sold));
+            // The level: the mean of the last day's sales at a day and a half, two and
+            // a half... up to six and a half days in (whole days apart, so waves in one
+            // day weigh less), while a tenth of the seats is left (a category nearly sold out
+            // sells little for want of seats, not of shoppers).
+            let days: Vec<f64> = (0..6)
+                .filter_map(|d| {
+                    let at = (30 + 24 * d) * HOUR_MS;
+                    snaps
+                        .iter()
+                        .find(|l| age(l) >= at && age(l) < at + 6 * HOUR_MS)
+                        .filter(|l| l.features.remaining * 10 >= l.features.capacity)
+                        .map(|l| f64::from(l.features.sales_24h))
+                })
+                .collect();
+            let later = (days.len() >= 2).then(|| days.iter().sum::<f64>() / days.len() as f64);
+            if let (Some(o), Some(d)) = (opening, later) {
+                let cap = snaps
+                    .first()
+                    .map_or(1.0, |l| f64::from(l.features.capacity.max(1)));
+                pairs.push((((o + 1.0) / cap).ln(), ((d + 1.0) / cap).ln()));
+            }
+        }
+        // Each ratio holds two readings' noise around the day's mean step.
+        let (mut excess, mut n) = (0.0, 0.0);
+        for v in steps.values().filter(|v| v.len() >= 3) {
+            let mean = v.iter().map(|p| p.0).sum::<f64>() / v.len() as f64;
+            for (r, counting) in v {
+                excess += (r - mean).powi(2) - counting;
+                n += 1.0;
+            }
+        }
+        if n > 0.0 {
+            out.day_noise = (excess / n / 2.0).clamp(0.0, 1.0);
+        }
+        if let Some((coef, resid)) = least_squares(&later) {
+            let counting = later.iter().map(|r| r.2).sum::<f64>() / later.len() as f64;
+            out.later = coef;
+            out.later_var = (resid - counting - out.day_noise).max(0.01);
+        }
+        if young_den > 0.0 {
+            out.young_ratio = (young_num / young_den).clamp(0.0, 20.0);
+        }
+        if dl < 0.0 && dd > 0.0 {
+            out.opening_decay_min = (-dd / dl).clamp(2.0, 600.0);
+        }
+        if pairs.len() >= 5 {
+            let n = pairs.len() as f64;
+            let mx = pairs.iter().map(|p| p.0).sum::<f64>() / n;
+            let my = pairs.iter().map(|p| p.1).sum::<f64>() / n;
+            let sxx: f64 = pairs.iter().map(|p| (p.0 - mx).powi(2)).sum();
+            let sxy: f64 = pairs.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+            let slope = if sxx > 1e-9 { sxy / sxx } else { 0.0 };
+            let slope = slope.clamp(0.0, 2.0);
+            let intercept = my - slope * mx;
+            let sse: f64 = pairs
+                .iter()
+                .map(|p| (p.1 - intercept - slope * p.0).powi(2))
+                .sum();
+            out.prior = [intercept, slope];
+            out.prior_sd = (sse / (n - 2.0).max(1.0)).sqrt().clamp(0.05, 3.0);
+        }
+        out
+    }
+}
+
+/// Least squares of `y` on an intercept and two regressors: the coefficients and the
+/// residual variance; `None` with too few rows or a singular design.
+pub(super) fn least_squares(rows: &[([f64; 2], f64, f64)]) -> Option<([f64; 3], f64)> {
+    if rows.len() < 10 {
+        return None;
+    }
+    let mut a = [0.0f64; 9];
+    let mut coef = [0.0f64; 3];
+    for (x, y, _) in rows {
+        let v = [1.0, x[0], x[1]];
+        for i in 0..3 {
+            for j in 0..3 {
+                a[i * 3 + j] += v[i] * v[j];
+            }
+            coef[i] += v[i] * y;
+        }
+    }
+    crate::linalg::solve_spd(&a, &mut coef, 3)?;
+    let n = rows.len() as f64;
+    let sse: f64 = rows
+        .iter()
+        .map(|(x, y, _)| (y - coef[0] - coef[1] * x[0] - coef[2] * x[1]).powi(2))
+        .sum();
+    Some((coef, sse / (n - 3.0)))
+}

@@ -1,0 +1,127 @@
+//! The sell-out model's feature row: coverage ratios of the recent paces, the booking
+//! curve's shaped shortfall for the category and its event, and the structural
+//! forecast's shortfalls ([`crate::level`]), with first-day interactions.
+
+use sellout_ingest::records::Timestamp;
+use sellout_pipelines::output::SellOutFeatures;
+
+use super::Horizon;
+use crate::context::EventContext;
+use crate::level::{Forecast, LevelModel, Path};
+use crate::shape::{expected_days, hour_before, shortfall_z};
+
+/// Names of the features, in order (stored in model metadata).
+pub const SELLOUT_FEATURES: [&str; NF] = [
+    "ln_coverage_24h",
+    "ln_coverage_1h",
+    "sold_share",
+    "ln1p_remaining",
+    "ln1p_horizon_hours",
+    "ln1p_hours_to_event",
+    "ln1p_buzz_posts_1h",
+    "ln_price_over_list",
+    "ln_coverage_15m",
+    "ln1p_cart_adds_1h",
+    "ln_coverage_24h_squared",
+    "ln_coverage_1h_diurnal",
+    "ln_diurnal_now",
+    "ln_coverage_24h_shaped",
+    "z_24h_shaped",
+    "z_event_24h_shaped",
+    "z_structural",
+    "ln_coverage_structural",
+    "z_event_structural",
+    "first_day",
+    "z_structural_first_day",
+    "z_event_structural_first_day",
+    "z_structural_spill",
+];
+
+/// Number of sell-out features.
+pub const NF: usize = 23;
+
+/// The feature row of a snapshot taken at `at` for a horizon (unstandardised);
+/// `diurnal` is the [`diurnal_profile`] (empty: no adjustment), `shape` the booking
+/// curve's [`crate::shape::shape_profile`] (empty: a flat pace), `event` the
+/// category's event ([`EventContext::alone`] when unknown), `level` the structural
+/// forecast ([`crate::level`]).
+#[allow(clippy::too_many_arguments)]
+pub fn feature_row(
+    f: &SellOutFeatures,
+    list_minor: i64,
+    at: Timestamp,
+    horizon: Horizon,
+    diurnal: &[f64],
+    shape: &[f64],
+    level: &LevelModel,
+    event: &EventContext,
+) -> [f64; NF] {
+    let h = horizon.effective_hours(f.hours_to_event);
+    let remaining = f64::from(f.remaining) + 1.0;
+    let pace_24 = f64::from(f.sales_24h) / 24.0;
+    let pace_1 = f64::from(f.sales_1h);
+    let pace_15 = f64::from(f.sales_15m) * 4.0;
+    let coverage_24 = ((pace_24 * h + 1.0) / remaining).ln();
+    let days = expected_days(shape, f.hours_to_event, h);
+    let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
+    let activity = diurnal
+        .get(hour_before(at))
+        .copied()
+        .unwrap_or(1.0)
+        .max(0.02);
+    let relative = diurnal.get(hour_before(at)).copied().unwrap_or(1.0);
+    let own = Path::of(f);
+    let mine = level.forecast(&own, shape, relative, f.hours_to_event, h);
+    let theirs = Path::of_event(event);
+    let whole = level.forecast(&theirs, shape, relative, f.hours_to_event, h);
+    // The first day reads the opening: its features may weigh differently.
+    let first = if own.first_day() { 1.0 } else { 0.0 };
+    let spilled = spilled(&mine, &whole, &own, &theirs, level.spill).shortfall_z(own.remaining);
+    [
+        coverage_24,
+        ((pace_1 * h + 1.0) / remaining).ln(),
+        f64::from(f.sold) / f64::from(f.capacity.max(1)),
+        remaining.ln(),
+        h.ln_1p(),
+        finite(f.hours_to_event.max(0.0).ln_1p()),
+        f64::from(f.buzz_posts_1h).ln_1p(),
+        (f.price_minor.max(1) as f64 / list_minor.max(1) as f64).ln(),
+        ((pace_15 * h + 1.0) / remaining).ln(),
+        f64::from(f.cart_adds_1h).ln_1p(),
+        coverage_24.clamp(-6.0, 6.0).powi(2),
+        ((pace_1 / activity * h + 1.0) / remaining).ln(),
+        activity.ln(),
+        ((f64::from(f.sales_24h) * days + 1.0) / remaining).ln(),
+        shortfall_z(
+            f64::from(f.sales_24h) * days,
+            f64::from(f.sales_24h),
+            remaining - 1.0,
+        ),
+        shortfall_z(
+            event.sales_24h as f64 * days,
+            event.sales_24h as f64,
+            event.remaining as f64,
+        ),
+        mine.shortfall_z(own.remaining),
+        ((mine.mean + 1.0) / remaining).ln(),
+        whole.shortfall_z(theirs.remaining),
+        first,
+        first * mine.shortfall_z(own.remaining),
+        first * whole.shortfall_z(theirs.remaining),
+        spilled,
+    ]
+    .map(finite)
+}
+
+/// The category's forecast with a share `spill` of its siblings' unmet demand (their
+/// forecast beyond their seats left): shoppers who find a category sold out look at
+/// another ([`LevelModel::spill`], chosen in training).
+fn spilled(mine: &Forecast, whole: &Forecast, own: &Path, theirs: &Path, spill: f64) -> Forecast {
+    let asked = (whole.mean - mine.mean).max(0.0);
+    let left = (theirs.remaining - own.remaining).max(0.0);
+    let extra = spill * (asked - left).max(0.0);
+    Forecast {
+        mean: mine.mean + extra,
+        variance: mine.variance + extra * extra * 0.1,
+    }
+}
