@@ -7,6 +7,7 @@
 //! state: the board shows counts, not people.
 
 use sellout_ingest::records::{SaleKind, SaleRecord};
+use sellout_models::context::EventContext;
 use sellout_models::sellout::{Horizon, expected_sell_out_hours};
 use sellout_models::train::ModelBundle;
 use sellout_pipelines::output::{Feature, FeatureBody, Signal, SignalDetail, SignalKind};
@@ -185,6 +186,11 @@ impl BoardState {
         let t = feature.time;
         match &feature.body {
             FeatureBody::SellOut(f) => {
+                // The event's other categories, as their latest snapshots say: the
+                // model reads a category against its event's seats and pace.
+                let context = self.events.get(f.event_id.as_str()).map(|e| {
+                    EventContext::among(f, e.categories.iter().filter_map(|c| c.latest.as_ref()))
+                });
                 let Some(c) = self
                     .events
                     .get_mut(f.event_id.as_str())
@@ -193,7 +199,10 @@ impl BoardState {
                     self.counters.unknown_ids += 1;
                     return;
                 };
-                let score = model.map(|b| b.sellout.score(f, c.list_minor, t, None));
+                c.latest = Some(f.clone());
+                let context = context.unwrap_or_else(|| EventContext::alone(f));
+                let score =
+                    model.map(|b| b.sellout.score_in(f, c.list_minor, t, None, &context));
                 let expected_ms = match score {
                     Some(s) => s.expected_sell_out_at,
                     None => expected_sell_out_hours(f, c.list_minor, None)

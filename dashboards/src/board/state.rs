@@ -92,6 +92,9 @@ pub struct CategoryState {
     pub sold: i64,
     /// Latest forecast, from the latest sell-out features.
     pub forecast: Option<Forecast>,
+    /// The latest sell-out features themselves: a sibling's context when another
+    /// category of the event is scored.
+    pub latest: Option<sellout_pipelines::output::SellOutFeatures>,
     /// Price changes, newest last.
     pub prices: Ring<PriceRow>,
     /// Price per minute.
@@ -347,6 +350,7 @@ impl BoardState {
                         currency: c.currency.to_string(),
                         sold: 0,
                         forecast: None,
+                        latest: None,
                         prices: Ring::new(PRICE_HISTORY),
                         price_series: MinuteSeries::new(SERIES_MINUTES),
                     });
