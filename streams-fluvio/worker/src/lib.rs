@@ -4,12 +4,13 @@
 //! a set of partitions of Fluvio topics, one runner per partition, each with its own
 //! checkpoint file; several worker processes, on one machine or many, share a topic's
 //! partitions. And `bench fluvio`: raw Fluvio produce beside sellout's ingest path, and
-//! pipeline throughput by partition count.
+//! pipeline throughput by partition count. And `demo`: `sellout demo` on Fluvio.
 //!
 //! It is a binary of its own (`sellout-fluvio`, in the `streams-fluvio/` workspace)
 //! because the Fluvio client's features would rebuild DataFusion and polars for the main
 //! binary; `sellout serve --transport fluvio` and `sellout bench fluvio` run it. It
-//! depends on the streams, ingest, pipelines and simulator crates only.
+//! depends on the streams, ingest, pipelines, simulator and pricing crates only (the
+//! pricing crate for the demo's repricers; it brings no DataFusion or polars).
 //!
 //! Why one runner per partition gives the same outputs as one runner over one log:
 //! every input record is keyed by its event (or venue) and routed by that key, so one
@@ -20,7 +21,7 @@
 //! runner reads them back after a crash to skip what it already wrote.
 //!
 //! It reads the wall clock only through the [`sellout_streams::Clock`] it is handed (the
-//! live runners' processing time) and `Instant` only in [`bench`].
+//! live runners' processing time, the demo's pace) and `Instant` only in [`bench`].
 //!
 //! # Layout
 //! - [`config`]: [`WorkerConfig`] (the parts of `sellout.toml` a worker reads) and
@@ -31,9 +32,17 @@
 //!   with reconnects, checkpoints and a graceful stop.
 //! - [`shutdown`]: the stop signal threads wait on.
 //! - [`bench`]: `sellout-fluvio bench`.
+//! - [`demo`]: `sellout-fluvio demo` (`sellout demo --transport fluvio`): the simulated
+//!   on-sale through ingest, partitioned topics, per-partition pipelines and repricers;
+//!   its input side is [`demo_feed`], its price loop [`demo_market`], its topics on a
+//!   cluster [`demo_cluster`].
 
 pub mod bench;
 pub mod config;
+pub mod demo;
+pub mod demo_cluster;
+pub mod demo_feed;
+pub mod demo_market;
 pub mod namespace;
 pub mod shutdown;
 pub mod worker;
