@@ -33,20 +33,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sellout_ingest::ingestor::{CountersSnapshot, Ingestor};
-use sellout_ingest::records::{Topic, time};
+use sellout_ingest::ingestor::Ingestor;
+use sellout_ingest::live_catalog::CATALOG_TOPIC;
+use sellout_ingest::records::time;
 use sellout_ingest::validate::{Limits, Validator};
-use sellout_pipelines::output::{FEATURES_TOPIC, SIGNALS_TOPIC};
 use sellout_pipelines::{PipelinesConfig, Runner};
-use sellout_pricing::change::PRICES_TOPIC;
+use sellout_pricing::change::{DECISIONS_TOPIC, POLICY_TOPIC, PRICES_TOPIC};
 use sellout_pricing::quotes::QuoteKey;
 use sellout_pricing::{PricingConfig, PricingService, Repricer};
-use sellout_simulator::{FaultInjector, ListPrices, SimConfig, Simulation};
+use sellout_simulator::{FaultInjector, SimConfig, Simulation};
 use sellout_streams::{Clock, ManualClock, Transport};
-use serde::Serialize;
 
 use crate::demo_feed::{self, Chunk, Pace};
 use crate::demo_market::{self, PartitionLoop, PartitionedPrices, Progress};
+pub use crate::demo_summary::{DemoSummary, PartitionSummary, RecordsSummary};
+use crate::demo_summary::{Finished, summarize};
+use crate::shutdown::Shutdown;
+use crate::sole_writer::SoleWriter;
 
 /// Wall time between two progress lines on stderr, in milliseconds.
 const PROGRESS_EVERY_MS: i64 = 2_000;
@@ -65,6 +68,9 @@ pub struct DemoOptions {
     /// Shoppers see live prices (the closed loop); false: list prices throughout,
     /// while the repricers still run (the records then depend on the seed alone).
     pub price_loop: bool,
+    /// Given (Ctrl-C, SIGTERM): stop after the current chunk; the topics are still
+    /// deleted.
+    pub stop: Option<Arc<Shutdown>>,
 }
 
 /// The streams a demo runs over.
@@ -87,93 +93,13 @@ pub enum DemoError {
     /// The streams, the pipelines or pricing failed.
     #[error("{0}")]
     Streams(String),
-    /// The counts do not add up (the summary was printed before this).
-    #[error("counts do not reconcile: see the summary")]
-    NotReconciled,
+    /// Stopped by a signal before the end.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 fn streams(e: impl std::fmt::Display) -> DemoError {
     DemoError::Streams(e.to_string())
-}
-
-/// Records at ingest.
-#[derive(Debug, Clone, Serialize)]
-pub struct RecordsSummary {
-    /// Records rendered and posted to ingest.
-    pub posted: u64,
-    /// Records appended to the input topics.
-    pub accepted: u64,
-    /// Records dead-lettered.
-    pub dead_letters: u64,
-    /// Dead letters by reason code.
-    pub dead_letters_by_reason: BTreeMap<String, u64>,
-    /// Faults injected on purpose, by the reason they must be rejected with.
-    pub faults_injected: BTreeMap<String, u64>,
-    /// Ingest's counters per topic.
-    pub by_topic: CountersSnapshot,
-}
-
-/// One partition's share.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PartitionSummary {
-    /// Input records stored in the partition.
-    pub records: u64,
-    /// Dead letters stored in the partition.
-    pub dead_letters: u64,
-    /// Records its pipelines read.
-    pub pipelines_records: u64,
-    /// Signals its pipelines wrote.
-    pub signals: u64,
-    /// Features its pipelines wrote.
-    pub features: u64,
-    /// Price changes its repricer appended.
-    pub price_changes: u64,
-}
-
-/// The last stdout line.
-#[derive(Debug, Clone, Serialize)]
-pub struct DemoSummary {
-    /// Always `"fluvio"`.
-    pub demo: String,
-    /// The simulator's seed.
-    pub seed: u64,
-    /// Partitions of every topic.
-    pub partitions: u32,
-    /// The prefix of this run's topics.
-    pub topic_prefix: String,
-    /// Whether the topics were kept.
-    pub kept: bool,
-    /// Simulated span.
-    pub simulated_from: String,
-    /// Simulated span's end.
-    pub simulated_to: String,
-    /// Wall seconds of the whole run.
-    pub wall_seconds: f64,
-    /// The machine could not keep the pace asked for.
-    pub behind_schedule: bool,
-    /// Records at ingest.
-    pub records: RecordsSummary,
-    /// Per partition, in partition order.
-    pub by_partition: Vec<PartitionSummary>,
-    /// Records the pipelines read, all partitions.
-    pub pipelines_records: u64,
-    /// Records beyond the allowed lateness.
-    pub pipelines_late: u64,
-    /// Signals by kind, all partitions.
-    pub signals: BTreeMap<String, u64>,
-    /// Features by type, all partitions.
-    pub features: BTreeMap<String, u64>,
-    /// Price changes on `prices`, all partitions.
-    pub price_changes: u64,
-    /// Quotes shoppers took.
-    pub quotes_issued: u64,
-    /// Revenue per currency with the repricers in the loop, in minor units.
-    pub revenue_minor: BTreeMap<String, i64>,
-    /// The same simulation at list prices throughout.
-    pub list_price_revenue_minor: BTreeMap<String, i64>,
-    /// posted = accepted + dead-lettered, the partitions hold them, the pipelines
-    /// read every accepted record, and every injected fault was rejected.
-    pub reconciled: bool,
 }
 
 /// Runs the demo over `streams`, with checkpoints under `work_dir`.
@@ -222,13 +148,13 @@ pub fn run(
     let mut services = Vec::with_capacity(n as usize);
     // One partition at a time: opening touches (and on Fluvio creates) every topic.
     for (p, part) in (0..n).zip(&streams_.partitions) {
-        let service = PricingService::new(
-            pricing.clone(),
-            catalog.clone(),
+        // This process alone writes the pricing topics of its fresh topic set.
+        let sole = Arc::new(SoleWriter::new(
             part.clone(),
-            clock.clone(),
-        )
-        .map_err(streams)?;
+            &[PRICES_TOPIC, POLICY_TOPIC, DECISIONS_TOPIC, CATALOG_TOPIC],
+        ));
+        let service = PricingService::new(pricing.clone(), catalog.clone(), sole, clock.clone())
+            .map_err(streams)?;
         service.catch_up().map_err(streams)?;
         let runner = Runner::open(
             pipelines.clone(),
@@ -267,6 +193,9 @@ pub fn run(
     let mut next_line = started_ms;
     let consumed = (|| -> Result<(), DemoError> {
         for chunk in &rx {
+            if options.stop.as_ref().is_some_and(|s| s.is_stopped()) {
+                return Err(DemoError::Interrupted);
+            }
             clock.set(chunk.sim_now);
             demo_feed::ingest_chunk(&ingestor, &chunk.lines).map_err(streams)?;
             demo_market::step(&mut loops, &prices, &progress, chunk.sim_now).map_err(streams)?;
@@ -309,94 +238,18 @@ pub fn run(
     .map_err(streams)?;
     let reports = reports.into_inner().unwrap_or_else(|p| p.into_inner());
 
-    let mut list = Simulation::new(options.sim.clone(), Arc::new(ListPrices))
-        .map_err(|e| DemoError::Simulator(e.to_string()))?;
-    for _ in list.by_ref() {}
-    let (dynamic, list) = (sim.stats(), list.stats());
-    let mut revenue_minor = BTreeMap::new();
-    let mut list_price_revenue_minor = BTreeMap::new();
-    for d in dynamic.events.values() {
-        *revenue_minor.entry(d.currency.to_string()).or_insert(0) += d.revenue_minor;
-    }
-    for l in list.events.values() {
-        *list_price_revenue_minor
-            .entry(l.currency.to_string())
-            .or_insert(0) += l.revenue_minor;
-    }
-
-    let counters = ingestor.counters().snapshot();
-    let total = counters.total();
-    let mut by_partition = Vec::with_capacity(n as usize);
-    let (mut signals, mut features) = (BTreeMap::new(), BTreeMap::new());
-    let (mut pipelines_records, mut pipelines_late) = (0, 0);
-    for (p, part) in (0..n).zip(&streams_.partitions) {
-        let end_of = |topic: &str| part.offsets(topic).map(|o| o.end).map_err(streams);
-        let mut records = 0;
-        for t in Topic::ALL {
-            records += end_of(t.as_str())?;
-        }
-        let report = reports.get(&p).cloned().unwrap_or_default();
-        pipelines_records += report.totals.records;
-        pipelines_late += report.totals.late;
-        for (k, v) in &report.signals_written {
-            *signals.entry(k.clone()).or_insert(0) += v;
-        }
-        for (k, v) in &report.features_written {
-            *features.entry(k.clone()).or_insert(0) += v;
-        }
-        by_partition.push(PartitionSummary {
-            records,
-            dead_letters: end_of(sellout_ingest::deadletter::TOPIC)?,
-            pipelines_records: report.totals.records,
-            signals: end_of(SIGNALS_TOPIC)?,
-            features: end_of(FEATURES_TOPIC)?,
-            price_changes: end_of(PRICES_TOPIC)?,
-        });
-    }
-    let sum = |f: fn(&PartitionSummary) -> u64| by_partition.iter().map(f).sum::<u64>();
-    let injected_total: u64 = injected.values().sum();
-    let reconciled = total.received == posted
-        && total.reconciles()
-        && total.accepted + total.rejected == posted
-        && sum(|p| p.records) == total.accepted
-        && sum(|p| p.dead_letters) == total.rejected
-        && pipelines_records == total.accepted
-        && total.rejected >= injected_total;
-    Ok(DemoSummary {
-        demo: "fluvio".into(),
-        seed,
-        partitions: n,
-        topic_prefix: String::new(),
-        kept: false,
-        simulated_from: time::to_rfc3339(from),
-        simulated_to: time::to_rfc3339(to),
+    summarize(Finished {
+        options,
+        sim: &sim,
+        injected: &injected,
+        counters: ingestor.counters().snapshot(),
+        partitions: &streams_.partitions,
+        reports: &reports,
+        posted,
+        behind,
+        horizon: (from, to),
         wall_seconds: ((wall.now_ms() - started_ms) as f64 / 1000.0).max(0.0),
-        behind_schedule: behind,
-        records: RecordsSummary {
-            posted,
-            accepted: total.accepted,
-            dead_letters: total.rejected,
-            dead_letters_by_reason: counters
-                .rejected_by_reason
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), *v))
-                .collect(),
-            faults_injected: injected
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), *v))
-                .collect(),
-            by_topic: counters,
-        },
-        price_changes: sum(|p| p.price_changes),
-        by_partition,
-        pipelines_records,
-        pipelines_late,
-        signals,
-        features,
         quotes_issued: prices.quotes_issued(),
-        revenue_minor,
-        list_price_revenue_minor,
-        reconciled,
     })
 }
 

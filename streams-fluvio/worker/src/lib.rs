@@ -31,11 +31,13 @@
 //! - [`worker`]: the runners of a partition set, live (`serve`) or bounded (`--drain`),
 //!   with reconnects, checkpoints and a graceful stop.
 //! - [`shutdown`]: the stop signal threads wait on.
+//! - [`sole_writer`]: [`SoleWriter`], reads at the end of topics only this process
+//!   writes answered without a round trip (the demo's pricing topics).
 //! - [`bench`]: `sellout-fluvio bench`.
 //! - [`demo`]: `sellout-fluvio demo` (`sellout demo --transport fluvio`): the simulated
 //!   on-sale through ingest, partitioned topics, per-partition pipelines and repricers;
 //!   its input side is [`demo_feed`], its price loop [`demo_market`], its topics on a
-//!   cluster [`demo_cluster`].
+//!   cluster [`demo_cluster`], its last line [`demo_summary`].
 
 pub mod bench;
 pub mod config;
@@ -43,12 +45,15 @@ pub mod demo;
 pub mod demo_cluster;
 pub mod demo_feed;
 pub mod demo_market;
+pub mod demo_summary;
 pub mod namespace;
 pub mod shutdown;
+pub mod sole_writer;
 pub mod worker;
 
 pub use config::{PartitionSet, WorkerConfig};
 pub use namespace::Namespaced;
 pub use sellout_pipelines::Runner;
 pub use shutdown::Shutdown;
+pub use sole_writer::SoleWriter;
 pub use worker::{Worker, WorkerError};

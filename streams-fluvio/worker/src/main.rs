@@ -206,12 +206,16 @@ fn demo(
         );
         sim.scale = scale;
     }
+    // Ctrl-C or SIGTERM stops after the current chunk, and the topics are deleted.
+    let shutdown = Arc::new(Shutdown::new());
+    spawn_signal_listener(shutdown.clone())?;
     let options = sellout_fluvio::demo::DemoOptions {
         sim,
         duration: args.duration,
         fault_rate: args.fault_rate,
         progress: !args.headless,
         price_loop: true,
+        stop: Some(shutdown),
     };
     let summary = sellout_fluvio::demo::run_on_cluster(
         &config,

@@ -47,6 +47,7 @@ fn options() -> DemoOptions {
         fault_rate: 0.01,
         progress: false,
         price_loop: true,
+        stop: None,
     }
 }
 
