@@ -78,6 +78,17 @@ pub struct DemoArgs {
     /// Where the live board listens while the demo runs (a free port by default).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub board_listen: std::net::SocketAddr,
+    /// Where the streams are: `embedded` (the log in the data directory, the whole
+    /// system) or `fluvio` (fresh topics on the `[fluvio]` cluster: ingest, the
+    /// pipelines and the repricers, run by the `sellout-fluvio` binary; see README, Fluvio).
+    #[arg(long, value_enum, default_value_t = StreamsTransport::Embedded)]
+    pub transport: StreamsTransport,
+    /// With `--transport fluvio`: partitions of every topic of the run (default 4).
+    #[arg(long)]
+    pub partitions: Option<u32>,
+    /// With `--transport fluvio`: keep the run's topics instead of deleting them.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// `sellout simulate`.

@@ -1,5 +1,6 @@
-//! `sellout serve --transport fluvio` and `sellout bench fluvio`: handed to the
-//! `sellout-fluvio` binary, like git hands `git foo` to `git-foo`.
+//! `sellout serve --transport fluvio`, `sellout demo --transport fluvio` and `sellout
+//! bench fluvio`: handed to the `sellout-fluvio` binary, like git hands `git foo` to
+//! `git-foo`.
 //!
 //! The Fluvio side is a binary of its own (`streams-fluvio/worker`, its own cargo
 //! workspace) because the Fluvio client's features would rebuild DataFusion and polars
@@ -60,6 +61,36 @@ pub fn worker_args(cli: &Cli) -> anyhow::Result<Option<Vec<OsString>>> {
             anyhow::ensure!(
                 s.partitions.is_none() && !s.drain,
                 "--partitions and --drain need --transport fluvio"
+            );
+            return Ok(None);
+        }
+        Command::Demo(d) if d.transport == StreamsTransport::Fluvio => {
+            args.push("demo".into());
+            args.push("--duration".into());
+            args.push(format!("{}ms", d.duration.as_millis()).into());
+            args.push("--fault-rate".into());
+            args.push(d.fault_rate.to_string().into());
+            for (flag, value) in [
+                ("--partitions", d.partitions.map(|p| p.to_string())),
+                ("--seed", d.seed.map(|s| s.to_string())),
+                ("--scale", d.scale.map(|s| s.to_string())),
+            ] {
+                if let Some(value) = value {
+                    args.push(flag.into());
+                    args.push(value.into());
+                }
+            }
+            if d.keep {
+                args.push("--keep".into());
+            }
+            if d.headless {
+                args.push("--headless".into());
+            }
+        }
+        Command::Demo(d) => {
+            anyhow::ensure!(
+                d.partitions.is_none() && !d.keep,
+                "--partitions and --keep need --transport fluvio"
             );
             return Ok(None);
         }
@@ -189,6 +220,42 @@ mod tests {
             got,
             Some(["bench", "--records", "1000"].map(String::from).to_vec())
         );
+    }
+
+    #[test]
+    fn the_fluvio_demo_passes_its_flags_through() {
+        let got = args(&[
+            "sellout",
+            "demo",
+            "--transport",
+            "fluvio",
+            "--partitions",
+            "8",
+            "--duration",
+            "90s",
+            "--seed",
+            "7",
+            "--keep",
+            "--headless",
+        ])
+        .ok()
+        .flatten();
+        let want = [
+            "demo",
+            "--duration",
+            "90000ms",
+            "--fault-rate",
+            "0.001",
+            "--partitions",
+            "8",
+            "--seed",
+            "7",
+            "--keep",
+            "--headless",
+        ];
+        assert_eq!(got, Some(want.map(String::from).to_vec()));
+        assert!(matches!(args(&["sellout", "demo"]), Ok(None)));
+        assert!(args(&["sellout", "demo", "--partitions", "2"]).is_err());
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! `sellout-fluvio`: sellout's pipelines as Fluvio workers, and the Fluvio benchmark.
+//! `sellout-fluvio`: sellout's pipelines as Fluvio workers, the Fluvio benchmark and
+//! the Fluvio demo.
 //!
-//! `sellout serve --transport fluvio` and `sellout bench fluvio` run this binary (found
-//! next to `sellout`, then on `$PATH`) with their arguments. Stdout carries one JSON
-//! line at start and one at the end; logs go to stderr.
+//! `sellout serve --transport fluvio`, `sellout bench fluvio` and `sellout demo
+//! --transport fluvio` run this binary (found next to `sellout`, then on `$PATH`) with
+//! their arguments. The last stdout line is one JSON object (`serve` also prints one
+//! at start); logs and progress go to stderr.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,6 +50,10 @@ enum Command {
     /// Raw Fluvio produce beside sellout's ingest, and pipeline throughput by
     /// partitions; the last line is one JSON object.
     Bench(BenchArgs),
+    /// A simulated on-sale through ingest, fresh partitioned topics, the pipelines and
+    /// the repricers (`sellout demo --transport fluvio`); the last line is one JSON
+    /// object.
+    Demo(DemoArgs),
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +88,32 @@ struct BenchArgs {
     rounds: u32,
 }
 
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Partitions of every topic of the run.
+    #[arg(long, default_value_t = 4)]
+    partitions: u32,
+    /// Wall-clock length; the simulated span is compressed into it (`0s`: as fast
+    /// as possible).
+    #[arg(long, default_value = "60s", value_parser = sellout_fluvio::demo::parse_duration)]
+    duration: std::time::Duration,
+    /// Simulator seed (default: `[simulator] seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Multiplies the simulated demand.
+    #[arg(long)]
+    scale: Option<f64>,
+    /// Share of records corrupted on purpose to show dead-lettering (0..1).
+    #[arg(long, default_value_t = 0.001)]
+    fault_rate: f64,
+    /// Keep the run's topics (and its checkpoints and catalog) instead of deleting them.
+    #[arg(long)]
+    keep: bool,
+    /// No progress lines; only the final JSON line on stdout.
+    #[arg(long)]
+    headless: bool,
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
@@ -104,6 +136,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     match cli.command {
         Command::Serve(args) => serve(config, args),
+        Command::Demo(args) => demo(config, cli.config.as_deref(), args),
         Command::Bench(args) => {
             let report = bench::run(
                 &config,
@@ -241,6 +274,59 @@ fn start_node(
     .context("cannot read the partitions' tails to recognise re-sent records")?;
     RunningNode::start(node, addr, 2, shutdown.clone())
         .with_context(|| format!("cannot serve on {addr}"))
+}
+
+/// `sellout-fluvio demo`: `sellout demo` over Fluvio topics (see `sellout_fluvio::demo`).
+fn demo(
+    config: WorkerConfig,
+    explicit: Option<&std::path::Path>,
+    args: DemoArgs,
+) -> anyhow::Result<()> {
+    let mut sim = sellout_fluvio::demo::simulator_config(explicit)?;
+    if let Some(seed) = args.seed {
+        sim.seed = seed;
+    }
+    if let Some(scale) = args.scale {
+        anyhow::ensure!(
+            scale > 0.0 && scale.is_finite(),
+            "--scale must be positive, got {scale}"
+        );
+        sim.scale = scale;
+    }
+    // Ctrl-C or SIGTERM stops after the current chunk, and the topics are deleted.
+    let shutdown = Arc::new(Shutdown::new());
+    spawn_signal_listener(shutdown.clone())?;
+    let options = sellout_fluvio::demo::DemoOptions {
+        sim,
+        duration: args.duration,
+        fault_rate: args.fault_rate,
+        progress: !args.headless,
+        price_loop: true,
+        stop: Some(shutdown),
+    };
+    let summary = sellout_fluvio::demo::run_on_cluster(
+        &config,
+        &options,
+        args.partitions,
+        args.keep,
+        Arc::new(SystemClock),
+    )?;
+    if !args.headless {
+        eprintln!(
+            "demo finished: {} records posted, {} accepted, {} dead-lettered over {} partitions, reconciled: {}",
+            summary.records.posted,
+            summary.records.accepted,
+            summary.records.dead_letters,
+            summary.partitions,
+            summary.reconciled
+        );
+    }
+    println!("{}", serde_json::to_string(&summary)?);
+    anyhow::ensure!(
+        summary.reconciled,
+        "counts do not reconcile: see the summary above"
+    );
+    Ok(())
 }
 
 /// The partition count every input and output topic shares (created when missing).
