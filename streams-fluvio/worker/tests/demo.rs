@@ -220,6 +220,7 @@ fn the_demo_on_fluvio_matches_embedded_partitions_and_cleans_up() {
         data_dir: dir.path().join("data"),
         fluvio: FluvioConfig::at(endpoint.clone()),
         pipelines: PipelinesConfig::default(),
+        ..WorkerConfig::default()
     };
     let summary = demo::run_on_cluster(&config, &options(), 2, true, Arc::new(ManualClock::new(0)))
         .unwrap_or_else(|e| panic!("demo on Fluvio: {e}"));
