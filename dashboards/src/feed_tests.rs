@@ -233,6 +233,12 @@ fn a_topic_past_retention_is_skipped_and_counted() {
 
 /// A bundle whose every horizon says 0.5 (zero weights, identity calibration).
 fn even_bundle() -> ModelBundle {
+    weighted_bundle(0.0)
+}
+
+/// A bundle whose every horizon weighs every standardised feature by `w`.
+fn weighted_bundle(w: f64) -> ModelBundle {
+    let n = sellout_models::sellout::NF;
     use sellout_models::calibration::Calibration;
     use sellout_models::logistic::{Logistic, Platt};
     use sellout_models::sellout::{HorizonModel, SellOutModel};
@@ -241,10 +247,10 @@ fn even_bundle() -> ModelBundle {
         .map(|horizon| HorizonModel {
             horizon,
             logistic: Logistic {
-                weights: vec![0.0; 11],
+                weights: vec![w; n],
                 intercept: 0.0,
-                mean: vec![0.0; 11],
-                std: vec![1.0; 11],
+                mean: vec![0.0; n],
+                std: vec![1.0; n],
             },
             calibration: Calibration::Platt(Platt::IDENTITY),
         })
@@ -279,6 +285,41 @@ fn a_model_bundle_gives_probabilities() {
     assert_eq!(row["p_14d"], 0.5);
     assert_eq!(row["p_by_start"], 0.5);
     assert_eq!(row["categories"][1]["p_14d"], 0.5);
+}
+
+/// The model reads a category against its event: the same snapshot scores differently
+/// once a sibling category's snapshot is on the board (its seats and pace join the
+/// event's context), as in training.
+#[test]
+fn a_category_is_scored_with_its_event_siblings() {
+    let bundle = weighted_bundle(0.01);
+    let score_a = |with_sibling: bool| {
+        let mut state = crate::board::state::BoardState::new(&catalog());
+        let mut points = Vec::new();
+        if with_sibling {
+            state.apply_feature(
+                &sellout_feature("cat-b", 90, T0 + 30_000),
+                Some(&bundle),
+                &mut points,
+            );
+        }
+        state.apply_feature(
+            &sellout_feature("cat-a", 10, T0 + 60_000),
+            Some(&bundle),
+            &mut points,
+        );
+        let event = state.events.get("ev-1").expect("event");
+        let c = event.categories.iter().find(|c| c.category_id == "cat-a");
+        let forecast = c.and_then(|c| c.forecast.clone()).expect("a forecast");
+        forecast.p_14d.expect("p_14d")
+    };
+    let logit = |p: f64| (p / (1.0 - p)).ln();
+    let alone = score_a(false);
+    let among = score_a(true);
+    assert!(
+        (logit(alone) - logit(among)).abs() > 1e-3,
+        "the sibling changed nothing: {alone} vs {among}"
+    );
 }
 
 #[test]
