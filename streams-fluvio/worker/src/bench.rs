@@ -308,6 +308,26 @@ fn pipeline(
             }
         }
     }
+    // Every topic the runners touch exists before the clock starts, as it does in a
+    // deployment: creating one (an SC round trip, then waiting for the SPU's replica)
+    // costs hundreds of milliseconds, once, whatever the partition count, and would
+    // otherwise be timed as pipeline work.
+    let outputs = [
+        sellout_pipelines::output::SIGNALS_TOPIC,
+        sellout_pipelines::output::FEATURES_TOPIC,
+        sellout_pipelines::output::LATE_TOPIC,
+        sellout_ingest::erasure::TOPIC,
+    ];
+    for name in Topic::ALL.iter().map(|t| t.as_str()).chain(outputs) {
+        transport
+            .partitions(&format!("{prefix}{name}"))
+            .map_err(streams)?;
+    }
+    // The checkpoint topic too (shared by every consumer; created on first use).
+    transport
+        .partition(0)
+        .committed(&format!("{prefix}{}", Topic::ALL[0].as_str()), "bench")
+        .map_err(streams)?;
     let dir = std::env::temp_dir().join(format!("sellout-fluvio-bench-{tag}-{parts}"));
     let _ = std::fs::remove_dir_all(&dir);
     // One connection per partition, as separate workers would have.
