@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 use sellout_ingest::catalog::Catalog;
 use sellout_models::demand::Prior;
+use sellout_models::demand_prior::{SpanPrior, prior_for};
 use sellout_models::pricing::{GlmPricer, Optimiser as _, PriceBounds, PricingConfig};
 use sellout_pipelines::output::SellOutFeatures;
 use sellout_pricing::guardrails::Proposal;
@@ -27,6 +28,7 @@ struct Learner {
 pub struct ModelOptimiser {
     version: String,
     prior: Prior,
+    spans: Vec<SpanPrior>,
     bounds: HashMap<Key, (i64, i64)>,
     learners: Mutex<HashMap<Key, Learner>>,
 }
@@ -35,6 +37,18 @@ impl ModelOptimiser {
     /// Pricers starting from `prior` (the trained bundle's demand prior), bounded by
     /// each category's floor and cap in `catalog`; `version` names the model.
     pub fn new(prior: Prior, catalog: &Catalog, version: String) -> Self {
+        Self::with_spans(prior, Vec::new(), catalog, version)
+    }
+
+    /// [`ModelOptimiser::new`] with priors by span left to the event: a category
+    /// first priced `h` hours before its event starts from the shortest span covering
+    /// `h` (its booking curve's slope over that span), `prior` when none does.
+    pub fn with_spans(
+        prior: Prior,
+        spans: Vec<SpanPrior>,
+        catalog: &Catalog,
+        version: String,
+    ) -> Self {
         let bounds = catalog
             .events
             .iter()
@@ -50,6 +64,7 @@ impl ModelOptimiser {
         Self {
             version,
             prior,
+            spans,
             bounds,
             learners: Mutex::new(HashMap::new()),
         }
@@ -67,7 +82,10 @@ impl Optimiser for ModelOptimiser {
         let (floor_minor, cap_minor) = *self.bounds.get(&key)?;
         let mut learners = self.learners.lock().ok()?;
         let learner = learners.entry(key).or_insert_with(|| Learner {
-            pricer: GlmPricer::new(self.prior, PricingConfig::default()),
+            pricer: GlmPricer::new(
+                prior_for(&self.spans, self.prior, features.hours_to_event),
+                PricingConfig::default(),
+            ),
             last: None,
         });
         // Learn from the stretch since the last snapshot, once per snapshot.

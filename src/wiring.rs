@@ -109,8 +109,12 @@ pub fn repricer(
             })?;
             let version = format!("glm/{}", meta.version);
             tracing::info!(message = "Pricing with the model.", %version);
-            let optimiser =
-                crate::optimiser::ModelOptimiser::new(bundle.demand_prior, catalog, version);
+            let optimiser = crate::optimiser::ModelOptimiser::with_spans(
+                bundle.demand_prior,
+                bundle.demand_priors_by_span,
+                catalog,
+                version,
+            );
             sellout_pricing::Repricer::new(service, Box::new(optimiser))
         }
     };

@@ -264,6 +264,7 @@ fn weighted_bundle(w: f64) -> ModelBundle {
         },
         demand_prior: Default::default(),
         cold_start: None,
+        demand_priors_by_span: Vec::new(),
     }
 }
 

@@ -70,6 +70,48 @@ pub fn prior_within(history: &[Labelled], hours_to_event: f64) -> Result<Prior, 
     }
 }
 
+/// Spans (hours to the event) a bundle fits priors for: a day, three days, a week,
+/// two weeks, a month.
+pub const SPANS_H: [f64; 5] = [24.0, 72.0, 168.0, 336.0, 720.0];
+
+/// A prior fitted on the stretches within `hours` of their event ([`prior_within`]).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SpanPrior {
+    /// The span's length: hours to the event at most.
+    pub hours: f64,
+    /// The prior fitted on it.
+    pub prior: Prior,
+}
+
+/// The priors of [`SPANS_H`] that history has enough stretches for, shortest first.
+pub fn span_priors(history: &[Labelled]) -> Vec<SpanPrior> {
+    let all = demand_observations(history);
+    SPANS_H
+        .iter()
+        .filter_map(|&hours| {
+            let within: Vec<Observation> = all
+                .iter()
+                .filter(|o| o.inputs.hours_to_event <= hours)
+                .copied()
+                .collect();
+            (within.len() >= MIN_SPAN_OBSERVATIONS)
+                .then(|| fit_prior(&within).ok())
+                .flatten()
+                .map(|prior| SpanPrior { hours, prior })
+        })
+        .collect()
+}
+
+/// The prior for a sale first priced `hours_to_event` before its event: the shortest
+/// span that covers it, else `whole` (the whole history's).
+pub fn prior_for(spans: &[SpanPrior], whole: Prior, hours_to_event: f64) -> Prior {
+    spans
+        .iter()
+        .filter(|s| hours_to_event.is_finite() && s.hours >= hours_to_event)
+        .min_by(|a, b| a.hours.total_cmp(&b.hours))
+        .map_or(whole, |s| s.prior)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +140,18 @@ mod tests {
         assert_eq!(prior_within(&h.snapshots, 1e9).unwrap(), whole);
         assert_eq!(prior_within(&h.snapshots, 0.5).unwrap(), whole);
         assert_eq!(prior_within(&h.snapshots, f64::NAN).unwrap(), whole);
+        // The bundle's spans are those fits; a sale is priced with the shortest span
+        // that covers its hours left, the whole history's past the longest.
+        let spans = span_priors(&h.snapshots);
+        let week_span = spans
+            .iter()
+            .find(|s| s.hours == 168.0)
+            .expect("a week's span");
+        assert_eq!(week_span.prior, prior_within(&h.snapshots, 168.0).unwrap());
+        assert_eq!(prior_for(&spans, whole, 100.0), week_span.prior);
+        assert_eq!(prior_for(&spans, whole, 168.0), week_span.prior);
+        assert_ne!(prior_for(&spans, whole, 169.0), week_span.prior);
+        assert_eq!(prior_for(&spans, whole, 1e6), whole);
+        assert_eq!(prior_for(&spans, whole, f64::NAN), whole);
     }
 }

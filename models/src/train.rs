@@ -45,6 +45,11 @@ pub struct ModelBundle {
     /// Priors of new events from their cluster (absent in bundles trained before it).
     #[serde(default)]
     pub cold_start: Option<crate::coldstart::ColdStartModel>,
+    /// Demand priors fitted on the last day, days, week… before events
+    /// ([`crate::demand_prior::span_priors`]): a sale is priced with the slope of the
+    /// span it has left, not the whole sale's (empty in bundles trained before them).
+    #[serde(default)]
+    pub demand_priors_by_span: Vec<crate::demand_prior::SpanPrior>,
 }
 
 /// Demand observations from consecutive snapshots of each category.
@@ -121,10 +126,12 @@ pub fn train(train: &[Labelled], calibrate: &[Labelled]) -> Result<ModelBundle, 
     };
     let cold_start =
         crate::coldstart::ColdStartModel::fit(&all_rows, demand_prior, (events / 4).clamp(1, 6));
+    let demand_priors_by_span = crate::demand_prior::span_priors(&all_rows);
     Ok(ModelBundle {
         sellout,
         demand_prior,
         cold_start,
+        demand_priors_by_span,
     })
 }
 

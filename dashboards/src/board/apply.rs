@@ -201,8 +201,7 @@ impl BoardState {
                 };
                 c.latest = Some(f.clone());
                 let context = context.unwrap_or_else(|| EventContext::alone(f));
-                let score =
-                    model.map(|b| b.sellout.score_in(f, c.list_minor, t, None, &context));
+                let score = model.map(|b| b.sellout.score_in(f, c.list_minor, t, None, &context));
                 let expected_ms = match score {
                     Some(s) => s.expected_sell_out_at,
                     None => expected_sell_out_hours(f, c.list_minor, None)
