@@ -34,21 +34,12 @@ pub struct ModelOptimiser {
 }
 
 impl ModelOptimiser {
-    /// Pricers starting from `prior` (the trained bundle's demand prior), bounded by
-    /// each category's floor and cap in `catalog`; `version` names the model.
-    pub fn new(prior: Prior, catalog: &Catalog, version: String) -> Self {
-        Self::with_spans(prior, Vec::new(), catalog, version)
-    }
-
-    /// [`ModelOptimiser::new`] with priors by span left to the event: a category
-    /// first priced `h` hours before its event starts from the shortest span covering
-    /// `h` (its booking curve's slope over that span), `prior` when none does.
-    pub fn with_spans(
-        prior: Prior,
-        spans: Vec<SpanPrior>,
-        catalog: &Catalog,
-        version: String,
-    ) -> Self {
+    /// Pricers starting from the trained bundle's demand priors, bounded by each
+    /// category's floor and cap in `catalog`; `version` names the model. A category
+    /// first priced `h` hours before its event starts from the shortest span of
+    /// `spans` covering `h` (its booking curve's slope over that span), from `prior`
+    /// (the whole history's) when none does.
+    pub fn new(prior: Prior, spans: Vec<SpanPrior>, catalog: &Catalog, version: String) -> Self {
         let bounds = catalog
             .events
             .iter()
@@ -151,7 +142,8 @@ mod tests {
         let catalog = catalog();
         let event = catalog.event("ev-1").expect("ev-1");
         let cat = event.category("cat-1").expect("cat-1");
-        let optimiser = ModelOptimiser::new(Prior::default(), &catalog, "glm/test".into());
+        let optimiser =
+            ModelOptimiser::new(Prior::default(), Vec::new(), &catalog, "glm/test".into());
         let signals = VecDeque::new();
         let mut proposals = 0;
         for (sold, remaining, hours) in [(100, 900, 200.0), (400, 600, 150.0), (990, 10, 100.0)] {

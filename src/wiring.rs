@@ -109,7 +109,7 @@ pub fn repricer(
             })?;
             let version = format!("glm/{}", meta.version);
             tracing::info!(message = "Pricing with the model.", %version);
-            let optimiser = crate::optimiser::ModelOptimiser::with_spans(
+            let optimiser = crate::optimiser::ModelOptimiser::new(
                 bundle.demand_prior,
                 bundle.demand_priors_by_span,
                 catalog,
