@@ -311,7 +311,7 @@ fn a_category_is_scored_with_its_event_siblings() {
         );
         let event = state.events.get("ev-1").expect("event");
         let c = event.categories.iter().find(|c| c.category_id == "cat-a");
-        let forecast = c.and_then(|c| c.forecast.clone()).expect("a forecast");
+        let forecast = c.and_then(|c| c.forecast).expect("a forecast");
         forecast.p_14d.expect("p_14d")
     };
     let logit = |p: f64| (p / (1.0 - p)).ln();
