@@ -125,6 +125,11 @@ impl Buckets {
         sum
     }
 
+    /// The start of the oldest bucket starting at or after `from`.
+    pub fn first_from(&self, from: Timestamp) -> Option<Timestamp> {
+        self.buckets.iter().map(|(s, _)| *s).find(|s| *s >= from)
+    }
+
     /// Sum of the buckets that start in `[from, to)`.
     pub fn sum(&self, from: Timestamp, to: Timestamp) -> i64 {
         self.buckets
@@ -225,6 +230,12 @@ impl<T> Latest<T> {
             .find(|(s, _, _)| *s < end)
             .map(|(_, t, v)| (*t, v))
             .or(self.settled.as_ref().map(|(t, v)| (*t, v)))
+    }
+
+    /// Forgets what was noted before `until` (a bucket boundary), settled or not.
+    pub fn forget_before(&mut self, until: Timestamp) {
+        self.settle(until);
+        self.settled = None;
     }
 
     /// Keeps only the latest of the buckets that ended by `until`.

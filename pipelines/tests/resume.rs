@@ -16,7 +16,7 @@ use std::sync::Arc;
 use sellout_ingest::catalog::Catalog;
 use sellout_ingest::records::{AnyRecord, Topic, wire};
 use sellout_pipelines::output::FeatureBody;
-use sellout_pipelines::{Engine, Feature, PipelinesConfig, Runner};
+use sellout_pipelines::{Engine, Feature, PipelinesConfig, Runner, Signal};
 use sellout_simulator::{ListPrices, SimConfig, Simulation};
 use sellout_streams::log::{EmbeddedLog, LogConfig};
 use sellout_streams::{Batch, ManualClock, Transport};
@@ -203,35 +203,55 @@ fn a_live_runner_stopped_anywhere_then_drained_matches_a_bounded_run() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// 2026-11-01T10:00:00Z.
+const T0: i64 = 1_793_527_200_000;
+const MINUTE: i64 = 60_000;
+
 fn record(json: &str) -> AnyRecord {
     serde_json::from_str(json).expect("record")
 }
 
-fn purchase(quantity: u32, price: i64, time: &str) -> AnyRecord {
+fn post(time: i64) -> AnyRecord {
     record(&format!(
-        r#"{{"topic": "sales", "kind": "purchase", "event_id": "ev-1", "category_id": "cat-1", "session_id": "s-{time}", "quantity": {quantity}, "unit_price_minor": {price}, "currency": "GBP", "channel": "web", "time": "{time}"}}"#
+        r#"{{"topic": "social", "source": "x", "text": "Who else is going?", "language": "en", "author_reach": 10, "event_ids": ["ev-1"], "time": {time}}}"#
     ))
 }
 
-/// The features an engine running only the features job emits for `records` (in
-/// that order, processing time standing still), finishing the social topic after its
-/// last record when `finish_social` (as a bounded run does) and the input at the end.
-fn features(records: &[AnyRecord], finish_social: bool) -> Vec<Feature> {
+fn purchase(quantity: u32, price: i64, time: i64) -> AnyRecord {
+    record(&format!(
+        r#"{{"topic": "sales", "kind": "purchase", "event_id": "ev-1", "category_id": "cat-1", "session_id": "s-{time}", "quantity": {quantity}, "unit_price_minor": {price}, "currency": "GBP", "channel": "web", "time": {time}}}"#
+    ))
+}
+
+/// What an engine running `config` emits for `records` (in that order, processing
+/// time standing still), finishing the topic `silent` after its last record when
+/// `finish` (as a bounded run does) and the input at the end. Without it, `silent`
+/// holds the watermark back, so every record is processed before the timers due
+/// between them fire (as in a live runner that read `silent` to its end).
+fn engine_outputs(
+    config: PipelinesConfig,
+    records: &[AnyRecord],
+    silent: Topic,
+    finish: bool,
+) -> (Vec<Signal>, Vec<Feature>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/catalog.json");
     let catalog = Arc::new(Catalog::load(&path).expect("catalog"));
-    let config = PipelinesConfig {
-        jobs: vec!["features".into()],
-        ..PipelinesConfig::default()
-    };
     let mut engine = Engine::new(config, catalog).expect("engine");
     for (offset, r) in (0..).zip(records) {
         engine.process(r.topic(), offset, r, 0);
-        if finish_social && r.topic() == Topic::Social {
-            engine.finish_topic(Topic::Social);
+        if finish && r.topic() == silent {
+            engine.finish_topic(silent);
         }
     }
     engine.finish();
-    engine.take_outputs().1
+    engine.take_outputs()
+}
+
+fn only(job: &str) -> PipelinesConfig {
+    PipelinesConfig {
+        jobs: vec![job.into()],
+        ..PipelinesConfig::default()
+    }
 }
 
 /// A sale after a tick that a live runner processed before the tick fired (a silent
@@ -240,14 +260,12 @@ fn features(records: &[AnyRecord], finish_social: bool) -> Vec<Feature> {
 #[test]
 fn a_sale_processed_ahead_of_a_tick_is_not_in_its_figures() {
     let records = [
-        record(
-            r#"{"topic": "social", "source": "x", "text": "Who else is going?", "language": "en", "author_reach": 10, "event_ids": ["ev-1"], "time": "2026-11-01T10:00:00.000Z"}"#,
-        ),
-        purchase(2, 5_000, "2026-11-01T10:01:00.000Z"),
-        purchase(3, 7_000, "2026-11-01T10:20:00.000Z"),
+        post(T0),
+        purchase(2, 5_000, T0 + MINUTE),
+        purchase(3, 7_000, T0 + 20 * MINUTE),
     ];
-    let live = features(&records, false);
-    let bounded = features(&records, true);
+    let (_, live) = engine_outputs(only("features"), &records, Topic::Social, false);
+    let (_, bounded) = engine_outputs(only("features"), &records, Topic::Social, true);
     assert_eq!(live, bounded);
     let [
         Feature {
@@ -259,6 +277,45 @@ fn a_sale_processed_ahead_of_a_tick_is_not_in_its_figures() {
     else {
         panic!("one tick expected: {live:?}");
     };
-    assert_eq!(*time, 1_793_527_200_000 + 15 * 60_000, "the 10:15 tick");
+    assert_eq!(*time, T0 + 15 * MINUTE, "the 10:15 tick");
     assert_eq!((f.sold, f.sales_15m, f.price_minor), (2, 2, 5_000));
+}
+
+/// A category idle for `active_hours` and then busy again starts afresh, whether the
+/// sales after the idle spell were processed before the minute that found it idle
+/// closed (live, a silent source holding the watermark) or after (bounded).
+#[test]
+fn an_idle_category_restarts_the_same_however_far_ahead_its_next_sales_were_read() {
+    let mut config = only("surges");
+    config.surges.active_hours = 1;
+    let mut records = vec![post(T0)];
+    // A steady sale a minute, two hours of nothing, then a rush.
+    records.extend((1..=45).map(|m| purchase(1, 5_000, T0 + m * MINUTE + 10_000)));
+    for m in 0..10 {
+        for s in 0..20 {
+            records.push(purchase(1, 5_000, T0 + (165 + m) * MINUTE + s * 1_000));
+        }
+    }
+    let (live, _) = engine_outputs(config.clone(), &records, Topic::Social, false);
+    let (bounded, _) = engine_outputs(config, &records, Topic::Social, true);
+    assert!(!bounded.is_empty(), "the idle spell is a slump");
+    assert_eq!(live, bounded);
+}
+
+/// The same for an event's buzz: an event idle for `active_hours` starts afresh with
+/// its next post, however far ahead of the minute that found it idle it was read.
+#[test]
+fn an_idle_event_restarts_its_buzz_the_same_however_far_ahead_its_next_posts_were_read() {
+    let mut config = only("buzz");
+    config.buzz.active_hours = 1;
+    // A sale stands in for the silent source holding the watermark back.
+    let mut records = vec![purchase(1, 5_000, T0)];
+    records.extend((1..=45).map(|m| post(T0 + m * MINUTE + 10_000)));
+    for m in 0..10 {
+        records.extend((0..30).map(|s| post(T0 + (165 + m) * MINUTE + s * 1_000)));
+    }
+    let (live, _) = engine_outputs(config.clone(), &records, Topic::Sales, false);
+    let (bounded, _) = engine_outputs(config, &records, Topic::Sales, true);
+    assert!(!bounded.is_empty(), "the idle spell and the rush are buzz");
+    assert_eq!(live, bounded);
 }
