@@ -15,7 +15,10 @@ use serde::{Deserialize, Serialize};
 use crate::engine::EngineState;
 
 const MAGIC: &[u8; 4] = b"SOCP";
-const VERSION: u8 = 1;
+/// Bumped whenever a job's state changes shape (postcard is not self-describing, so
+/// an old state could decode into nonsense): 2, features, surges and buzz keep their
+/// running figures by event time.
+const VERSION: u8 = 2;
 const HEADER: usize = 4 + 1 + 4 + 4;
 
 /// Everything a restarted runner needs.

@@ -112,6 +112,24 @@ impl Buckets {
         }
     }
 
+    /// Removes the buckets that ended by `until` and returns their sum.
+    pub fn take_before(&mut self, until: Timestamp) -> i64 {
+        let mut sum = 0;
+        while let Some((s, n)) = self.buckets.front() {
+            if *s + self.bucket_ms > until {
+                break;
+            }
+            sum += n;
+            self.buckets.pop_front();
+        }
+        sum
+    }
+
+    /// The start of the oldest bucket starting at or after `from`.
+    pub fn first_from(&self, from: Timestamp) -> Option<Timestamp> {
+        self.buckets.iter().map(|(s, _)| *s).find(|s| *s >= from)
+    }
+
     /// Sum of the buckets that start in `[from, to)`.
     pub fn sum(&self, from: Timestamp, to: Timestamp) -> i64 {
         self.buckets
@@ -126,6 +144,112 @@ impl Buckets {
     /// Sum over the `window_ms` ending at `end` (exclusive), bucket-aligned.
     pub fn window(&self, end: Timestamp, window_ms: i64) -> i64 {
         self.sum(end - window_ms, end)
+    }
+}
+
+/// A running total read as of an event time: what was added at times before it,
+/// whatever order the additions came in (records may be processed ahead of the times
+/// read at, while a slow source holds the watermark back).
+///
+/// Amounts are kept per bucket until [`Total::settle`] folds the buckets that ended
+/// by a time into one sum; reads are at bucket-aligned times no older than that.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Total {
+    settled: i64,
+    recent: Buckets,
+}
+
+impl Total {
+    /// A total kept in buckets of `bucket_ms` until settled.
+    pub fn new(bucket_ms: i64) -> Self {
+        Self {
+            settled: 0,
+            recent: Buckets::new(bucket_ms, bucket_ms),
+        }
+    }
+
+    /// Adds `n` at `time`.
+    pub fn add(&mut self, time: Timestamp, n: i64) {
+        self.recent.add(time, n);
+    }
+
+    /// The sum of what was added at times before `end` (a bucket boundary).
+    pub fn before(&self, end: Timestamp) -> i64 {
+        self.settled + self.recent.sum(Timestamp::MIN, end)
+    }
+
+    /// Folds the buckets that ended by `until` into the settled sum.
+    pub fn settle(&mut self, until: Timestamp) {
+        self.settled += self.recent.take_before(until);
+    }
+}
+
+/// The value of the latest record before an event time (by record time; of two at
+/// the same time, the one added last), whatever order the records came in.
+///
+/// One (time, value) is kept per bucket until [`Latest::settle`] keeps only the
+/// latest of those that ended by a time; reads are at bucket-aligned times no older
+/// than that.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Latest<T> {
+    bucket_ms: i64,
+    settled: Option<(Timestamp, T)>,
+    /// (bucket start, time, value), oldest bucket first.
+    recent: VecDeque<(Timestamp, Timestamp, T)>,
+}
+
+impl<T> Latest<T> {
+    /// Latest values kept per bucket of `bucket_ms` until settled.
+    pub fn new(bucket_ms: i64) -> Self {
+        Self {
+            bucket_ms: bucket_ms.max(1),
+            settled: None,
+            recent: VecDeque::new(),
+        }
+    }
+
+    /// Notes `value` at `time`.
+    pub fn set(&mut self, time: Timestamp, value: T) {
+        let start = tumbling_start(time, self.bucket_ms);
+        let i = self.recent.partition_point(|(s, _, _)| *s < start);
+        match self.recent.get_mut(i) {
+            Some((s, t, v)) if *s == start => {
+                if time >= *t {
+                    (*t, *v) = (time, value);
+                }
+            }
+            _ => self.recent.insert(i, (start, time, value)),
+        }
+    }
+
+    /// The latest (time, value) before `end` (a bucket boundary).
+    pub fn before(&self, end: Timestamp) -> Option<(Timestamp, &T)> {
+        self.recent
+            .iter()
+            .rev()
+            .find(|(s, _, _)| *s < end)
+            .map(|(_, t, v)| (*t, v))
+            .or(self.settled.as_ref().map(|(t, v)| (*t, v)))
+    }
+
+    /// Forgets what was noted before `until` (a bucket boundary), settled or not.
+    pub fn forget_before(&mut self, until: Timestamp) {
+        self.settle(until);
+        self.settled = None;
+    }
+
+    /// Keeps only the latest of the buckets that ended by `until`.
+    pub fn settle(&mut self, until: Timestamp) {
+        while let Some((s, _, _)) = self.recent.front() {
+            if *s + self.bucket_ms > until {
+                break;
+            }
+            if let Some((_, t, v)) = self.recent.pop_front()
+                && self.settled.as_ref().is_none_or(|(st, _)| t >= *st)
+            {
+                self.settled = Some((t, v));
+            }
+        }
     }
 }
 
@@ -223,6 +347,40 @@ impl Ticker {
         }
         self.next = Some(tick + self.interval);
         Some(tick)
+    }
+}
+
+#[cfg(test)]
+mod as_of_tests {
+    use super::*;
+
+    #[test]
+    fn a_total_counts_what_came_before_whatever_the_order() {
+        let mut t = Total::new(60_000);
+        t.add(200_000, 5);
+        t.add(10_000, 1);
+        t.add(70_000, -2);
+        assert_eq!(t.before(60_000), 1);
+        assert_eq!(t.before(120_000), -1);
+        assert_eq!(t.before(240_000), 4);
+        t.settle(120_000);
+        assert_eq!((t.before(120_000), t.before(240_000)), (-1, 4));
+    }
+
+    #[test]
+    fn latest_is_by_record_time_not_arrival() {
+        let mut l = Latest::new(60_000);
+        assert_eq!(l.before(i64::MAX), None);
+        l.set(130_000, 3);
+        l.set(10_000, 1);
+        l.set(70_000, 2);
+        l.set(65_000, 9);
+        assert_eq!(l.before(60_000), Some((10_000, &1)));
+        assert_eq!(l.before(120_000), Some((70_000, &2)), "older in its minute");
+        assert_eq!(l.before(180_000), Some((130_000, &3)));
+        l.settle(120_000);
+        assert_eq!(l.before(120_000), Some((70_000, &2)));
+        assert_eq!(l.before(180_000), Some((130_000, &3)));
     }
 }
 

@@ -6,6 +6,8 @@
 //! German, Spanish, with negation). Volume is observed every minute for every event
 //! mentioned in the last `active_hours`, zero included; sentiment only in minutes with
 //! at least `min_posts_for_sentiment` posts, since the mean of two posts is noise.
+//! An event idle for `active_hours` before a minute starts afresh with its next post;
+//! idleness is read by event time, not by what was processed (see [`super::surges`]).
 
 use std::collections::BTreeMap;
 
@@ -18,7 +20,7 @@ use crate::output::{
     BuzzMetric, BuzzPoint, Feature, FeatureBody, Signal, SignalDetail, SignalKind, output_id,
 };
 use crate::sentiment;
-use crate::window::{Ticker, tumbling_start};
+use crate::window::{Latest, Ticker, tumbling_start};
 
 const MINUTE: i64 = 60_000;
 
@@ -69,10 +71,36 @@ struct Event {
     minutes: BTreeMap<Timestamp, Minute>,
     volume: ChangeDetector,
     mood: ChangeDetector,
-    last_post: Timestamp,
+    /// Posts, by event time.
+    posts: Latest<()>,
     /// The first minute this event is observed at: the end of its first post's
     /// minute (ticks still pending from before it are not its history; see surges).
     first_tick: Timestamp,
+}
+
+impl Event {
+    /// Whether the event is still watched at `tick`: mentioned in the `active` ms
+    /// before it, or posts read ahead of it start it afresh (as new from its first
+    /// minute at or after `tick`: no history, no baseline).
+    fn keep_at(&mut self, tick: Timestamp, active: i64) -> bool {
+        self.posts.settle(tick);
+        if self
+            .posts
+            .before(tick)
+            .is_some_and(|(t, _)| t >= tick - active)
+        {
+            return true;
+        }
+        let Some(first) = self.minutes.range(tick..).next().map(|(s, _)| *s) else {
+            return false;
+        };
+        self.minutes.retain(|s, _| *s >= tick);
+        self.volume = ChangeDetector::new();
+        self.mood = ChangeDetector::new();
+        self.posts.forget_before(tick);
+        self.first_tick = first + MINUTE;
+        true
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -106,9 +134,7 @@ impl Buzz {
     fn tick(&mut self, tick: Timestamp, out: &mut Emitter) {
         let active = i64::from(self.config.active_hours) * 60 * MINUTE;
         let start = tick - MINUTE;
-        self.state
-            .events
-            .retain(|_, e| e.last_post >= tick - active);
+        self.state.events.retain(|_, e| e.keep_at(tick, active));
         for (event_id, e) in &mut self.state.events {
             if tick < e.first_tick {
                 continue;
@@ -196,10 +222,10 @@ impl Job for Buzz {
                     minutes: BTreeMap::new(),
                     volume: ChangeDetector::new(),
                     mood: ChangeDetector::new(),
-                    last_post: post.time,
+                    posts: Latest::new(MINUTE),
                     first_tick: tumbling_start(post.time, MINUTE) + MINUTE,
                 });
-            e.last_post = e.last_post.max(post.time);
+            e.posts.set(post.time, ());
             let m = e.minutes.entry(start).or_default();
             m.posts += 1;
             m.reach = m.reach.saturating_add(post.author_reach);

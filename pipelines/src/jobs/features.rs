@@ -8,10 +8,14 @@
 //! A surge, slump or abandoned cart adds a snapshot at once (at the start of the
 //! signal's minute), so models see the change without waiting for the next tick.
 //!
-//! Windows are whole minutes ending at the snapshot time (exclusive). A tick is
-//! emitted only once the watermark passed it by the allowed lateness, so each count
-//! holds every record that was not routed to the late side output, and equals a batch
-//! count over the same records.
+//! Windows are whole minutes ending at the snapshot time (exclusive), and so are the
+//! running figures: `sold` counts the purchases less refunds before it, the price is
+//! that of the latest purchase or cart add before it, and activity is read before it.
+//! A tick is emitted only once the watermark passed it by the allowed lateness, so each
+//! figure holds every record before it that was not routed to the late side output,
+//! and none after it, whatever order the records came in: it equals a batch count over
+//! the same records. (A live runner may have processed records far ahead of a tick
+//! while a silent source held the watermark back; a bounded one, not.)
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,7 +29,7 @@ use crate::output::{
     Feature, FeatureBody, SellOutFeatures, Signal, SignalDetail, SignalKind, output_id,
 };
 use crate::sentiment;
-use crate::window::{Buckets, Ticker, tumbling_start};
+use crate::window::{Buckets, Latest, Ticker, Total, tumbling_start};
 
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
@@ -49,15 +53,19 @@ impl Default for FeaturesConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Category {
-    sold: i64,
+    /// Tickets bought less tickets refunded, by event time.
+    sold: Total,
     sales: Buckets,
     cart_adds: Buckets,
     abandoned: Buckets,
     bought: Buckets,
-    price_minor: i64,
+    /// The catalog's price, until a purchase or cart add says otherwise.
+    list_price_minor: i64,
+    /// Unit price of each purchase and cart add, by event time.
+    price_minor: Latest<i64>,
     currency: Id,
-    first_activity: Timestamp,
-    last_activity: Timestamp,
+    /// Sales records of any kind, by event time.
+    activity: Latest<()>,
     /// Time of the last snapshot emitted: a tick and a signal (or two signals) in the
     /// same minute share one snapshot.
     last_snapshot: Timestamp,
@@ -114,15 +122,15 @@ impl Features {
             self.state.categories.insert(
                 key.clone(),
                 Category {
-                    sold: 0,
+                    sold: Total::new(MINUTE),
                     sales: Buckets::new(MINUTE, DAY),
                     cart_adds: Buckets::new(MINUTE, HOUR),
                     abandoned: Buckets::new(MINUTE, DAY),
                     bought: Buckets::new(MINUTE, DAY),
-                    price_minor: category.list_price_minor,
+                    list_price_minor: category.list_price_minor,
+                    price_minor: Latest::new(MINUTE),
                     currency: category.currency.clone(),
-                    first_activity: Timestamp::MAX,
-                    last_activity: Timestamp::MIN,
+                    activity: Latest::new(MINUTE),
                     last_snapshot: Timestamp::MIN,
                 },
             );
@@ -154,7 +162,7 @@ impl Features {
         });
         let abandoned = c.abandoned.window(at, DAY);
         let ended = abandoned + c.bought.window(at, DAY);
-        let sold = c.sold.clamp(0, i64::from(u32::MAX)) as u32;
+        let sold = c.sold.before(at).clamp(0, i64::from(u32::MAX)) as u32;
         let count = |n: i64| n.clamp(0, i64::from(u32::MAX)) as u32;
         Some(SellOutFeatures {
             event_id: event_id.clone(),
@@ -175,7 +183,10 @@ impl Features {
             buzz_posts_1h: count(posts),
             buzz_sentiment_1h: sentiment,
             hours_to_event: (event.start - at) as f64 / HOUR as f64,
-            price_minor: c.price_minor,
+            price_minor: c
+                .price_minor
+                .before(at)
+                .map_or(c.list_price_minor, |(_, p)| *p),
             currency: c.currency.clone(),
         })
     }
@@ -216,8 +227,11 @@ impl Features {
 
     fn tick(&mut self, at: Timestamp, out: &mut Emitter) {
         // Windows end at `at` or later from here on (signal snapshots come before the
-        // tick of their minute).
+        // tick of their minute), so running figures settle up to it.
         for c in self.state.categories.values_mut() {
+            c.sold.settle(at);
+            c.price_minor.settle(at);
+            c.activity.settle(at);
             for buckets in [
                 &mut c.sales,
                 &mut c.cart_adds,
@@ -235,7 +249,7 @@ impl Features {
             .state
             .categories
             .iter()
-            .filter(|(_, c)| c.first_activity < at && c.last_activity >= at - DAY)
+            .filter(|(_, c)| c.activity.before(at).is_some_and(|(t, _)| t >= at - DAY))
             .map(|(k, _)| k.clone())
             .collect();
         for (event_id, category_id) in active {
@@ -264,20 +278,19 @@ impl Job for Features {
                 let Some(c) = self.category(&sale.event_id, &sale.category_id) else {
                     return;
                 };
-                c.first_activity = c.first_activity.min(sale.time);
-                c.last_activity = c.last_activity.max(sale.time);
+                c.activity.set(sale.time, ());
                 let quantity = i64::from(sale.quantity);
                 match sale.kind {
                     SaleKind::Purchase => {
-                        c.sold += quantity;
+                        c.sold.add(sale.time, quantity);
                         c.sales.add(sale.time, quantity);
                         c.bought.add(sale.time, 1);
-                        c.price_minor = sale.unit_price_minor;
+                        c.price_minor.set(sale.time, sale.unit_price_minor);
                     }
-                    SaleKind::Refund => c.sold -= quantity,
+                    SaleKind::Refund => c.sold.add(sale.time, -quantity),
                     SaleKind::CartAdd => {
                         c.cart_adds.add(sale.time, quantity);
-                        c.price_minor = sale.unit_price_minor;
+                        c.price_minor.set(sale.time, sale.unit_price_minor);
                     }
                     SaleKind::View | SaleKind::Checkout | SaleKind::CartRemove => {}
                 }

@@ -7,7 +7,11 @@
 //! `active_hours` gets one observation per rate: the sum over the last
 //! `window_minutes`, divided by the window, in units per minute. Quiet categories
 //! keep being observed (a slump is the absence of sales) until they have been idle for
-//! `active_hours`.
+//! `active_hours` before a minute; then they start afresh with their next sale or cart
+//! add. Idleness is read by event time (activity before the minute), not by what was
+//! processed: a live runner may have read records far ahead of the minute it closes
+//! while a silent source held the watermark back, and those records restart the
+//! category as a bounded run that reads them after that minute would.
 
 use std::collections::BTreeMap;
 
@@ -17,9 +21,39 @@ use serde::{Deserialize, Serialize};
 use crate::detector::{ChangeDetector, DetectorConfig, Direction, Trigger};
 use crate::job::{Emitter, Input, Job, RestoreError, load_state, save_state};
 use crate::output::{RateMetric, Signal, SignalDetail, SignalKind, output_id};
-use crate::window::{Buckets, Ticker, tumbling_start};
+use crate::window::{Buckets, Latest, Ticker, tumbling_start};
 
 const MINUTE: i64 = 60_000;
+
+impl Category {
+    /// Whether the category is still watched at `tick`: it was active in the `active`
+    /// ms before it, or records read ahead of it start it afresh (as new from its
+    /// first minute at or after `tick`: no history, no baseline).
+    fn keep_at(&mut self, tick: Timestamp, active: i64) -> bool {
+        self.activity.settle(tick);
+        if self
+            .activity
+            .before(tick)
+            .is_some_and(|(t, _)| t >= tick - active)
+        {
+            return true;
+        }
+        let ahead = [
+            self.purchases.first_from(tick),
+            self.cart_adds.first_from(tick),
+        ];
+        let Some(first) = ahead.into_iter().flatten().min() else {
+            return false;
+        };
+        self.purchases.take_before(tick);
+        self.cart_adds.take_before(tick);
+        self.purchase_detector = ChangeDetector::new();
+        self.cart_detector = ChangeDetector::new();
+        self.activity.forget_before(tick);
+        self.first_tick = first + MINUTE;
+        true
+    }
+}
 
 /// Settings of the surges-and-slumps job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,7 +83,8 @@ struct Category {
     cart_adds: Buckets,
     purchase_detector: ChangeDetector,
     cart_detector: ChangeDetector,
-    last_activity: Timestamp,
+    /// Purchases and cart adds, by event time.
+    activity: Latest<()>,
     /// The first minute this category is observed at: the end of its first active
     /// minute. Ticks still pending from before it (they close behind the watermark)
     /// are not its history; observing them would make its baseline depend on which
@@ -88,9 +123,7 @@ impl Surges {
         let window = i64::from(self.config.window_minutes.max(1)) * MINUTE;
         let active = i64::from(self.config.active_hours) * 60 * MINUTE;
         let detector = &self.config.detector;
-        self.state
-            .categories
-            .retain(|_, c| c.last_activity >= tick - active);
+        self.state.categories.retain(|_, c| c.keep_at(tick, active));
         for ((event_id, category_id), c) in &mut self.state.categories {
             if tick < c.first_tick {
                 continue;
@@ -178,10 +211,10 @@ impl Job for Surges {
                 cart_adds: Buckets::new(MINUTE, span),
                 purchase_detector: ChangeDetector::new(),
                 cart_detector: ChangeDetector::new(),
-                last_activity: sale.time,
+                activity: Latest::new(MINUTE),
                 first_tick: tumbling_start(sale.time, MINUTE) + MINUTE,
             });
-        c.last_activity = c.last_activity.max(sale.time);
+        c.activity.set(sale.time, ());
         let quantity = i64::from(sale.quantity);
         let buckets = if sale.kind == SaleKind::Purchase {
             &mut c.purchases
