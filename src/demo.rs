@@ -10,13 +10,14 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use sellout_ingest::decode::{self, Format};
 use sellout_ingest::ingestor::{CountersSnapshot, Ingestor};
 use sellout_ingest::records::{Topic, time};
+use sellout_simulator::feed::{self, Chunk, Pace};
 use sellout_simulator::{FaultInjector, ListPrices, Simulation};
 use sellout_streams::{ManualClock, Transport as _};
 use serde::Serialize;
@@ -25,9 +26,6 @@ use crate::cli::DemoArgs;
 use crate::config::Config;
 use crate::market::{BookPrices, Loop, Progress};
 use crate::wiring;
-
-/// Records rendered and ingested together.
-const CHUNK_RECORDS: usize = 8192;
 
 /// Marks a data directory as made by the demo, so a later demo may replace it.
 const DEMO_MARKER: &str = ".sellout-demo";
@@ -145,11 +143,14 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let show = !args.headless && std::io::stderr().is_terminal();
     let bar = progress_bar(show);
     let started = Instant::now();
+    // The pace is wall time by definition: the simulated span played in `--duration`.
+    let wall: Arc<dyn sellout_streams::Clock> = Arc::new(sellout_streams::SystemClock);
     let pace = Pace {
         from,
         span_ms: (to - from).max(1) as f64,
-        wall_s: args.duration.as_secs_f64(),
-        started,
+        wall_ms: args.duration.as_secs_f64() * 1000.0,
+        started_ms: wall.now_ms(),
+        wall,
     };
 
     // Two threads, because the machine has at least two cores: this one decodes,
@@ -158,7 +159,7 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let sent = progress.clone();
     let producer = std::thread::Builder::new()
         .name("demo-simulator".into())
-        .spawn(move || produce(sim, faults, pace, tx, &sent))
+        .spawn(move || feed::produce(sim, faults, pace, tx, &|at| sent.sent(at)))
         .context("cannot start the simulator thread")?;
     let mut behind = false;
     let mut records_total = 0u64;
@@ -303,119 +304,6 @@ fn round_ms(seconds: f64) -> f64 {
     (seconds * 1000.0).round() / 1000.0
 }
 
-fn topic_slot(topic: Topic) -> usize {
-    Topic::ALL.iter().position(|t| *t == topic).unwrap_or(0)
-}
-
-/// The compressed clock: the simulated span played in `wall_s` seconds of wall time.
-#[derive(Debug, Clone, Copy)]
-struct Pace {
-    from: i64,
-    span_ms: f64,
-    wall_s: f64,
-    started: Instant,
-}
-
-impl Pace {
-    /// Simulated time the wall clock has reached (everything, for `--duration 0s`).
-    fn sim_target(&self) -> i64 {
-        if self.wall_s <= 0.0 {
-            return i64::MAX;
-        }
-        let elapsed = self.started.elapsed().as_secs_f64();
-        self.from + ((elapsed / self.wall_s) * self.span_ms) as i64
-    }
-
-    /// Wall time until simulated time `at` is due, clamped to keep the bar moving.
-    fn wait_for(&self, at: i64, target: i64) -> Duration {
-        let ms = ((at - target) as f64 / self.span_ms * self.wall_s * 1000.0).clamp(1.0, 200.0);
-        Duration::from_millis(ms as u64)
-    }
-}
-
-/// Rendered JSON Lines per topic, handed from the simulator thread to ingest.
-struct Chunk {
-    lines: [Vec<u8>; 4],
-    /// Simulated time when the chunk was cut (the ingest clock is set to it).
-    sim_now: i64,
-    /// Share of the simulated span done.
-    progress: f64,
-    /// Records rendered so far, this chunk included.
-    records: u64,
-    /// The simulator was behind the compressed clock when the chunk was cut.
-    behind: bool,
-}
-
-/// The simulator thread: runs the simulation on the compressed clock, renders records
-/// as JSON Lines (corrupting a share on purpose) and sends them in chunks. Returns the
-/// finished simulation and the faults injected per reason.
-fn produce(
-    mut sim: Simulation,
-    mut faults: FaultInjector,
-    pace: Pace,
-    tx: std::sync::mpsc::SyncSender<Chunk>,
-    progress: &Progress,
-) -> (Simulation, BTreeMap<&'static str, u64>) {
-    let mut injected: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut lines: [Vec<u8>; 4] = Default::default();
-    let mut in_chunk = 0usize;
-    let mut records = 0u64;
-    let mut line = Vec::with_capacity(512);
-    let send = |lines: &mut [Vec<u8>; 4], sim: &Simulation, records: u64, behind: bool| {
-        let chunk = Chunk {
-            lines: std::mem::take(lines),
-            sim_now: sim.now(),
-            progress: sim.progress(),
-            records,
-            behind,
-        };
-        let sim_now = chunk.sim_now;
-        // The receiver only goes away on an ingest error, which it reports itself.
-        let sent = tx.send(chunk).is_ok();
-        progress.sent(sim_now);
-        sent
-    };
-    let mut next = sim.next();
-    while let Some(record) = next.take() {
-        let target = pace.sim_target();
-        if record.time() > target {
-            if !send(&mut lines, &sim, records, false) {
-                break;
-            }
-            in_chunk = 0;
-            std::thread::sleep(pace.wait_for(record.time(), target));
-            next = Some(record);
-            continue;
-        }
-        line.clear();
-        record.write_json(&mut line);
-        let (corrupted, code) = faults.maybe_corrupt(record.topic(), std::mem::take(&mut line));
-        if let Some(code) = code {
-            *injected.entry(code).or_default() += 1;
-        }
-        let slot = &mut lines[topic_slot(record.topic())];
-        slot.extend_from_slice(&corrupted);
-        slot.push(b'\n');
-        line = corrupted;
-        in_chunk += 1;
-        records += 1;
-        if in_chunk >= CHUNK_RECORDS {
-            // Behind when a full chunk was cut while the wall clock had already
-            // passed the records in it (only meaningful with a pace).
-            let behind = pace.wall_s > 0.0
-                && record.time() < pace.sim_target() - (pace.span_ms / 100.0) as i64;
-            if !send(&mut lines, &sim, records, behind) {
-                break;
-            }
-            in_chunk = 0;
-        }
-        next = sim.next();
-    }
-    send(&mut lines, &sim, records, false);
-    (sim, injected)
-}
-
-/// Decodes, validates and appends the JSON Lines of each topic.
 fn ingest_chunk(ingestor: &Ingestor, lines: &[Vec<u8>; 4]) -> anyhow::Result<()> {
     let limits = ingestor.validator().limits().clone();
     for (topic, bytes) in Topic::ALL.into_iter().zip(lines) {

@@ -22,11 +22,13 @@
 //! - [`social`]: posts in four languages that lead and follow demand.
 //! - [`venue`]: the event day: attendees moving between zones, beacons, queues.
 //! - [`faults`]: [`FaultInjector`], invalid input of known kinds for dead-letter demos.
+//! - [`feed`]: the demos' simulator thread: a compressed clock, JSON Lines in chunks.
 //! - [`sim`]: the scheduler: [`Simulation`], an iterator of records, and [`SimStats`].
 //! - `random`: small distributions on seeded generators.
 
 pub mod catalog;
 pub mod faults;
+pub mod feed;
 pub mod onsale;
 pub mod price;
 mod random;

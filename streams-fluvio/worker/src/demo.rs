@@ -44,12 +44,13 @@ use sellout_pricing::{PricingConfig, PricingService, Repricer};
 use sellout_simulator::{FaultInjector, SimConfig, Simulation};
 use sellout_streams::{Clock, ManualClock, Transport};
 
-use crate::demo_feed::{self, Chunk, Pace};
+use crate::demo_feed;
 use crate::demo_market::{self, PartitionLoop, PartitionedPrices, Progress};
 pub use crate::demo_summary::{DemoSummary, PartitionSummary, RecordsSummary};
 use crate::demo_summary::{Finished, summarize};
 use crate::shutdown::Shutdown;
 use crate::sole_writer::SoleWriter;
+use sellout_simulator::feed::{self, Chunk, Pace};
 
 /// Wall time between two progress lines on stderr, in milliseconds.
 const PROGRESS_EVERY_MS: i64 = 2_000;
@@ -186,7 +187,7 @@ pub fn run(
     let sent = progress.clone();
     let producer = std::thread::Builder::new()
         .name("demo-simulator".into())
-        .spawn(move || demo_feed::produce(sim, faults, pace, tx, &sent))
+        .spawn(move || feed::produce(sim, faults, pace, tx, &|at| sent.sent(at)))
         .map_err(|e| streams(format!("cannot start the simulator thread: {e}")))?;
     let mut behind = false;
     let mut posted = 0u64;
