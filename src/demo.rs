@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::cli::DemoArgs;
 use crate::config::Config;
-use crate::market::{BookPrices, Loop, Progress};
+use crate::market::{Loop, Progress, ShopperPrices};
 use crate::wiring;
 
 /// Marks a data directory as made by the demo, so a later demo may replace it.
@@ -103,7 +103,10 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let seed = sim_config.seed;
     let list_config = sim_config.clone();
     let progress = Arc::new(Progress::default());
-    let prices = Arc::new(BookPrices::new(progress.clone()));
+    let prices = Arc::new(ShopperPrices::new(
+        progress.clone(),
+        crate::market::one_service,
+    ));
     let sim = Simulation::new(sim_config, prices.clone())?;
 
     prepare_data_dir(config)?;
@@ -119,7 +122,7 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     // The closed loop: pipelines and repricer after every chunk, the book as the
     // shoppers' price source.
     let pricing = wiring::pricing(config, log.clone(), catalog.clone(), clock.clone())?;
-    prices.connect(pricing.clone());
+    prices.connect(vec![pricing.clone()]);
     let mut market = Loop {
         runner: wiring::pipelines(config, log.clone(), catalog.clone())?,
         repricer: wiring::repricer(config, pricing.clone(), &catalog)?,

@@ -44,6 +44,7 @@
 //! - [`config`]: the settings, [`PricingConfig`](config::PricingConfig).
 //! - [`memory`]: an in-memory transport for tests and the benchmark.
 //! - [`bench`]: the figures behind `sellout bench pricing`.
+//! - [`shoppers`]: the service as the simulator's price source (the demos' closed loop).
 
 pub mod api;
 pub mod audit;
@@ -62,6 +63,7 @@ pub mod quotes;
 pub mod rate;
 pub mod repricer;
 pub mod service;
+pub mod shoppers;
 
 pub use api::{AppState, router};
 pub use config::PricingConfig;

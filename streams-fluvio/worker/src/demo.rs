@@ -45,7 +45,7 @@ use sellout_simulator::{FaultInjector, SimConfig, Simulation};
 use sellout_streams::{Clock, ManualClock, Transport};
 
 use crate::demo_feed;
-use crate::demo_market::{self, PartitionLoop, PartitionedPrices, Progress};
+use crate::demo_market::{self, PartitionLoop, Progress, ShopperPrices};
 pub use crate::demo_summary::{DemoSummary, PartitionSummary, RecordsSummary};
 use crate::demo_summary::{Finished, summarize};
 use crate::shutdown::Shutdown;
@@ -123,8 +123,11 @@ pub fn run(
         .ok_or_else(|| DemoError::Options("a demo needs at least one partition".into()))?;
     let started_ms = wall.now_ms();
     let seed = options.sim.seed;
-    let progress = Arc::new(Progress::new());
-    let prices = Arc::new(PartitionedPrices::new(progress.clone()));
+    let progress = Arc::new(Progress::default());
+    let prices = Arc::new(ShopperPrices::new(
+        progress.clone(),
+        demo_market::by_partition,
+    ));
     let sim = Simulation::new(options.sim.clone(), prices.clone())
         .map_err(|e| DemoError::Simulator(e.to_string()))?;
     let catalog = Arc::new(sim.catalog().clone());
