@@ -238,29 +238,7 @@ pub struct BenchArgs {
     pub records: Option<u64>,
 }
 
-/// Parses `90s`, `5m`, `1h`, `250ms` or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let s = s.trim();
-    let (number, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?}: use e.g. 90s, 5m, 1h, 250ms"))?;
-    let seconds = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("invalid duration unit {unit:?}: use ms, s, m or h")),
-    };
-    if !(0.0..=7.0 * 86400.0).contains(&seconds) {
-        return Err(format!("duration {s:?} is out of range (0 to 7 days)"));
-    }
-    Ok(std::time::Duration::from_secs_f64(seconds))
-}
+pub use sellout_simulator::feed::parse_duration;
 
 #[cfg(test)]
 mod tests {

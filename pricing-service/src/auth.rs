@@ -135,6 +135,20 @@ pub fn from_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// The key a request presents, if any: `Authorization: Bearer <key>`, else `X-Api-Key`.
+pub fn presented_key(headers: &axum::http::HeaderMap) -> Option<&str> {
+    if let Some(v) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        return v.strip_prefix("Bearer ").map(str::trim);
+    }
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

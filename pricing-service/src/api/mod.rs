@@ -291,21 +291,8 @@ impl From<axum::extract::rejection::QueryRejection> for ApiError {
     }
 }
 
-fn presented_key(headers: &HeaderMap) -> Option<&str> {
-    if let Some(v) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        return v.strip_prefix("Bearer ").map(str::trim);
-    }
-    headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-}
-
 fn authorise(state: &PricingService, headers: &HeaderMap, needed: KeyKind) -> Result<(), ApiError> {
-    match presented_key(headers).and_then(|k| state.api_keys.lookup(k)) {
+    match crate::auth::presented_key(headers).and_then(|k| state.api_keys.lookup(k)) {
         Some((index, kind)) if kind == needed => state
             .rates
             .take(index, kind, state.clock().now_ms())

@@ -12,7 +12,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sellout_pricing::auth::{ApiKeys, KeyHash, KeyKind};
+use sellout_pricing::auth::{ApiKeys, KeyHash, KeyKind, presented_key};
 use sellout_pricing::rate::KeyRates;
 use sellout_streams::Clock;
 
@@ -125,20 +125,6 @@ impl Keys {
             )),
         }
     }
-}
-
-/// The key a request presents, if any.
-fn presented_key(headers: &HeaderMap) -> Option<&str> {
-    if let Some(v) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        return v.strip_prefix("Bearer ").map(str::trim);
-    }
-    headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
 }
 
 /// Middleware state: the keys and the kind a route needs.
