@@ -88,16 +88,18 @@ pub fn router(service: Arc<IngestService>) -> Router {
         .with_state(service)
 }
 
-/// An error answer: a status, a JSON `{"error": ...}` body, and maybe `Retry-After`.
+/// An error answer: a status, a JSON `{"error": ...}` body, and maybe `Retry-After`
+/// (the ingest routes', here and on the Fluvio ingest node).
 #[derive(Debug)]
-struct ApiError {
+pub struct ApiError {
     status: StatusCode,
     message: String,
     retry_after_s: Option<u32>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    /// An answer with `status` and `message`.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
             status,
             message: message.into(),
@@ -105,7 +107,8 @@ impl ApiError {
         }
     }
 
-    fn retry(mut self, seconds: u32) -> Self {
+    /// The same answer with `Retry-After: seconds`.
+    pub fn retry(mut self, seconds: u32) -> Self {
         self.retry_after_s = Some(seconds);
         self
     }

@@ -26,13 +26,13 @@ use axum::Json;
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use sellout_ingest::catalog::{Event, Venue};
 use sellout_ingest::dedup::Resends;
-use sellout_ingest::http::{self as ingest_http, IngestService};
+use sellout_ingest::http::{self as ingest_http, ApiError, IngestService};
 use sellout_ingest::ingestor::{CountersSnapshot, Ingestor};
 use sellout_ingest::live_catalog::{CatalogChange, LiveCatalog, LiveCatalogError};
 use sellout_ingest::validate::Validator;
@@ -140,36 +140,6 @@ pub async fn serve(
         .await
 }
 
-/// An error answer: a status, a JSON `{"error": ...}` body, and maybe `Retry-After`.
-#[derive(Debug)]
-struct ApiError {
-    status: StatusCode,
-    message: String,
-    retry_after_s: Option<u32>,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-            retry_after_s: None,
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = Json(serde_json::json!({ "error": self.message }));
-        let mut r = (self.status, body).into_response();
-        if let Some(s) = self.retry_after_s {
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(s));
-        }
-        r
-    }
-}
-
 async fn get_catalog(State(admin): State<Arc<Admin>>) -> Response {
     Json(admin.catalog.load().as_ref().clone()).into_response()
 }
@@ -201,13 +171,11 @@ async fn change<T: serde::Serialize>(
         )),
         Err(LiveCatalogError::Stream(e)) => {
             tracing::warn!(message = "Catalog change not appended.", error = %e);
-            Err(ApiError {
-                retry_after_s: Some(admin.retry_after_s),
-                ..ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("catalog topic: {e}"),
-                )
-            })
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("catalog topic: {e}"),
+            )
+            .retry(admin.retry_after_s))
         }
     }
 }
