@@ -212,6 +212,7 @@ impl Task {
         let mut failures: u32 = 0;
         let mut retry_at: Option<Instant> = None;
         let mut closed_at: Option<Instant> = None;
+        let mut last_chance = false;
         loop {
             let can_write = retry_at.is_none_or(|at| Instant::now() >= at);
             if can_write && let Some((source, payload, points)) = self.next_batch() {
@@ -261,6 +262,16 @@ impl Task {
                 }
                 self.seal(false);
             } else {
+                if !last_chance {
+                    // Shutting down: a retry due after the grace would never happen, so
+                    // the store gets one more try now (it may be back since the last
+                    // failure), then the backoff again within the grace.
+                    last_chance = true;
+                    if retry_at.is_some() {
+                        retry_at = Some(Instant::now());
+                        continue;
+                    }
+                }
                 self.seal(true);
                 let nothing_left = self.memory.is_empty() && lock(&self.shared.spill).is_empty();
                 let out_of_time = closed_at.is_some_and(|at| Instant::now() >= at + self.grace);
