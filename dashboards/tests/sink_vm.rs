@@ -160,6 +160,39 @@ async fn an_outage_of_over_a_minute_of_points_loses_none() {
     );
 }
 
+/// A store back from an outage while the next retry is due later than the shutdown
+/// grace: shutting down tries the store once more at once, so nothing is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_tries_a_store_back_from_an_outage_before_the_backoff_is_over() {
+    if support::missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::start(&dir.path().join("vm"));
+    let clock = Arc::new(ManualClock::new(BASE_MS));
+    let mut cfg = config(store.url(), &dir.path().join("spill"));
+    cfg.backoff_initial_ms = 200;
+    cfg.backoff_max_ms = 60_000;
+    cfg.shutdown_grace_ms = 2_000;
+    cfg.request_timeout_ms = 2_000;
+    let (sink, task) = sellout_dashboards::spawn(&cfg, clock.clone()).unwrap();
+    store.stop();
+    let points: Vec<Point> = (0..500u64).map(|i| point(i, BASE_MS + i as i64)).collect();
+    for p in &points {
+        clock.set(p.timestamp_ms);
+        assert_ne!(sink.send(p), SendOutcome::Dropped);
+    }
+    sink.flush().await;
+    // Five failures in a row: the next retry is 6.4 s away, past the 2 s grace.
+    assert!(support::wait_for(30, || stats_of(&sink).retried >= 5).await);
+    assert_eq!(stats_of(&sink).written, 0);
+    store.restart();
+    drop(sink);
+    let stats = task.await.unwrap();
+    assert_eq!(stats.written, 500, "{stats:?}");
+    assert_eq!(stats.spill_pending, 0, "{stats:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_budget_drops_and_counts_and_the_spill_outlives_the_process() {
     let dir = tempfile::tempdir().unwrap();
