@@ -14,7 +14,6 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use sellout_ingest::decode::{self, Format};
 use sellout_ingest::ingestor::{CountersSnapshot, Ingestor};
 use sellout_ingest::records::{Topic, time};
 use sellout_simulator::feed::{self, Chunk, Pace};
@@ -170,7 +169,7 @@ pub fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let consumed = (|| -> anyhow::Result<()> {
         for chunk in &rx {
             clock.set(chunk.sim_now);
-            ingest_chunk(&ingestor, &chunk.lines)?;
+            ingestor.ingest_json_lines(&chunk.lines, "demo")?;
             let step = Instant::now();
             market.step(chunk.sim_now)?;
             notifier.step(chunk.sim_now)?;
@@ -305,18 +304,6 @@ fn pricing_summary(
 
 fn round_ms(seconds: f64) -> f64 {
     (seconds * 1000.0).round() / 1000.0
-}
-
-fn ingest_chunk(ingestor: &Ingestor, lines: &[Vec<u8>; 4]) -> anyhow::Result<()> {
-    let limits = ingestor.validator().limits().clone();
-    for (topic, bytes) in Topic::ALL.into_iter().zip(lines) {
-        if bytes.is_empty() {
-            continue;
-        }
-        let decoded = decode::decode(Format::JsonLines, Some(topic), bytes, &limits);
-        ingestor.ingest(decoded, bytes, "demo")?;
-    }
-    Ok(())
 }
 
 /// Refuses to replace a data directory the demo didn't make; replaces one it did.

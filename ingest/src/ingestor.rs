@@ -345,6 +345,26 @@ impl Ingestor {
         &self.counters
     }
 
+    /// Decodes each topic's JSON Lines (`lines` in [`Topic::ALL`] order; empty ones are
+    /// skipped) and ingests them as [`Self::ingest`] does, naming `source` in dead
+    /// letters. The demos feed the simulator's chunks through this.
+    pub fn ingest_json_lines(&self, lines: &[Vec<u8>; 4], source: &str) -> Result<(), IngestError> {
+        let limits = self.validator.limits().clone();
+        for (topic, bytes) in Topic::ALL.into_iter().zip(lines) {
+            if bytes.is_empty() {
+                continue;
+            }
+            let decoded = crate::decode::decode(
+                crate::decode::Format::JsonLines,
+                Some(topic),
+                bytes,
+                &limits,
+            );
+            self.ingest(decoded, bytes, source)?;
+        }
+        Ok(())
+    }
+
     /// Validates `decoded` (decoded from `input`), appends what passes and dead-letters
     /// the rest. `source` names the input in dead letters (`http`, a file name, ...).
     pub fn ingest(

@@ -323,11 +323,8 @@ fn pipeline(
             .partitions(&format!("{prefix}{name}"))
             .map_err(streams)?;
     }
-    // The checkpoint topic too (shared by every consumer; created on first use).
-    transport
-        .partition(0)
-        .committed(&format!("{prefix}{}", Topic::ALL[0].as_str()), "bench")
-        .map_err(streams)?;
+    // The checkpoint topic too (shared by every consumer).
+    transport.ensure_checkpoint_topic().map_err(streams)?;
     let dir = std::env::temp_dir().join(format!("sellout-fluvio-bench-{tag}-{parts}"));
     let _ = std::fs::remove_dir_all(&dir);
     // One connection per partition, as separate workers would have.

@@ -3,9 +3,9 @@
 //! live prices in the loop; the last stdout line is one JSON object ([`DemoSummary`]).
 //!
 //! What it does, as `sellout demo` does on the embedded log:
-//! - the simulator (seeded) on a compressed clock ([`crate::demo_feed`]): records
+//! - the simulator (seeded) on a compressed clock ([`sellout_simulator::feed`]): records
 //!   rendered as JSON Lines with a share corrupted on purpose, decoded and validated by
-//!   [`Ingestor`], appended to the streams routed by key (`event_id`, or the venue for
+//!   [`Ingestor::ingest_json_lines`], appended to the streams routed by key (`event_id`, or the venue for
 //!   venue-day records), rejects dead-lettered with their reason;
 //! - after every chunk, one pipelines [`Runner`](sellout_pipelines::Runner) and one
 //!   rule-based repricer per partition ([`crate::demo_market`]), prices appended to the
@@ -44,7 +44,6 @@ use sellout_pricing::{PricingConfig, PricingService, Repricer};
 use sellout_simulator::{FaultInjector, SimConfig, Simulation};
 use sellout_streams::{Clock, ManualClock, Transport};
 
-use crate::demo_feed;
 use crate::demo_market::{self, PartitionLoop, Progress, ShopperPrices};
 pub use crate::demo_summary::{DemoSummary, PartitionSummary, RecordsSummary};
 use crate::demo_summary::{Finished, summarize};
@@ -201,7 +200,9 @@ pub fn run(
                 return Err(DemoError::Interrupted);
             }
             clock.set(chunk.sim_now);
-            demo_feed::ingest_chunk(&ingestor, &chunk.lines).map_err(streams)?;
+            ingestor
+                .ingest_json_lines(&chunk.lines, "demo")
+                .map_err(streams)?;
             demo_market::step(&mut loops, &prices, &progress, chunk.sim_now).map_err(streams)?;
             posted = chunk.records;
             behind |= chunk.behind;
@@ -324,17 +325,6 @@ pub use crate::demo_cluster::{delete_prefixed, run_on_cluster};
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse_like_sellout_demo() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        for bad in ["", "x", "5d", "-1s", "9999h"] {
-            assert!(parse_duration(bad).is_err(), "{bad:?} parsed");
-        }
-    }
 
     #[test]
     fn the_simulator_table_is_read_and_typos_fail() {

@@ -43,7 +43,7 @@
 //! - [`bench`]: `sellout-fluvio bench`.
 //! - [`demo`]: `sellout-fluvio demo` (`sellout demo --transport fluvio`): the simulated
 //!   on-sale through ingest, partitioned topics, per-partition pipelines and repricers;
-//!   its input side is [`demo_feed`], its price loop [`demo_market`], its topics on a
+//!   its price loop is [`demo_market`], its topics on a
 //!   cluster [`demo_cluster`], its last line [`demo_summary`].
 
 pub mod auth;
@@ -52,7 +52,6 @@ pub mod catalog;
 pub mod config;
 pub mod demo;
 pub mod demo_cluster;
-pub mod demo_feed;
 pub mod demo_market;
 pub mod demo_summary;
 pub mod namespace;
