@@ -655,6 +655,9 @@ def scenario_storm(a, tmp: Path, logs: Path) -> dict:
         "endpoints": pushed,
         "storm_faults": pushed["apns"]["storm_faults"] + pushed["fcm"]["storm_faults"],
         "goaways": pushed["apns"]["goaways"],
+        # Connections closed while the client was still sending, drained rather than
+        # reset (a reset can drop the last answers: the client then re-sends them).
+        "lingered": pushed["apns"].get("lingered", 0),
         "duplicates": pushed["apns"]["duplicates"] + pushed["fcm"]["duplicates"],
         "max_in_flight": max(pushed["apns"]["max_in_flight"], pushed["fcm"]["max_in_flight"]),
     }

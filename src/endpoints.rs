@@ -125,6 +125,7 @@ async fn serve(args: EndpointsArgs) -> anyhow::Result<()> {
         "endpoints": {
             "apns": { "delivered": apns.delivered(), "duplicates": apns.duplicates(),
                       "storm_faults": apns.storm_faults(), "goaways": apns.stats().goaways(),
+                      "lingered": apns.stats().lingered(),
                       "max_in_flight": apns.stats().max_in_flight() },
             "fcm": { "delivered": fcm.delivered(), "duplicates": fcm.duplicates(),
                      "storm_faults": fcm.storm_faults(),

@@ -10,6 +10,7 @@
 pub mod apns;
 pub mod creds;
 pub mod fcm;
+mod linger;
 mod oauth;
 pub(crate) mod server;
 

@@ -1,6 +1,7 @@
 //! The HTTP/2-over-TLS server loop both local endpoints run on: a self-signed
 //! certificate made at start (rcgen, ring backend), ALPN `h2`, one task per connection,
-//! stream statistics, and the optional GOAWAY after N streams.
+//! stream statistics, the optional GOAWAY after N streams, and a lingering close
+//! ([`super::linger`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio_rustls::TlsAcceptor;
 
+use super::linger::Lingering;
 use crate::PushError;
 
 /// A response the local endpoints build.
@@ -35,6 +37,7 @@ pub struct ServerStats {
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     goaways: AtomicU64,
+    pub(crate) lingered: AtomicU64,
 }
 
 impl ServerStats {
@@ -53,6 +56,11 @@ impl ServerStats {
     /// GOAWAY frames sent because of the `goaway_after_streams` option.
     pub fn goaways(&self) -> u64 {
         self.goaways.load(Ordering::Relaxed)
+    }
+    /// Closed connections whose client was still sending when the session ended (the
+    /// bytes were drained instead of answered with a reset; see [`super::linger`]).
+    pub fn lingered(&self) -> u64 {
+        self.lingered.load(Ordering::Relaxed)
     }
 }
 
@@ -139,6 +147,7 @@ async fn connection(
     stats: Arc<ServerStats>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let tcp = Lingering::new(tcp, Arc::clone(&stats));
     let Ok(tls) = acceptor.accept(tcp).await else {
         return;
     };
