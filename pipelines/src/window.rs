@@ -334,6 +334,15 @@ impl Ticker {
         }
     }
 
+    /// [`Ticker::start`], or, when running, moves the next tick back to the first after
+    /// `time` if that is earlier (a record read after a skip ahead, older than the
+    /// record the skip went to). Records are never older than a closed tick, so no
+    /// tick closes twice.
+    pub fn start_by(&mut self, time: Timestamp) {
+        let tick = tumbling_start(time, self.interval) + self.interval;
+        self.next = Some(self.next.map_or(tick, |next| next.min(tick)));
+    }
+
     /// Stops until the next [`Ticker::start`] (nothing to close in quiet spells).
     pub fn stop(&mut self) {
         self.next = None;
@@ -401,5 +410,15 @@ mod ticker_tests {
         assert_eq!(t.due(250_000, 10_000), Some(240_000));
         t.stop();
         assert_eq!(t.due(i64::MAX, 0), None);
+    }
+
+    #[test]
+    fn start_by_starts_or_moves_the_next_tick_back_never_forward() {
+        let mut t = Ticker::new(60_000);
+        t.start_by(500_000);
+        t.start_by(130_000);
+        t.start_by(700_000);
+        assert_eq!(t.due(i64::MAX, 0), Some(180_000));
+        assert_eq!(t.due(i64::MAX, 0), Some(240_000));
     }
 }

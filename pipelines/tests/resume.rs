@@ -75,7 +75,12 @@ fn a_live_runner_stopped_anywhere_then_drained_matches_a_bounded_run() {
     );
     for (p, records) in parts.iter().enumerate() {
         let n = records.len();
-        let (t, f) = setup.cuts(dir.path(), &format!("part{p}"), records, &[n, 2_503, n / 3 + 17]);
+        let (t, f) = setup.cuts(
+            dir.path(),
+            &format!("part{p}"),
+            records,
+            &[n, 2_503, n / 3 + 17],
+        );
         trials += t;
         failures.extend(f);
     }

@@ -47,8 +47,11 @@ fn a_live_venue_day_stopped_anywhere_then_drained_matches_a_bounded_run() {
     };
     let records: Vec<AnyRecord> = sim.by_ref().take(RECORDS).collect();
     let count = |topic: Topic| records.iter().filter(|r| r.topic() == topic).count();
-    let (beacons, queues, sales) = (count(Topic::Beacons), count(Topic::Queues), count(Topic::Sales));
-    eprintln!("{} records: {sales} sales, {beacons} beacons, {queues} queue readings; topics end {} min apart", records.len(), ends_spread(&records) / 60_000);
+    let (beacons, queues, sales) = (
+        count(Topic::Beacons),
+        count(Topic::Queues),
+        count(Topic::Sales),
+    );
     assert!(
         beacons > 1_000 && queues > 100 && sales > 100,
         "not a venue day: {sales} sales, {beacons} beacons, {queues} queue readings"
@@ -59,7 +62,12 @@ fn a_live_venue_day_stopped_anywhere_then_drained_matches_a_bounded_run() {
     );
     let dir = tempfile::tempdir().expect("tempdir");
     let n = records.len();
-    let (trials, failures) = setup.cuts(dir.path(), "venue", &records, &[n, 997, 2_503, n / 3 + 17]);
+    let (trials, failures) =
+        setup.cuts(dir.path(), "venue", &records, &[n, 997, 2_503, n / 3 + 17]);
     assert!(trials > 20);
-    assert!(failures.is_empty(), "{} of {trials} cuts differ: {failures:#?}", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {trials} cuts differ: {failures:#?}",
+        failures.len()
+    );
 }
