@@ -13,7 +13,9 @@ mod support;
 use std::sync::Arc;
 
 use sellout_ingest::records::{AnyRecord, Topic};
-use sellout_pipelines::PipelinesConfig;
+use sellout_pipelines::jobs::venue::VenueConfig;
+use sellout_pipelines::output::{FeatureBody, decode_feature, decode_signal};
+use sellout_pipelines::{PipelinesConfig, SignalKind};
 use sellout_simulator::{ListPrices, SimConfig, Simulation};
 use support::{Setup, ends_spread};
 
@@ -41,6 +43,17 @@ fn a_live_venue_day_stopped_anywhere_then_drained_matches_a_bounded_run() {
         config: PipelinesConfig {
             checkpoint_every_records: 997,
             output_every_records: 101,
+            // Thresholds scaled down to the few attendees simulated, so that stand
+            // queues estimated from who waits where turn long and short.
+            venue: VenueConfig {
+                long_wait_minutes: 0.3,
+                long_clear_minutes: 0.2,
+                short_wait_minutes: 0.0,
+                short_clear_minutes: 0.1,
+                short_min_nearby: 20,
+                cooldown_minutes: 2,
+                ..VenueConfig::default()
+            },
             ..PipelinesConfig::default()
         },
         catalog: Arc::new(sim.catalog().clone()),
@@ -61,6 +74,22 @@ fn a_live_venue_day_stopped_anywhere_then_drained_matches_a_bounded_run() {
         "the venue day runs on well past the sales"
     );
     let dir = tempfile::tempdir().expect("tempdir");
+    // The venue job has something to say: occupancy minutes and queue signals.
+    let (signals, features) = setup.bounded(&dir.path().join("coverage"), &records);
+    let queue_signals = signals
+        .keys()
+        .filter_map(|v| decode_signal(v).ok())
+        .filter(|s| matches!(s.kind, SignalKind::QueueLong | SignalKind::QueueShort))
+        .count();
+    let occupancy = features
+        .keys()
+        .filter_map(|v| decode_feature(v).ok())
+        .filter(|f| matches!(f.body, FeatureBody::Occupancy(_)))
+        .count();
+    assert!(
+        queue_signals > 0 && occupancy > 1_000,
+        "{queue_signals} queue signals, {occupancy} occupancy features"
+    );
     let n = records.len();
     let (trials, failures) =
         setup.cuts(dir.path(), "venue", &records, &[n, 997, 2_503, n / 3 + 17]);
