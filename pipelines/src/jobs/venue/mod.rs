@@ -14,10 +14,10 @@
 //! a live runner may have processed sightings and readings far newer than the minute
 //! it closes (a dry topic holds the watermark back), and its minutes must be those of
 //! a bounded run, which closes them as it reads. So an installation keeps its stay as
-//! of the last closed minute plus the sightings since ([`presence`]), and readings are
+//! of the last closed minute plus the sightings since (`presence`), and readings are
 //! kept back to what the next minute to close may need.
 //!
-//! Signals use hysteresis and a cool-down per stand ([`queue`]) so a queue hovering
+//! Signals use hysteresis and a cool-down per stand (`queue`) so a queue hovering
 //! at a threshold doesn't flap: `queue_long` when the wait reaches
 //! `long_wait_minutes` (cleared below `long_clear_minutes`), `queue_short` when it
 //! falls to `short_wait_minutes` while at least `short_min_nearby` people are in the
@@ -29,8 +29,8 @@
 //! feeds no later sighting of it.
 //!
 //! # Layout
-//! - [`presence`]: an installation's stay as of a minute, and its departures.
-//! - [`queue`]: a stand's queue level with hysteresis and cool-down.
+//! - `presence`: an installation's stay as of a minute, and its departures.
+//! - `queue`: a stand's queue level with hysteresis and cool-down.
 
 mod presence;
 mod queue;

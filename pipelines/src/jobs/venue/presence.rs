@@ -17,6 +17,7 @@ use std::collections::VecDeque;
 use sellout_ingest::records::{Id, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use super::MINUTE;
 use crate::window::tumbling_start;
 
 /// One installation in one zone.
@@ -117,8 +118,6 @@ impl Installation {
         self.stay.is_none() && self.recent.is_empty()
     }
 }
-
-const MINUTE: i64 = 60_000;
 
 #[cfg(test)]
 mod tests {

@@ -4,10 +4,8 @@
 use sellout_ingest::records::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::VenueConfig;
+use super::{MINUTE, VenueConfig};
 use crate::output::SignalKind;
-
-const MINUTE: i64 = 60_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Level {
