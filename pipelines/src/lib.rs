@@ -13,7 +13,8 @@
 //! - [`output`]: signals, features, their ids and wire form.
 //! - [`watermark`]: per-source watermarks, idle sources, the late-record test.
 //! - [`timers`]: event-time timers.
-//! - [`window`]: tumbling, sliding and session windows; rolling bucket counts.
+//! - [`window`]: tumbling, sliding and session windows; rolling bucket counts;
+//!   totals and latest values as of an event time; the tick clock.
 //! - [`sentiment`]: the lexicon sentiment scorer (en, fr, de, es) for social posts.
 //! - [`detector`]: the adaptive change detector (EWMA z-score, CUSUM) behind surges,
 //!   slumps and buzz.

@@ -9,22 +9,20 @@
 //! different event times: a live runner can't know that a topic read to its end is
 //! finished, a bounded one can, and the two must still agree.
 
-use std::collections::BTreeMap;
+mod support;
+
 use std::path::Path;
 use std::sync::Arc;
 
 use sellout_ingest::catalog::Catalog;
-use sellout_ingest::records::{AnyRecord, Topic, wire};
+use sellout_ingest::records::{AnyRecord, Topic};
 use sellout_pipelines::output::FeatureBody;
-use sellout_pipelines::{Engine, Feature, PipelinesConfig, Runner, Signal};
+use sellout_pipelines::{Engine, Feature, PipelinesConfig, Signal};
 use sellout_simulator::{ListPrices, SimConfig, Simulation};
-use sellout_streams::log::{EmbeddedLog, LogConfig};
-use sellout_streams::{Batch, ManualClock, Transport};
+use support::{Setup, ends_spread};
 
 const RECORDS: usize = 60_000;
 const PARTS: u64 = 4;
-
-type Multiset = BTreeMap<Vec<u8>, usize>;
 
 fn sim() -> Simulation {
     let config = SimConfig {
@@ -38,11 +36,14 @@ fn sim() -> Simulation {
     Simulation::new(config, Arc::new(ListPrices)).expect("simulation")
 }
 
-fn config() -> PipelinesConfig {
-    PipelinesConfig {
-        checkpoint_every_records: 997,
-        output_every_records: 101,
-        ..PipelinesConfig::default()
+fn setup() -> Setup {
+    Setup {
+        config: PipelinesConfig {
+            checkpoint_every_records: 997,
+            output_every_records: 101,
+            ..PipelinesConfig::default()
+        },
+        catalog: Arc::new(sim().catalog().clone()),
     }
 }
 
@@ -58,116 +59,10 @@ fn parts() -> Vec<Vec<AnyRecord>> {
     parts
 }
 
-/// A fresh log in `dir` holding `records`.
-fn log_of(dir: &Path, records: &[AnyRecord]) -> Arc<EmbeddedLog> {
-    let log = Arc::new(
-        EmbeddedLog::open(
-            &dir.join("log"),
-            LogConfig::default(),
-            Arc::new(ManualClock::new(0)),
-        )
-        .expect("log"),
-    );
-    let mut batches: BTreeMap<&str, Batch> = BTreeMap::new();
-    for record in records {
-        let batch = batches.entry(record.topic().as_str()).or_default();
-        batch.push_with(record.key().as_bytes(), record.time(), |buf| {
-            wire::encode_any_into(record, buf)
-        });
-        if batch.len() >= 1000 {
-            log.append(record.topic().as_str(), batch).expect("append");
-            batch.clear();
-        }
-    }
-    for (topic, batch) in &batches {
-        log.append(topic, batch).expect("append");
-    }
-    log
-}
-
-fn open(dir: &Path, log: &Arc<EmbeddedLog>) -> Runner {
-    let catalog = Arc::new(sim().catalog().clone());
-    Runner::open(config(), catalog, log.clone(), dir.join("checkpoint.bin")).expect("runner")
-}
-
-/// The signals and features on `log`, as multisets of their wire values.
-fn outputs(log: &EmbeddedLog) -> (Multiset, Multiset) {
-    let mut sets = (Multiset::new(), Multiset::new());
-    for (topic, set) in [("signals", &mut sets.0), ("features", &mut sets.1)] {
-        let mut at = 0;
-        loop {
-            let fetched = log.read(topic, at, 1 << 20).expect("read");
-            if fetched.is_empty() {
-                break;
-            }
-            for r in fetched.records() {
-                assert_eq!(r.offset, at, "offsets of {topic} are not contiguous");
-                at += 1;
-                *set.entry(r.value.to_vec()).or_default() += 1;
-            }
-        }
-    }
-    sets
-}
-
-/// One bounded run over `records`.
-fn bounded(dir: &Path, records: &[AnyRecord]) -> (Multiset, Multiset) {
-    let log = log_of(dir, records);
-    let report = open(dir, &log).run_to_end().expect("run");
-    assert_eq!(report.totals.records, records.len() as u64);
-    outputs(&log)
-}
-
-/// Up to `k` live polls of `m` records, a checkpoint, then a reopened runner drained:
-/// the outputs, and how many records the live runner processed.
-fn live_then_drained(
-    dir: &Path,
-    records: &[AnyRecord],
-    m: usize,
-    k: usize,
-) -> ((Multiset, Multiset), u64) {
-    let log = log_of(dir, records);
-    let mut live = open(dir, &log);
-    for _ in 0..k {
-        if live.poll(0, m).expect("poll") == 0 {
-            break;
-        }
-    }
-    live.checkpoint().expect("checkpoint");
-    let processed = live.report().totals.records;
-    drop(live);
-    let report = open(dir, &log).run_to_end().expect("drain");
-    assert_eq!(report.totals.records, records.len() as u64);
-    (outputs(&log), processed)
-}
-
-/// How far apart in event time the topics of `records` end.
-fn ends_spread(records: &[AnyRecord]) -> i64 {
-    let mut ends: BTreeMap<&str, i64> = BTreeMap::new();
-    for r in records {
-        let end = ends.entry(r.topic().as_str()).or_insert(r.time());
-        *end = (*end).max(r.time());
-    }
-    let (min, max) = (ends.values().min(), ends.values().max());
-    min.zip(max).map_or(0, |(a, b)| b - a)
-}
-
-/// How many outputs are in one multiset and not the other.
-fn differ(a: &Multiset, b: &Multiset) -> usize {
-    let keys: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).collect();
-    keys.into_iter()
-        .map(|k| {
-            a.get(k)
-                .copied()
-                .unwrap_or(0)
-                .abs_diff(b.get(k).copied().unwrap_or(0))
-        })
-        .sum()
-}
-
 #[test]
 fn a_live_runner_stopped_anywhere_then_drained_matches_a_bounded_run() {
     let dir = tempfile::tempdir().expect("tempdir");
+    let setup = setup();
     let mut failures = Vec::new();
     let mut trials = 0;
     let parts = parts();
@@ -179,25 +74,15 @@ fn a_live_runner_stopped_anywhere_then_drained_matches_a_bounded_run() {
         "no part whose topics end far apart"
     );
     for (p, records) in parts.iter().enumerate() {
-        let (signals, features) = bounded(&dir.path().join(format!("ref{p}")), records);
         let n = records.len();
-        for m in [n, 2_503, n / 3 + 17] {
-            for k in 1..=n.div_ceil(m) {
-                trials += 1;
-                let at = dir.path().join(format!("p{p}-m{m}-k{k}"));
-                let ((got_signals, got_features), live) = live_then_drained(&at, records, m, k);
-                let (ds, df) = (
-                    differ(&signals, &got_signals),
-                    differ(&features, &got_features),
-                );
-                if ds + df > 0 {
-                    failures.push(format!(
-                        "part {p}: {k} polls of {m} ({live} of {n} records live): {ds} signals, {df} features differ"
-                    ));
-                }
-                std::fs::remove_dir_all(&at).expect("clean up");
-            }
-        }
+        let (t, f) = setup.cuts(
+            dir.path(),
+            &format!("part{p}"),
+            records,
+            &[n, 2_503, n / 3 + 17],
+        );
+        trials += t;
+        failures.extend(f);
     }
     assert!(trials > 20);
     assert!(failures.is_empty(), "{failures:#?}");

@@ -3,12 +3,18 @@
 //!
 //! Sliding sums are kept as a ring of fixed buckets (e.g. one per minute) rather than
 //! one window object per slide, so a key's state is bounded by `span / bucket` whatever
-//! the record rate.
+//! the record rate. [`Total`] and [`Latest`] read a running sum or the latest value
+//! as of an event time; [`Ticker`] (module `ticker`) is the clock of ticks that jobs
+//! close behind the watermark.
 
 use std::collections::VecDeque;
 
 use sellout_ingest::records::Timestamp;
 use serde::{Deserialize, Serialize};
+
+mod ticker;
+
+pub use ticker::Ticker;
 
 /// Start of the tumbling window of `size` ms that holds `time` (windows align to 0).
 pub fn tumbling_start(time: Timestamp, size: i64) -> Timestamp {
@@ -309,47 +315,6 @@ mod tests {
     }
 }
 
-/// A clock of event-time ticks every `interval` ms (aligned to 0) that a job closes
-/// once the watermark passed them by the allowed lateness, so each closed tick has
-/// every record that wasn't routed to the late side output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ticker {
-    interval: i64,
-    next: Option<Timestamp>,
-}
-
-impl Ticker {
-    /// Ticks every `interval` ms, not started.
-    pub fn new(interval: i64) -> Self {
-        Self {
-            interval: interval.max(1),
-            next: None,
-        }
-    }
-
-    /// Starts ticking (if stopped) with the first tick after `time`.
-    pub fn start(&mut self, time: Timestamp) {
-        if self.next.is_none() {
-            self.next = Some(tumbling_start(time, self.interval) + self.interval);
-        }
-    }
-
-    /// Stops until the next [`Ticker::start`] (nothing to close in quiet spells).
-    pub fn stop(&mut self) {
-        self.next = None;
-    }
-
-    /// The next tick closed by `watermark` with `lateness`, advancing past it.
-    pub fn due(&mut self, watermark: Timestamp, lateness: i64) -> Option<Timestamp> {
-        let tick = self.next?;
-        if tick.saturating_add(lateness) > watermark {
-            return None;
-        }
-        self.next = Some(tick + self.interval);
-        Some(tick)
-    }
-}
-
 #[cfg(test)]
 mod as_of_tests {
     use super::*;
@@ -381,25 +346,5 @@ mod as_of_tests {
         l.settle(120_000);
         assert_eq!(l.before(120_000), Some((70_000, &2)));
         assert_eq!(l.before(180_000), Some((130_000, &3)));
-    }
-}
-
-#[cfg(test)]
-mod ticker_tests {
-    use super::*;
-
-    #[test]
-    fn ticks_close_behind_the_watermark_by_the_lateness() {
-        let mut t = Ticker::new(60_000);
-        assert_eq!(t.due(i64::MAX, 0), None, "not started");
-        t.start(61_000);
-        t.start(500_000);
-        assert_eq!(t.due(129_999, 10_000), None);
-        assert_eq!(t.due(130_000, 10_000), Some(120_000));
-        assert_eq!(t.due(130_000, 10_000), None);
-        assert_eq!(t.due(250_000, 10_000), Some(180_000));
-        assert_eq!(t.due(250_000, 10_000), Some(240_000));
-        t.stop();
-        assert_eq!(t.due(i64::MAX, 0), None);
     }
 }

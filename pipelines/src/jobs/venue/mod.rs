@@ -10,15 +10,30 @@
 //! share of attendees who run the app. Waiting minutes are length / (tills × service
 //! rate per till) from the catalog.
 //!
-//! Signals use hysteresis and a cool-down per stand so a queue hovering at a
-//! threshold doesn't flap: `queue_long` when the wait reaches `long_wait_minutes`
-//! (cleared below `long_clear_minutes`), `queue_short` when it falls to
-//! `short_wait_minutes` while at least `short_min_nearby` people are in the venue
-//! (cleared above `short_clear_minutes`) — the moment for a voucher.
+//! Every figure of a minute is read *as of* that minute, from the records before it:
+//! a live runner may have processed sightings and readings far newer than the minute
+//! it closes (a dry topic holds the watermark back), and its minutes must be those of
+//! a bounded run, which closes them as it reads. So an installation keeps its stay as
+//! of the last closed minute plus the sightings since (`presence`), and readings are
+//! kept back to what the next minute to close may need.
 //!
-//! The only per-installation state is each installation's presence; an erased
-//! installation is dropped from it at once ([`Job::erase`]), so the next checkpoint no
-//! longer holds its id, and the runner feeds no later sighting of it.
+//! Signals use hysteresis and a cool-down per stand (`queue`) so a queue hovering
+//! at a threshold doesn't flap: `queue_long` when the wait reaches
+//! `long_wait_minutes` (cleared below `long_clear_minutes`), `queue_short` when it
+//! falls to `short_wait_minutes` while at least `short_min_nearby` people are in the
+//! venue (cleared above `short_clear_minutes`) — the moment for a voucher.
+//!
+//! The only per-installation state is each installation's presence (its stay and its
+//! sightings not yet folded in); an erased installation is dropped from it at once
+//! ([`Job::erase`]), so the next checkpoint no longer holds its id, and the runner
+//! feeds no later sighting of it.
+//!
+//! # Layout
+//! - `presence`: an installation's stay as of a minute, and its departures.
+//! - `queue`: a stand's queue level with hysteresis and cool-down.
+
+mod presence;
+mod queue;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -31,10 +46,10 @@ use sellout_ingest::records::{AnyRecord, Id, Timestamp, Topic};
 use serde::{Deserialize, Serialize};
 
 use crate::job::{Emitter, Input, Job, RestoreError, load_state, save_state};
-use crate::output::{
-    Feature, FeatureBody, Signal, SignalDetail, SignalKind, ZoneOccupancy, output_id,
-};
-use crate::window::{Ticker, tumbling_start};
+use crate::output::{Feature, FeatureBody, Signal, SignalDetail, ZoneOccupancy, output_id};
+use crate::window::Ticker;
+use presence::Installation;
+use queue::Stand;
 
 const MINUTE: i64 = 60_000;
 
@@ -99,14 +114,6 @@ impl VenueConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Presence {
-    venue_id: Id,
-    zone_id: Id,
-    entered: Timestamp,
-    last_seen: Timestamp,
-}
-
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 struct Departures {
     left: u32,
@@ -116,26 +123,10 @@ struct Departures {
 /// A queue reading: (time, stand, length).
 type Reading = (Timestamp, Id, u32);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-enum Level {
-    Short,
-    Normal,
-    Long,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Stand {
-    level: Level,
-    last_long: Option<Timestamp>,
-    last_short: Option<Timestamp>,
-}
-
 #[derive(Debug, Serialize, Deserialize)]
 struct State {
-    installations: FxHashMap<Id, Presence>,
-    /// Departures by (closing tick, venue, zone): counted in the minute they happen.
-    departures: BTreeMap<(Timestamp, Id, Id), Departures>,
-    /// Recent readings per (venue, zone), oldest first.
+    installations: FxHashMap<Id, Installation>,
+    /// Readings per (venue, zone), oldest first, back to what the next minute needs.
     readings: BTreeMap<(Id, Id), VecDeque<Reading>>,
     stands: BTreeMap<(Id, Id), Stand>,
     minutes: Ticker,
@@ -145,7 +136,6 @@ impl Default for State {
     fn default() -> Self {
         Self {
             installations: FxHashMap::default(),
-            departures: BTreeMap::new(),
             readings: BTreeMap::new(),
             stands: BTreeMap::new(),
             minutes: Ticker::new(MINUTE),
@@ -173,55 +163,39 @@ impl Venue {
         }
     }
 
-    fn depart(
-        departures: &mut BTreeMap<(Timestamp, Id, Id), Departures>,
-        p: &Presence,
-        at: Timestamp,
-    ) {
-        let tick = tumbling_start(at, MINUTE) + MINUTE;
-        let d = departures
-            .entry((tick, p.venue_id.clone(), p.zone_id.clone()))
-            .or_default();
-        d.left += 1;
-        d.dwell_ms += (p.last_seen - p.entered).max(0);
-    }
-
-    /// Closes the minute ending at `tick`.
-    fn tick(&mut self, tick: Timestamp, out: &mut Emitter) {
+    /// Closes the minute ending at `tick`; returns whether anyone is in a venue at
+    /// it, and the time of the oldest sighting read ahead of it.
+    fn tick(&mut self, tick: Timestamp, out: &mut Emitter) -> (bool, Option<Timestamp>) {
         let timeout = i64::from(self.config.presence_timeout_s) * 1000;
         let waiting = i64::from(self.config.waiting_dwell_s) * 1000;
         let state = &mut self.state;
+        // Who is where at the tick, and the stays that ended before it (this minute's
+        // departures, and any of earlier minutes skipped while nobody was in).
         let mut present: BTreeMap<(Id, Id), (u32, u32)> = BTreeMap::new();
-        let departures = &mut state.departures;
-        state.installations.retain(|_, p| {
-            if p.last_seen < tick - timeout {
-                Self::depart(departures, p, p.last_seen + timeout);
-                return false;
-            }
-            // In the zone at the tick: entered before it and not yet timed out. (Ticks
-            // close after the watermark passed them, so later sightings are in already.)
-            if p.entered < tick {
+        let mut departures: BTreeMap<(Id, Id), Departures> = BTreeMap::new();
+        let mut next_sighting: Option<Timestamp> = None;
+        state.installations.retain(|_, installation| {
+            let stay = installation.close(tick, timeout, |s, _| {
+                let d = departures
+                    .entry((s.venue_id.clone(), s.zone_id.clone()))
+                    .or_default();
+                d.left += 1;
+                d.dwell_ms += (s.last_seen - s.entered).max(0);
+            });
+            if let Some(s) = stay {
                 let cell = present
-                    .entry((p.venue_id.clone(), p.zone_id.clone()))
+                    .entry((s.venue_id.clone(), s.zone_id.clone()))
                     .or_default();
                 cell.0 += 1;
-                if tick - p.entered >= waiting {
+                if tick - s.entered >= waiting {
                     cell.1 += 1;
                 }
             }
-            true
-        });
-        // This minute's departures (and any of earlier minutes not yet closed).
-        let mut departures: BTreeMap<(Id, Id), Departures> = BTreeMap::new();
-        while let Some(entry) = state.departures.first_entry() {
-            if entry.key().0 > tick {
-                break;
+            if let Some(t) = installation.next_sighting() {
+                next_sighting = Some(next_sighting.map_or(t, |n| n.min(t)));
             }
-            let ((_, venue, zone), d) = entry.remove_entry();
-            let sum = departures.entry((venue, zone)).or_default();
-            sum.left += d.left;
-            sum.dwell_ms += d.dwell_ms;
-        }
+            !installation.is_empty()
+        });
         let mut in_venue: BTreeMap<&Id, u32> = BTreeMap::new();
         for ((venue, _), (n, _)) in &present {
             *in_venue.entry(venue).or_default() += n;
@@ -296,6 +270,15 @@ impl Venue {
                 }
             }
         }
+        // Later minutes read readings from their own minute back by the maximum age.
+        let keep_from = tick + MINUTE - i64::from(self.config.reading_max_age_s) * 1000;
+        self.state.readings.retain(|_, readings| {
+            while readings.front().is_some_and(|(t, _, _)| *t < keep_from) {
+                readings.pop_front();
+            }
+            !readings.is_empty()
+        });
+        (!present.is_empty(), next_sighting)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -310,43 +293,8 @@ impl Venue {
         estimated: bool,
         out: &mut Emitter,
     ) {
-        let c = &self.config;
-        let cooldown = i64::from(c.cooldown_minutes) * MINUTE;
-        let stand = self.state.stands.entry(key.clone()).or_insert(Stand {
-            level: Level::Normal,
-            last_long: None,
-            last_short: None,
-        });
-        let next = match stand.level {
-            Level::Long if wait < c.long_clear_minutes => Level::Normal,
-            Level::Short if wait > c.short_clear_minutes => Level::Normal,
-            level => level,
-        };
-        let next = if wait >= c.long_wait_minutes {
-            Level::Long
-        } else if wait <= c.short_wait_minutes && next != Level::Long {
-            Level::Short
-        } else {
-            next
-        };
-        let mut kind = None;
-        if next != stand.level {
-            match next {
-                Level::Long if stand.last_long.is_none_or(|t| tick - t >= cooldown) => {
-                    stand.last_long = Some(tick);
-                    kind = Some(SignalKind::QueueLong);
-                }
-                Level::Short
-                    if nearby >= c.short_min_nearby
-                        && stand.last_short.is_none_or(|t| tick - t >= cooldown) =>
-                {
-                    stand.last_short = Some(tick);
-                    kind = Some(SignalKind::QueueShort);
-                }
-                _ => {}
-            }
-            stand.level = next;
-        }
+        let stand = self.state.stands.entry(key.clone()).or_default();
+        let kind = stand.update(&self.config, tick, wait, nearby);
         if let Some(kind) = kind {
             out.signal(Signal {
                 id: output_id(&[
@@ -387,35 +335,15 @@ impl Job for Venue {
         let time = input.record.time();
         match input.record {
             AnyRecord::Beacons(b) => {
-                match self.state.installations.get_mut(&b.installation_id) {
-                    Some(p) if p.zone_id == b.zone_id && p.venue_id == b.venue_id => {
-                        p.last_seen = p.last_seen.max(time);
-                    }
-                    Some(p) => {
-                        // Moved: the old zone's dwell ends with its last sighting.
-                        Self::depart(&mut self.state.departures, p, time);
-                        *p = Presence {
-                            venue_id: b.venue_id.clone(),
-                            zone_id: b.zone_id.clone(),
-                            entered: time,
-                            last_seen: time,
-                        };
-                    }
-                    None => {
-                        self.state.installations.insert(
-                            b.installation_id.clone(),
-                            Presence {
-                                venue_id: b.venue_id.clone(),
-                                zone_id: b.zone_id.clone(),
-                                entered: time,
-                                last_seen: time,
-                            },
-                        );
-                    }
-                }
+                let timeout = i64::from(self.config.presence_timeout_s) * 1000;
+                self.state
+                    .installations
+                    .entry(b.installation_id.clone())
+                    .or_default()
+                    .see(time, &b.venue_id, &b.zone_id, timeout);
             }
             AnyRecord::Queues(q) => {
-                let max_age = i64::from(self.config.reading_max_age_s) * 1000;
+                // Kept until a closed minute makes them too old for the next one.
                 let readings = self
                     .state
                     .readings
@@ -423,25 +351,22 @@ impl Job for Venue {
                     .or_default();
                 let at = readings.partition_point(|(t, _, _)| *t <= time);
                 readings.insert(at, (time, q.stand_id.clone(), q.length));
-                // Keep what a tick within the lateness may still need.
-                let keep_from = time - max_age - 2 * MINUTE - self.allowed_lateness_ms;
-                while readings.len() > 1 && readings.front().is_some_and(|(t, _, _)| *t < keep_from)
-                {
-                    readings.pop_front();
-                }
             }
             AnyRecord::Sales(_) | AnyRecord::Social(_) => return,
         }
-        self.state.minutes.start(time);
+        self.state.minutes.start_by(time);
     }
 
     fn on_watermark(&mut self, watermark: Timestamp, out: &mut Emitter) {
         while let Some(tick) = self.state.minutes.due(watermark, self.allowed_lateness_ms) {
-            self.tick(tick, out);
+            let (anyone, next_sighting) = self.tick(tick, out);
             // Skip silent hours at once: with nobody in any venue there is nothing to
-            // tick until the next sighting.
-            if self.state.installations.is_empty() && self.state.departures.is_empty() {
+            // tick until the minute of the next sighting (one read ahead, or to come).
+            if !anyone {
                 self.state.minutes.stop();
+                if let Some(t) = next_sighting {
+                    self.state.minutes.start(t);
+                }
             }
         }
     }
