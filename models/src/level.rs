@@ -36,7 +36,7 @@ const SEAT_DISPERSION: f64 = 3.3;
 const SEATS_PER_PURCHASE: f64 = 2.3;
 
 /// What the structural forecast learned from history.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LevelModel {
     /// Minutes for the opening spike's excess pace to fall by a factor e.
     pub opening_decay_min: f64,
@@ -53,11 +53,12 @@ pub struct LevelModel {
     /// the last 15 minutes (the spike's first minutes, before checkouts catch up).
     #[serde(default)]
     pub young_ratio: f64,
-    /// Past the first day: `ln(daily seats / capacity)` ≈ `later[0] + later[1] ·
-    /// ln(sold / capacity) + later[2] · ln(1 + days to the event)`, a prior the last
-    /// day's reading is weighed against (zeros: none).
+    /// Past the first day: `ln(daily seats / capacity)` ≈ `later[0] + Σ later[k] ·
+    /// x[k − 1]` over [`later_terms`] of the sold share and the days to the event, a
+    /// prior the last day's reading is weighed against (empty: none; fewer terms: the
+    /// first ones).
     #[serde(default)]
-    pub later: [f64; 3],
+    pub later: Vec<f64>,
     /// Variance (log scale) of that prior beyond the readings' own noise.
     #[serde(default)]
     pub later_var: f64,
@@ -75,7 +76,7 @@ impl Default for LevelModel {
             prior_sd: 1.0,
             day_noise: 0.0,
             young_ratio: 0.0,
-            later: [0.0; 3],
+            later: Vec::new(),
             later_var: 0.0,
             spill: 0.5,
         }
@@ -151,6 +152,19 @@ impl Forecast {
     }
 }
 
+/// Number of regressors of the later prior ([`later_terms`]).
+pub const LATER_TERMS: usize = 5;
+
+/// The later prior's regressors: `ln(sold / capacity)` (`s`), `ln(1 + days to the
+/// event)` (`d`), `s²`, `s·d`, `d²`: the sold share mostly measures the opening, whose
+/// size grows faster than the daily level with the event's appeal, and the days since
+/// it tell how much of the sold share the days since added.
+pub fn later_terms(sold: f64, capacity: f64, hours_to_event: f64) -> [f64; LATER_TERMS] {
+    let s = ((sold + 1.0) / capacity.max(1.0)).ln();
+    let d = (hours_to_event.max(0.0) / 24.0).ln_1p();
+    [s, d, s * s, s * d, d * d]
+}
+
 impl LevelModel {
     /// `e^(15/τ) − 1`: the last quarter hour's spike sales over what is still to come.
     fn quarter_ratio(&self) -> f64 {
@@ -168,15 +182,22 @@ impl LevelModel {
     ) -> (f64, f64) {
         if !p.first_day() {
             let cv2 = SEATS_PER_PURCHASE / (p.sales_24h + SEATS_PER_PURCHASE) + self.day_noise;
-            if self.later_var <= 0.0 || p.sales_24h < 1.0 {
+            if self.later_var <= 0.0 || self.later.is_empty() {
                 return (p.sales_24h, cv2);
             }
             // Weigh the day's reading against the prior from the path so far (log scale).
             let cap = p.capacity.max(1.0);
-            let prior = self.later[0]
-                + self.later[1] * ((p.sold + 1.0) / cap).ln()
-                + self.later[2] * (hours_to_event.max(0.0) / 24.0).ln_1p();
-            let reading = (p.sales_24h / cap).ln();
+            let x = later_terms(p.sold, cap, hours_to_event);
+            let prior = self.later.first().copied().unwrap_or(0.0)
+                + self
+                    .later
+                    .iter()
+                    .skip(1)
+                    .zip(x)
+                    .map(|(c, v)| c * v)
+                    .sum::<f64>();
+            // A quiet day reads as half a seat: the prior, not zero, carries it.
+            let reading = (p.sales_24h.max(0.5) / cap).ln();
             let w = (1.0 / cv2) / (1.0 / cv2 + 1.0 / self.later_var);
             let ln_level = w * reading + (1.0 - w) * prior.clamp(-20.0, 5.0);
             let var = 1.0 / (1.0 / cv2 + 1.0 / self.later_var);

@@ -197,7 +197,10 @@ impl SellOutModel {
         let mut best: Option<(f64, Vec<HorizonModel>, LevelModel)> = None;
         let candidates: &[f64] = if folds > 1 { &SPILL_CANDIDATES } else { &[0.5] };
         for &spill in candidates {
-            let level = LevelModel { spill, ..fitted };
+            let level = LevelModel {
+                spill,
+                ..fitted.clone()
+            };
             let (horizons, error) = cross_fit(data, folds, &fold_of, &diurnal, &shape, &level)?;
             if best.as_ref().is_none_or(|b| error < b.0) {
                 best = Some((error, horizons, level));
