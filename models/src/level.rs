@@ -62,6 +62,11 @@ pub struct LevelModel {
     /// Variance (log scale) of that prior beyond the readings' own noise.
     #[serde(default)]
     pub later_var: f64,
+    /// Variance (log scale) of the last hour's sales (over the hour's share of a day)
+    /// as a reading of the daily level beyond the counting noise (0: not read). Waves
+    /// fade within hours, so the hour is a reading the day's waves mostly miss.
+    #[serde(default)]
+    pub hour_noise: f64,
     /// The share of its siblings' unmet demand a category receives (shoppers who find
     /// a category sold out look at another); chosen by the sell-out model's training.
     #[serde(default)]
@@ -78,6 +83,7 @@ impl Default for LevelModel {
             young_ratio: 0.0,
             later: Vec::new(),
             later_var: 0.0,
+            hour_noise: 0.0,
             spill: 0.5,
         }
     }
@@ -169,6 +175,16 @@ impl LevelModel {
         (15.0 / self.opening_decay_min.max(1.0)).exp_m1().max(1e-3)
     }
 
+    /// The last hour's sales as a reading of `ln(daily level / capacity)`, with its
+    /// variance (counting noise and [`Self::hour_noise`]).
+    pub fn hour_reading(&self, sales_1h: f64, activity: f64, capacity: f64) -> (f64, f64) {
+        let daily = sales_1h.max(0.5) * 24.0 / activity.max(0.02);
+        (
+            (daily / capacity.max(1.0)).ln(),
+            SEATS_PER_PURCHASE / (sales_1h + SEATS_PER_PURCHASE) + self.hour_noise,
+        )
+    }
+
     /// The daily level (seats a day now) and its squared coefficient of variation;
     /// `activity` is the hour's share of a day's sales relative to the mean hour.
     pub fn daily_level(
@@ -196,10 +212,16 @@ impl LevelModel {
                     .sum::<f64>();
             // A quiet day reads as half a seat: the prior, not zero, carries it.
             let reading = (p.sales_24h.max(0.5) / cap).ln();
-            let w = (1.0 / cv2) / (1.0 / cv2 + 1.0 / self.later_var);
-            let ln_level = w * reading + (1.0 - w) * prior.clamp(-20.0, 5.0);
-            let var = 1.0 / (1.0 / cv2 + 1.0 / self.later_var);
-            return (cap * ln_level.exp(), var);
+            let (mut precision, mut sum) = (
+                1.0 / cv2 + 1.0 / self.later_var,
+                reading / cv2 + prior.clamp(-20.0, 5.0) / self.later_var,
+            );
+            if self.hour_noise > 0.0 {
+                let (hour, hour_var) = self.hour_reading(p.sales_1h, activity, cap);
+                precision += 1.0 / hour_var;
+                sum += hour / hour_var;
+            }
+            return (cap * (sum / precision).exp(), 1.0 / precision);
         }
         let cap = p.capacity.max(1.0);
         let opening = p.sold + opening_left;

@@ -40,6 +40,9 @@ impl LevelModel {
         // Later prior: (ln sold/cap, ln(1 + days to event), ln next day's sales/cap,
         // counting variance) for snapshots past the first day.
         let mut later: Vec<([f64; LATER_TERMS], f64, f64)> = Vec::new();
+        // Hour noise: (ln next day's sales − the hour's reading, counting variance).
+        let diurnal = crate::shape::diurnal_profile(data);
+        let mut hours: Vec<(f64, f64)> = Vec::new();
         for snaps in by_key.values_mut() {
             snaps.sort_by_key(|l| l.time);
             let Some(start) = snaps
@@ -95,6 +98,15 @@ impl LevelModel {
                         SEATS_PER_PURCHASE / y,
                     ));
                 }
+                if y >= 20.0 && b.features.remaining * 10 >= b.features.capacity {
+                    let activity = diurnal
+                        .get(crate::shape::hour_before(a.time))
+                        .copied()
+                        .unwrap_or(1.0);
+                    let s1h = f64::from(f.sales_1h);
+                    let (reading, counting) = out.hour_reading(s1h, activity, 1.0);
+                    hours.push(((y.ln() - reading), counting + SEATS_PER_PURCHASE / y));
+                }
                 if x >= 20.0 && y >= 20.0 {
                     let counting = SEATS_PER_PURCHASE * (1.0 / x + 1.0 / y);
                     let day = (b.features.hours_to_event / 24.0).floor() as i64;
@@ -146,6 +158,16 @@ impl LevelModel {
             let counting = later.iter().map(|r| r.2).sum::<f64>() / later.len() as f64;
             out.later = coef;
             out.later_var = (resid - counting - out.day_noise).max(0.01);
+        }
+        if hours.len() >= 20 {
+            let n = hours.len() as f64;
+            let mean = hours.iter().map(|h| h.0).sum::<f64>() / n;
+            let excess = hours
+                .iter()
+                .map(|(r, counting)| (r - mean).powi(2) - counting)
+                .sum::<f64>()
+                / n;
+            out.hour_noise = (excess - out.day_noise).clamp(0.01, 5.0);
         }
         if young_den > 0.0 {
             out.young_ratio = (young_num / young_den).clamp(0.0, 20.0);
