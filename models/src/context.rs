@@ -105,7 +105,10 @@ pub fn contexts(data: &[Labelled]) -> Vec<EventContext> {
             sold_out
                 .entry((l.seed, l.features.event_id.as_str()))
                 .or_default()
-                .insert(l.features.category_id.as_str(), (t, u64::from(l.features.capacity)));
+                .insert(
+                    l.features.category_id.as_str(),
+                    (t, u64::from(l.features.capacity)),
+                );
         }
     }
     data.iter()

@@ -76,8 +76,8 @@ pub fn feature_row(
     let whole = level.forecast(&theirs, shape, relative, f.hours_to_event, h);
     // The first day reads the opening: its features may weigh differently.
     let first = if own.first_day() { 1.0 } else { 0.0 };
-    let spilled = spilled(&mine, &whole, &own, &theirs, level.spill, event)
-        .shortfall_z(own.remaining);
+    let spilled =
+        spilled(&mine, &whole, &own, &theirs, level.spill, event).shortfall_z(own.remaining);
     [
         coverage_24,
         ((pace_1 * h + 1.0) / remaining).ln(),
@@ -130,7 +130,11 @@ fn spilled(
 ) -> Forecast {
     let asked = (whole.mean - mine.mean).max(0.0);
     let left = (theirs.remaining - own.remaining).max(0.0);
-    let recent = event.recently_sold_out_capacity as f64 / theirs.capacity.max(1.0);
+    let recent = if own.first_day() {
+        0.0
+    } else {
+        event.recently_sold_out_capacity as f64 / theirs.capacity.max(1.0)
+    };
     let extra = spill * ((asked - left).max(0.0) + mine.mean * recent);
     Forecast {
         mean: mine.mean + extra,
