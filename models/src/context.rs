@@ -181,4 +181,38 @@ mod tests {
                 .any(|(c, l)| c.remaining > u64::from(l.features.remaining))
         );
     }
+
+    #[test]
+    fn history_counts_siblings_sold_out_within_the_day_before() {
+        let h = generate(&HistoryConfig {
+            seeds: vec![4],
+            events: 2,
+            sale_days: 3.0,
+            scale: 0.2,
+            hotness: (0.3, 0.6),
+            snapshot_hours: 24.0,
+            price_factors: Vec::new(),
+        })
+        .unwrap();
+        let mut rows = h.snapshots;
+        rows.truncate(1);
+        let Some(first) = rows.first().cloned() else {
+            panic!("no snapshot");
+        };
+        // A sibling of 300 seats that sold out an hour before, and one a week before.
+        let sibling = |id: &str, hours_before: i64| {
+            let mut s = first.clone();
+            s.features.category_id = id.into();
+            s.features.capacity = 300;
+            s.time = first.time - 2 * DAY_MS;
+            s.sold_out_at = Some(first.time - hours_before * 3_600_000);
+            s
+        };
+        rows.push(sibling("recent", 1));
+        rows.push(sibling("long-ago", 24 * 7));
+        let all = contexts(&rows);
+        assert_eq!(all[0].recently_sold_out_capacity, 300);
+        // Not for itself, and not before it sold out.
+        assert_eq!(all[1].recently_sold_out_capacity, 0);
+    }
 }
