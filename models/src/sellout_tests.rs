@@ -181,7 +181,7 @@ fn a_sibling_sold_out_within_the_day_raises_the_spill_forecast() {
             .unwrap_or(NF - 1);
         (event, row[at])
     };
-    let (quiet, before) = spill_z(&[open.clone()]);
+    let (quiet, before) = spill_z(std::slice::from_ref(&open));
     assert_eq!(quiet.recently_sold_out_capacity, 0);
     // A sibling that sold out today (it still sold in its last 24 hours) counts by its
     // seats; one sold out long ago (no sales in its last day) is in the pace already.
