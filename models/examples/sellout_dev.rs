@@ -1,6 +1,6 @@
 //! Investigation aid for the sell-out model: trains as the evaluation does, scores the
 //! test runs, and prints Brier against the oracle by horizon and by time since the
-//! event's first snapshot (the on-sale). The oracle's probabilities are cached in
+//! event's first snapshot (the on-sale), and by both. The oracle's probabilities are cached in
 //! `$SELLOUT_DEV_CACHE` (default: none) so that repeated runs cost only the training.
 
 use std::collections::{BTreeMap, HashMap};
@@ -93,6 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // [model sq err, oracle sq err, n] per horizon and per age bucket.
     let mut by_h: BTreeMap<String, [f64; 3]> = BTreeMap::new();
     let mut by_age: BTreeMap<String, [f64; 3]> = BTreeMap::new();
+    let mut by_both: BTreeMap<(String, String), [f64; 3]> = BTreeMap::new();
     let mut total = [0.0; 3];
     let mut scored = 0usize;
     for ((l, o), event) in test.snapshots.iter().zip(&oracle_p).zip(&events) {
@@ -172,6 +173,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     q,
                     horizon.label(l.time, l.sold_out_at)
                 );
+                // The shaped and structural features behind it.
+                let s = &bundle.sellout;
+                let row = sellout_models::sellout::feature_row(
+                    f,
+                    l.list_minor,
+                    l.time,
+                    horizon,
+                    &s.diurnal,
+                    &s.shape,
+                    &s.level,
+                    event,
+                );
+                let named: Vec<String> = row
+                    .iter()
+                    .zip(sellout_models::sellout::SELLOUT_FEATURES)
+                    .skip(13)
+                    .map(|(v, n)| format!("{n}={v:.2}"))
+                    .collect();
+                println!("   {}", named.join(" "));
             }
             let y = if horizon.label(l.time, l.sold_out_at) {
                 1.0
@@ -183,6 +203,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 total[k] += v;
                 by_h.entry(format!("{horizon:?}")).or_default()[k] += v;
                 by_age.entry(bucket.clone()).or_default()[k] += v;
+                by_both
+                    .entry((bucket.clone(), format!("{horizon:?}")))
+                    .or_default()[k] += v;
             }
         }
     }
@@ -220,6 +243,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             v[0] / v[2],
             v[1] / v[2],
             v[2]
+        );
+    }
+    println!("per age and horizon (excess share, brier, oracle):");
+    for ((age, h), v) in &by_both {
+        println!(
+            "  {age:8} {h:8} {:6.3} {:.5} {:.5}",
+            (v[0] - v[1]) / (total[0] - total[1]),
+            v[0] / v[2],
+            v[1] / v[2]
         );
     }
     println!(

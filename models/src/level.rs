@@ -36,7 +36,7 @@ const SEAT_DISPERSION: f64 = 3.3;
 const SEATS_PER_PURCHASE: f64 = 2.3;
 
 /// What the structural forecast learned from history.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LevelModel {
     /// Minutes for the opening spike's excess pace to fall by a factor e.
     pub opening_decay_min: f64,
@@ -45,6 +45,10 @@ pub struct LevelModel {
     pub prior: [f64; 2],
     /// Residual standard deviation of that regression (log scale).
     pub prior_sd: f64,
+    /// A term in `ln(opening seats / capacity)²` added to that regression: openings
+    /// near the capacity are cut short by it (0: none).
+    #[serde(default)]
+    pub prior_curve: f64,
     /// Variance (log scale) of one day's sales as a reading of the daily level beyond
     /// the counting noise: waves and spikes make days uneven.
     #[serde(default)]
@@ -53,14 +57,20 @@ pub struct LevelModel {
     /// the last 15 minutes (the spike's first minutes, before checkouts catch up).
     #[serde(default)]
     pub young_ratio: f64,
-    /// Past the first day: `ln(daily seats / capacity)` ≈ `later[0] + later[1] ·
-    /// ln(sold / capacity) + later[2] · ln(1 + days to the event)`, a prior the last
-    /// day's reading is weighed against (zeros: none).
+    /// Past the first day: `ln(daily seats / capacity)` ≈ `later[0] + Σ later[k] ·
+    /// x[k − 1]` over [`later_terms`] of the sold share and the days to the event, a
+    /// prior the last day's reading is weighed against (empty: none; fewer terms: the
+    /// first ones).
     #[serde(default)]
-    pub later: [f64; 3],
+    pub later: Vec<f64>,
     /// Variance (log scale) of that prior beyond the readings' own noise.
     #[serde(default)]
     pub later_var: f64,
+    /// Variance (log scale) of the last hour's sales (over the hour's share of a day)
+    /// as a reading of the daily level beyond the counting noise (0: not read). Waves
+    /// fade within hours, so the hour is a reading the day's waves mostly miss.
+    #[serde(default)]
+    pub hour_noise: f64,
     /// The share of its siblings' unmet demand a category receives (shoppers who find
     /// a category sold out look at another); chosen by the sell-out model's training.
     #[serde(default)]
@@ -73,10 +83,12 @@ impl Default for LevelModel {
             opening_decay_min: 25.0,
             prior: [-3.0, 0.5],
             prior_sd: 1.0,
+            prior_curve: 0.0,
             day_noise: 0.0,
             young_ratio: 0.0,
-            later: [0.0; 3],
+            later: Vec::new(),
             later_var: 0.0,
+            hour_noise: 0.0,
             spill: 0.5,
         }
     }
@@ -151,10 +163,31 @@ impl Forecast {
     }
 }
 
+/// Number of regressors of the later prior ([`later_terms`]).
+pub const LATER_TERMS: usize = 2;
+
+/// The later prior's regressors: `ln(sold / capacity)` and `ln(1 + days to the
+/// event)` (squares and their product were tried: Brier 0.00527 -> 0.00536).
+pub fn later_terms(sold: f64, capacity: f64, hours_to_event: f64) -> [f64; LATER_TERMS] {
+    let s = ((sold + 1.0) / capacity.max(1.0)).ln();
+    let d = (hours_to_event.max(0.0) / 24.0).ln_1p();
+    [s, d]
+}
+
 impl LevelModel {
     /// `e^(15/τ) − 1`: the last quarter hour's spike sales over what is still to come.
     fn quarter_ratio(&self) -> f64 {
         (15.0 / self.opening_decay_min.max(1.0)).exp_m1().max(1e-3)
+    }
+
+    /// The last hour's sales as a reading of `ln(daily level / capacity)`, with its
+    /// variance (counting noise and [`Self::hour_noise`]).
+    pub fn hour_reading(&self, sales_1h: f64, activity: f64, capacity: f64) -> (f64, f64) {
+        let daily = sales_1h.max(0.5) * 24.0 / activity.max(0.02);
+        (
+            (daily / capacity.max(1.0)).ln(),
+            SEATS_PER_PURCHASE / (sales_1h + SEATS_PER_PURCHASE) + self.hour_noise,
+        )
     }
 
     /// The daily level (seats a day now) and its squared coefficient of variation;
@@ -168,23 +201,37 @@ impl LevelModel {
     ) -> (f64, f64) {
         if !p.first_day() {
             let cv2 = SEATS_PER_PURCHASE / (p.sales_24h + SEATS_PER_PURCHASE) + self.day_noise;
-            if self.later_var <= 0.0 || p.sales_24h < 1.0 {
+            if self.later_var <= 0.0 || self.later.is_empty() {
                 return (p.sales_24h, cv2);
             }
             // Weigh the day's reading against the prior from the path so far (log scale).
             let cap = p.capacity.max(1.0);
-            let prior = self.later[0]
-                + self.later[1] * ((p.sold + 1.0) / cap).ln()
-                + self.later[2] * (hours_to_event.max(0.0) / 24.0).ln_1p();
-            let reading = (p.sales_24h / cap).ln();
-            let w = (1.0 / cv2) / (1.0 / cv2 + 1.0 / self.later_var);
-            let ln_level = w * reading + (1.0 - w) * prior.clamp(-20.0, 5.0);
-            let var = 1.0 / (1.0 / cv2 + 1.0 / self.later_var);
-            return (cap * ln_level.exp(), var);
+            let x = later_terms(p.sold, cap, hours_to_event);
+            let prior = self.later.first().copied().unwrap_or(0.0)
+                + self
+                    .later
+                    .iter()
+                    .skip(1)
+                    .zip(x)
+                    .map(|(c, v)| c * v)
+                    .sum::<f64>();
+            // A quiet day reads as half a seat: the prior, not zero, carries it.
+            let reading = (p.sales_24h.max(0.5) / cap).ln();
+            let (mut precision, mut sum) = (
+                1.0 / cv2 + 1.0 / self.later_var,
+                reading / cv2 + prior.clamp(-20.0, 5.0) / self.later_var,
+            );
+            if self.hour_noise > 0.0 {
+                let (hour, hour_var) = self.hour_reading(p.sales_1h, activity, cap);
+                precision += 1.0 / hour_var;
+                sum += hour / hour_var;
+            }
+            return (cap * (sum / precision).exp(), 1.0 / precision);
         }
         let cap = p.capacity.max(1.0);
         let opening = p.sold + opening_left;
-        let ln_level = self.prior[0] + self.prior[1] * ((opening + 1.0) / cap).ln();
+        let x = ((opening + 1.0) / cap).ln();
+        let ln_level = self.prior[0] + self.prior[1] * x + self.prior_curve * x * x;
         let prior_mean = cap * ln_level.clamp(-20.0, 5.0).exp();
         // A gamma prior with that mean and a CV of the regression's spread.
         let shape = 1.0 / self.prior_sd.max(0.05).powi(2);

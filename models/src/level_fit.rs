@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{HOUR_MS, LevelModel, SEATS_PER_PURCHASE};
+use super::{HOUR_MS, LATER_TERMS, LevelModel, SEATS_PER_PURCHASE, later_terms};
 use crate::history::Labelled;
 
 impl LevelModel {
@@ -39,7 +39,10 @@ impl LevelModel {
         let mut steps: BTreeMap<i64, Vec<(f64, f64)>> = BTreeMap::new();
         // Later prior: (ln sold/cap, ln(1 + days to event), ln next day's sales/cap,
         // counting variance) for snapshots past the first day.
-        let mut later: Vec<([f64; 2], f64, f64)> = Vec::new();
+        let mut later: Vec<([f64; LATER_TERMS], f64, f64)> = Vec::new();
+        // Hour noise: (ln next day's sales − the hour's reading, counting variance).
+        let diurnal = crate::shape::diurnal_profile(data);
+        let mut hours: Vec<(f64, f64)> = Vec::new();
         for snaps in by_key.values_mut() {
             snaps.sort_by_key(|l| l.time);
             let Some(start) = snaps
@@ -90,13 +93,19 @@ impl LevelModel {
                 if y >= 5.0 && b.features.remaining * 10 >= b.features.capacity {
                     let cap = f64::from(f.capacity.max(1));
                     later.push((
-                        [
-                            ((f64::from(f.sold) + 1.0) / cap).ln(),
-                            (f.hours_to_event.max(0.0) / 24.0).ln_1p(),
-                        ],
+                        later_terms(f64::from(f.sold), cap, f.hours_to_event),
                         (y / cap).ln(),
                         SEATS_PER_PURCHASE / y,
                     ));
+                }
+                if y >= 20.0 && b.features.remaining * 10 >= b.features.capacity {
+                    let activity = diurnal
+                        .get(crate::shape::hour_before(a.time))
+                        .copied()
+                        .unwrap_or(1.0);
+                    let s1h = f64::from(f.sales_1h);
+                    let (reading, counting) = out.hour_reading(s1h, activity, 1.0);
+                    hours.push(((y.ln() - reading), counting + SEATS_PER_PURCHASE / y));
                 }
                 if x >= 20.0 && y >= 20.0 {
                     let counting = SEATS_PER_PURCHASE * (1.0 / x + 1.0 / y);
@@ -150,13 +159,29 @@ impl LevelModel {
             out.later = coef;
             out.later_var = (resid - counting - out.day_noise).max(0.01);
         }
+        if hours.len() >= 20 {
+            let n = hours.len() as f64;
+            let mean = hours.iter().map(|h| h.0).sum::<f64>() / n;
+            let excess = hours
+                .iter()
+                .map(|(r, counting)| (r - mean).powi(2) - counting)
+                .sum::<f64>()
+                / n;
+            out.hour_noise = (excess - out.day_noise).clamp(0.01, 5.0);
+        }
         if young_den > 0.0 {
             out.young_ratio = (young_num / young_den).clamp(0.0, 20.0);
         }
         if dl < 0.0 && dd > 0.0 {
             out.opening_decay_min = (-dd / dl).clamp(2.0, 600.0);
         }
-        if pairs.len() >= 5 {
+        let curved: Vec<([f64; 2], f64, f64)> =
+            pairs.iter().map(|p| ([p.0, p.0 * p.0], p.1, 0.0)).collect();
+        if let Some((coef, resid)) = least_squares(&curved) {
+            out.prior = [coef[0], coef[1]];
+            out.prior_curve = coef[2];
+            out.prior_sd = resid.sqrt().clamp(0.05, 3.0);
+        } else if pairs.len() >= 5 {
             let n = pairs.len() as f64;
             let mx = pairs.iter().map(|p| p.0).sum::<f64>() / n;
             let my = pairs.iter().map(|p| p.1).sum::<f64>() / n;
@@ -176,28 +201,30 @@ impl LevelModel {
     }
 }
 
-/// Least squares of `y` on an intercept and two regressors: the coefficients and the
-/// residual variance; `None` with too few rows or a singular design.
-pub(super) fn least_squares(rows: &[([f64; 2], f64, f64)]) -> Option<([f64; 3], f64)> {
-    if rows.len() < 10 {
+/// Least squares of `y` on an intercept and `N` regressors: the coefficients
+/// (intercept first) and the residual variance; `None` with too few rows or a
+/// singular design.
+pub(super) fn least_squares<const N: usize>(
+    rows: &[([f64; N], f64, f64)],
+) -> Option<(Vec<f64>, f64)> {
+    let k = N + 1;
+    if rows.len() < 5 * k {
         return None;
     }
-    let mut a = [0.0f64; 9];
-    let mut coef = [0.0f64; 3];
+    let mut a = vec![0.0f64; k * k];
+    let mut coef = vec![0.0f64; k];
+    let mut v = vec![1.0f64; k];
     for (x, y, _) in rows {
-        let v = [1.0, x[0], x[1]];
-        for i in 0..3 {
-            for j in 0..3 {
-                a[i * 3 + j] += v[i] * v[j];
+        v[1..].copy_from_slice(x);
+        for i in 0..k {
+            for j in 0..k {
+                a[i * k + j] += v[i] * v[j];
             }
             coef[i] += v[i] * y;
         }
     }
-    crate::linalg::solve_spd(&a, &mut coef, 3)?;
-    let n = rows.len() as f64;
-    let sse: f64 = rows
-        .iter()
-        .map(|(x, y, _)| (y - coef[0] - coef[1] * x[0] - coef[2] * x[1]).powi(2))
-        .sum();
-    Some((coef, sse / (n - 3.0)))
+    crate::linalg::solve_spd(&a, &mut coef, k)?;
+    let fitted = |x: &[f64; N]| coef[0] + coef[1..].iter().zip(x).map(|(c, v)| c * v).sum::<f64>();
+    let sse: f64 = rows.iter().map(|(x, y, _)| (y - fitted(x)).powi(2)).sum();
+    Some((coef.clone(), sse / (rows.len() - k) as f64))
 }

@@ -127,3 +127,54 @@ fn the_first_day_forecast_recovers_what_the_next_week_sells() {
         "forecast {forecast} vs sold {sold}"
     );
 }
+
+/// A model past the first day whose later prior says 1% of the seats a day at any sold
+/// share and days to the event.
+fn later_model(hour_noise: f64) -> LevelModel {
+    LevelModel {
+        day_noise: 0.05,
+        later: vec![0.01f64.ln(), 0.0, 0.0],
+        later_var: 0.05,
+        hour_noise,
+        ..LevelModel::default()
+    }
+}
+
+/// Ten days into a sale of 10,000 seats, 3,000 sold.
+fn day_ten(sales_1h: f64, sales_24h: f64) -> Path {
+    Path {
+        capacity: 10_000.0,
+        sold: 3_000.0,
+        remaining: 7_000.0,
+        sales_15m: sales_1h / 4.0,
+        sales_1h,
+        sales_24h,
+    }
+}
+
+#[test]
+fn a_quiet_day_leaves_the_level_to_the_prior_not_at_zero() {
+    let model = later_model(0.0);
+    let (level, var) = model.daily_level(&day_ten(0.0, 0.0), 1.0, 0.0, 240.0);
+    // The prior's 100 a day, pulled down by one quiet day but far from zero.
+    assert!((1.0..100.0).contains(&level), "{level}");
+    assert!(var > 0.0 && var < model.later_var, "{var}");
+    let f = model.forecast(&day_ten(0.0, 0.0), &[], 1.0, 240.0, 168.0);
+    assert!(f.mean > 7.0, "a week at that level sells seats: {f:?}");
+}
+
+#[test]
+fn the_last_hour_pulls_a_wave_day_back_towards_the_baseline() {
+    // The baseline is 100 seats a day (about 4 an hour); a wave added 300 to the last
+    // 24 hours and has faded: the last hour sold at the baseline.
+    let wave_day = day_ten(4.0, 400.0);
+    let without = later_model(0.0).daily_level(&wave_day, 1.0, 0.0, 240.0);
+    let with = later_model(0.1).daily_level(&wave_day, 1.0, 0.0, 240.0);
+    assert!(with.0 < without.0, "{with:?} vs {without:?}");
+    assert!(with.1 < without.1, "a third reading narrows the level");
+    // A quiet hour after a quiet day moves nothing much; a busy hour lifts the level.
+    let busy = later_model(0.1).daily_level(&day_ten(40.0, 100.0), 1.0, 0.0, 240.0);
+    let calm = later_model(0.1).daily_level(&day_ten(4.0, 100.0), 1.0, 0.0, 240.0);
+    assert!(busy.0 > calm.0 * 1.2, "{busy:?} vs {calm:?}");
+    assert!((80.0..125.0).contains(&calm.0), "{calm:?}");
+}

@@ -21,7 +21,8 @@
 //! dozen events whose outcomes are correlated, too few to calibrate on).
 //!
 //! The regression and calibration live in [`crate::logistic`] (which minds linfa 0.8.1's
-//! label trap); scoring is a dot product in plain Rust.
+//! label trap); scoring is a dot product in plain Rust. The feature row is in
+//! `sellout_features.rs`, the design matrix and the cross-fitting in `sellout_fit.rs`.
 //!
 //! The expected sell-out time walks the demand forward hour by hour (the GLM's rate when
 //! given, else the recent pace) until the expected sales cover the seats left.
@@ -31,7 +32,7 @@ use sellout_pipelines::output::SellOutFeatures;
 use serde::{Deserialize, Serialize};
 
 use crate::calibration::{self, Calibration};
-use crate::context::{EventContext, contexts};
+use crate::context::EventContext;
 use crate::demand::PoissonGlm;
 use crate::history::Labelled;
 use crate::level::LevelModel;
@@ -197,7 +198,10 @@ impl SellOutModel {
         let mut best: Option<(f64, Vec<HorizonModel>, LevelModel)> = None;
         let candidates: &[f64] = if folds > 1 { &SPILL_CANDIDATES } else { &[0.5] };
         for &spill in candidates {
-            let level = LevelModel { spill, ..fitted };
+            let level = LevelModel {
+                spill,
+                ..fitted.clone()
+            };
             let (horizons, error) = cross_fit(data, folds, &fold_of, &diurnal, &shape, &level)?;
             if best.as_ref().is_none_or(|b| error < b.0) {
                 best = Some((error, horizons, level));
@@ -318,101 +322,10 @@ impl SellOutModel {
     }
 }
 
-/// Shares of siblings' unmet demand tried by [`SellOutModel::train_cross_fitted`]; at
-/// most all of it (more would be shoppers who never came).
-const SPILL_CANDIDATES: [f64; 3] = [0.25, 0.5, 1.0];
-
-/// Each horizon's logistic fitted on all rows and calibrated on out-of-fold
-/// predictions, with the out-of-fold squared error summed over the horizons.
-fn cross_fit(
-    data: &[Labelled],
-    folds: usize,
-    fold_of: &dyn Fn(u64) -> usize,
-    diurnal: &[f64],
-    shape: &[f64],
-    level: &LevelModel,
-) -> Result<(Vec<HorizonModel>, f64), SellOutError> {
-    let mut error = 0.0;
-    let mut horizons = Vec::new();
-    for horizon in Horizon::ALL {
-        let (rows, labels) = design(data, horizon, diurnal, shape, level);
-        if rows.is_empty() {
-            return Err(SellOutError::NoData(horizon));
-        }
-        let row_folds: Vec<usize> = data
-            .iter()
-            .filter(|l| horizon.effective_hours(l.features.hours_to_event) > 0.0)
-            .map(|l| fold_of(l.seed))
-            .collect();
-        let mut raw = vec![0.5; rows.len()];
-        if folds > 1 {
-            for f in 0..folds {
-                let (fit_rows, fit_labels): (Vec<Vec<f64>>, Vec<bool>) = rows
-                    .iter()
-                    .zip(&labels)
-                    .zip(&row_folds)
-                    .filter(|(_, k)| **k != f)
-                    .map(|((r, y), _)| (r.clone(), *y))
-                    .unzip();
-                if fit_rows.is_empty() {
-                    continue;
-                }
-                let model = fit_logistic(&fit_rows, &fit_labels)?;
-                for (i, _) in row_folds.iter().enumerate().filter(|(_, k)| **k == f) {
-                    raw[i] = model.probability(&rows[i]);
-                }
-            }
-        }
-        error += raw
-            .iter()
-            .zip(&labels)
-            .map(|(p, y)| (p - if *y { 1.0 } else { 0.0 }).powi(2))
-            .sum::<f64>();
-        let positives = labels.iter().filter(|l| **l).count();
-        let both = folds > 1 && positives >= 5 && labels.len() - positives >= 5;
-        let calibration = if both {
-            calibration::choose(&raw, &labels, &row_folds)
-        } else {
-            Calibration::Platt(Platt::IDENTITY)
-        };
-        horizons.push(HorizonModel {
-            horizon,
-            logistic: fit_logistic(&rows, &labels)?,
-            calibration,
-        });
-    }
-    Ok((horizons, error))
-}
-
-/// Rows and labels of labelled snapshots for one horizon.
-pub fn design(
-    data: &[Labelled],
-    horizon: Horizon,
-    diurnal: &[f64],
-    shape: &[f64],
-    level: &LevelModel,
-) -> (Vec<Vec<f64>>, Vec<bool>) {
-    data.iter()
-        .zip(contexts(data))
-        .filter(|(l, _)| horizon.effective_hours(l.features.hours_to_event) > 0.0)
-        .map(|(l, event)| {
-            (
-                feature_row(
-                    &l.features,
-                    l.list_minor,
-                    l.time,
-                    horizon,
-                    diurnal,
-                    shape,
-                    level,
-                    &event,
-                )
-                .to_vec(),
-                horizon.label(l.time, l.sold_out_at),
-            )
-        })
-        .unzip()
-}
+#[path = "sellout_fit.rs"]
+mod fit;
+pub use fit::design;
+use fit::{SPILL_CANDIDATES, cross_fit};
 
 #[path = "sellout_features.rs"]
 mod features;

@@ -76,7 +76,8 @@ pub fn feature_row(
     let whole = level.forecast(&theirs, shape, relative, f.hours_to_event, h);
     // The first day reads the opening: its features may weigh differently.
     let first = if own.first_day() { 1.0 } else { 0.0 };
-    let spilled = spilled(&mine, &whole, &own, &theirs, level.spill).shortfall_z(own.remaining);
+    let spilled =
+        spilled(&mine, &whole, &own, &theirs, level.spill, event).shortfall_z(own.remaining);
     [
         coverage_24,
         ((pace_1 * h + 1.0) / remaining).ln(),
@@ -115,11 +116,26 @@ pub fn feature_row(
 
 /// The category's forecast with a share `spill` of its siblings' unmet demand (their
 /// forecast beyond their seats left): shoppers who find a category sold out look at
-/// another ([`LevelModel::spill`], chosen in training).
-fn spilled(mine: &Forecast, whole: &Forecast, own: &Path, theirs: &Path, spill: f64) -> Forecast {
+/// another ([`LevelModel::spill`], chosen in training). Siblings sold out within the
+/// last day send the category their shoppers in proportion to its share of the seats
+/// still open, which its last day's sales hold only in part: its forecast grows by the
+/// same share of their seats over the open ones.
+fn spilled(
+    mine: &Forecast,
+    whole: &Forecast,
+    own: &Path,
+    theirs: &Path,
+    spill: f64,
+    event: &EventContext,
+) -> Forecast {
     let asked = (whole.mean - mine.mean).max(0.0);
     let left = (theirs.remaining - own.remaining).max(0.0);
-    let extra = spill * (asked - left).max(0.0);
+    let recent = if own.first_day() {
+        0.0
+    } else {
+        event.recently_sold_out_capacity as f64 / theirs.capacity.max(1.0)
+    };
+    let extra = spill * ((asked - left).max(0.0) + mine.mean * recent);
     Forecast {
         mean: mine.mean + extra,
         variance: mine.variance + extra * extra * 0.1,

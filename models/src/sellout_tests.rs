@@ -141,3 +141,54 @@ fn the_shortfall_is_sharper_for_more_seats_at_the_same_coverage() {
     assert!(shortfall_z(800.0, 40.0, 1_000.0) < 0.0);
     assert_eq!(shortfall_z(f64::NAN, 1.0, 1.0), 0.0);
 }
+
+/// A category of `capacity` seats ten days before its event, past the first day.
+fn category(id: &str, capacity: u32, remaining: u32, sales_24h: u32) -> SellOutFeatures {
+    SellOutFeatures {
+        event_id: "ev".into(),
+        category_id: id.into(),
+        capacity,
+        sold: capacity - remaining,
+        remaining,
+        sales_1m: 0,
+        sales_15m: sales_24h / 96,
+        sales_1h: sales_24h / 24,
+        sales_24h,
+        cart_adds_1h: 0,
+        abandonment_rate_24h: 0.0,
+        buzz_posts_1h: 0,
+        buzz_sentiment_1h: 0.0,
+        hours_to_event: 240.0,
+        price_minor: 5_000,
+        currency: "EUR".into(),
+    }
+}
+
+#[test]
+fn a_sibling_sold_out_within_the_day_raises_the_spill_forecast() {
+    let own = category("a", 1_000, 600, 40);
+    let open = category("b", 1_000, 500, 40);
+    let level = LevelModel {
+        spill: 1.0,
+        ..LevelModel::default()
+    };
+    let spill_z = |siblings: &[SellOutFeatures]| {
+        let event = EventContext::among(&own, siblings);
+        let row = feature_row(&own, 5_000, 0, Horizon::Days7, &[], &[], &level, &event);
+        let at = SELLOUT_FEATURES
+            .iter()
+            .position(|n| *n == "z_structural_spill")
+            .unwrap_or(NF - 1);
+        (event, row[at])
+    };
+    let (quiet, before) = spill_z(std::slice::from_ref(&open));
+    assert_eq!(quiet.recently_sold_out_capacity, 0);
+    // A sibling that sold out today (it still sold in its last 24 hours) counts by its
+    // seats; one sold out long ago (no sales in its last day) is in the pace already.
+    let (recent, after) = spill_z(&[open.clone(), category("c", 2_000, 0, 300)]);
+    assert_eq!(recent.recently_sold_out_capacity, 2_000);
+    assert!(after > before + 0.1, "{after} vs {before}");
+    let (old, long_ago) = spill_z(&[open, category("c", 2_000, 0, 0)]);
+    assert_eq!(old.recently_sold_out_capacity, 0);
+    assert!((long_ago - before).abs() < 1e-12);
+}
