@@ -136,11 +136,11 @@ pub fn contexts(data: &[Labelled]) -> Vec<EventContext> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{HistoryConfig, generate};
+    use crate::history::{History, HistoryConfig, generate};
 
-    #[test]
-    fn a_snapshot_sees_its_events_open_categories_at_that_moment() {
-        let h = generate(&HistoryConfig {
+    /// Two events over three days, snapshotted daily.
+    fn small_history() -> History {
+        generate(&HistoryConfig {
             seeds: vec![4],
             events: 2,
             sale_days: 3.0,
@@ -149,7 +149,12 @@ mod tests {
             snapshot_hours: 24.0,
             price_factors: Vec::new(),
         })
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn a_snapshot_sees_its_events_open_categories_at_that_moment() {
+        let h = small_history();
         let all = contexts(&h.snapshots);
         assert_eq!(all.len(), h.snapshots.len());
         for (l, c) in h.snapshots.iter().zip(&all) {
@@ -184,16 +189,7 @@ mod tests {
 
     #[test]
     fn history_counts_siblings_sold_out_within_the_day_before() {
-        let h = generate(&HistoryConfig {
-            seeds: vec![4],
-            events: 2,
-            sale_days: 3.0,
-            scale: 0.2,
-            hotness: (0.3, 0.6),
-            snapshot_hours: 24.0,
-            price_factors: Vec::new(),
-        })
-        .unwrap();
+        let h = small_history();
         let mut rows = h.snapshots;
         rows.truncate(1);
         let Some(first) = rows.first().cloned() else {
