@@ -201,7 +201,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let named: Vec<String> = row
                     .iter()
                     .zip(sellout_models::sellout::SELLOUT_FEATURES)
-                    .skip(13)
                     .map(|(v, n)| format!("{n}={v:.2}"))
                     .collect();
                 println!("   {}", named.join(" "));

@@ -277,7 +277,10 @@ mod tests {
         for s in &c.validation_seeds {
             assert!(!c.test_seeds.contains(s), "{s} is a test seed");
             assert!(!c.train_seeds.contains(s), "{s} is a training seed");
-            assert!(!c.calibration_seeds.contains(s), "{s} is a calibration seed");
+            assert!(
+                !c.calibration_seeds.contains(s),
+                "{s} is a calibration seed"
+            );
         }
     }
 
@@ -306,7 +309,10 @@ mod tests {
         let (report, _bundle) = evaluate(&config).unwrap();
         eprintln!("{}", serde_json::to_string(&report).unwrap());
         assert_eq!(report.scenarios.len(), 4);
-        assert_eq!(report.test_rows, runs(&config, &[3]).unwrap().snapshots.len());
+        assert_eq!(
+            report.test_rows,
+            runs(&config, &[3]).unwrap().snapshots.len()
+        );
         assert!(report.auc > 0.7, "{report:?}");
         assert!(
             report.oracle_brier > 0.0 && report.brier < 0.25,
