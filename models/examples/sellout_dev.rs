@@ -1,7 +1,9 @@
 //! Investigation aid for the sell-out model: trains as the evaluation does, scores the
-//! test runs, and prints Brier against the oracle by horizon and by time since the
-//! event's first snapshot (the on-sale), and by both. The oracle's probabilities are cached in
-//! `$SELLOUT_DEV_CACHE` (default: none) so that repeated runs cost only the training.
+//! validation runs (`SELLOUT_DEV_SET=test`: the evaluation's test runs, for a final
+//! confirmation only; choices are made on validation), and prints Brier against the
+//! oracle by horizon and by time since the event's first snapshot (the on-sale), and by
+//! both. The oracle's probabilities are cached in `$SELLOUT_DEV_CACHE` with the set's
+//! name appended (default: none) so that repeated runs cost only the training.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -21,10 +23,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..c.history.clone()
         })
     };
+    let set = std::env::var("SELLOUT_DEV_SET").unwrap_or_else(|_| "validation".to_owned());
+    let scored_seeds = match set.as_str() {
+        "test" => &c.test_seeds,
+        "validation" => &c.validation_seeds,
+        other => return Err(format!("SELLOUT_DEV_SET: {other} (validation or test)").into()),
+    };
+    eprintln!("scoring the {set} runs {scored_seeds:?}");
     let (tr, cal, test) = (
         make(&c.train_seeds)?,
         make(&c.calibration_seeds)?,
-        make(&c.test_seeds)?,
+        make(scored_seeds)?,
     );
     eprintln!("histories {:.1} s", started.elapsed().as_secs_f64());
     let t = Instant::now();
@@ -32,7 +41,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("training {:.1} s", t.elapsed().as_secs_f64());
     eprintln!("level {:?}", bundle.sellout.level);
     let dump = std::env::var("DEV_DUMP").ok();
-    let cache = std::env::var("SELLOUT_DEV_CACHE").ok();
+    let cache = std::env::var("SELLOUT_DEV_CACHE")
+        .ok()
+        .map(|p| format!("{p}.{set}"));
     let cached: Option<Vec<[Option<f64>; 3]>> = cache
         .as_ref()
         .and_then(|p| std::fs::read(p).ok())
@@ -96,6 +107,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut by_both: BTreeMap<(String, String), [f64; 3]> = BTreeMap::new();
     let mut total = [0.0; 3];
     let mut scored = 0usize;
+    // Every (probability, outcome) pair, for the pooled ECE and AUC.
+    let (mut all_p, mut all_y) = (Vec::new(), Vec::new());
     for ((l, o), event) in test.snapshots.iter().zip(&oracle_p).zip(&events) {
         let age_h = (l.time - first[&(l.seed, l.features.event_id.to_string())]) as f64
             / 3_600_000.0
@@ -188,7 +201,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let named: Vec<String> = row
                     .iter()
                     .zip(sellout_models::sellout::SELLOUT_FEATURES)
-                    .skip(13)
                     .map(|(v, n)| format!("{n}={v:.2}"))
                     .collect();
                 println!("   {}", named.join(" "));
@@ -198,6 +210,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 0.0
             };
+            all_p.push(p);
+            all_y.push(y > 0.5);
             let e = [(p - y) * (p - y), (q - y) * (q - y), 1.0];
             for (k, v) in e.iter().enumerate() {
                 total[k] += v;
@@ -255,10 +269,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!(
-        "brier {:.5} oracle {:.5} ratio {:.3} (scoring {per:.2} us per probability)",
+        "{set}: brier {:.5} oracle {:.5} ratio {:.3} ece {:.4} auc {:.4} (scoring {per:.2} us per probability)",
         total[0] / n,
         total[1] / n,
-        total[0] / total[1]
+        total[0] / total[1],
+        sellout_models::metrics::ece(&all_p, &all_y, 10),
+        sellout_models::metrics::auc(&all_p, &all_y),
     );
     Ok(())
 }

@@ -45,10 +45,6 @@ pub struct LevelModel {
     pub prior: [f64; 2],
     /// Residual standard deviation of that regression (log scale).
     pub prior_sd: f64,
-    /// A term in `ln(opening seats / capacity)²` added to that regression: openings
-    /// near the capacity are cut short by it (0: none).
-    #[serde(default)]
-    pub prior_curve: f64,
     /// Variance (log scale) of one day's sales as a reading of the daily level beyond
     /// the counting noise: waves and spikes make days uneven.
     #[serde(default)]
@@ -83,7 +79,6 @@ impl Default for LevelModel {
             opening_decay_min: 25.0,
             prior: [-3.0, 0.5],
             prior_sd: 1.0,
-            prior_curve: 0.0,
             day_noise: 0.0,
             young_ratio: 0.0,
             later: Vec::new(),
@@ -230,8 +225,7 @@ impl LevelModel {
         }
         let cap = p.capacity.max(1.0);
         let opening = p.sold + opening_left;
-        let x = ((opening + 1.0) / cap).ln();
-        let ln_level = self.prior[0] + self.prior[1] * x + self.prior_curve * x * x;
+        let ln_level = self.prior[0] + self.prior[1] * ((opening + 1.0) / cap).ln();
         let prior_mean = cap * ln_level.clamp(-20.0, 5.0).exp();
         // A gamma prior with that mean and a CV of the regression's spread.
         let shape = 1.0 / self.prior_sd.max(0.05).powi(2);

@@ -175,13 +175,7 @@ impl LevelModel {
         if dl < 0.0 && dd > 0.0 {
             out.opening_decay_min = (-dd / dl).clamp(2.0, 600.0);
         }
-        let curved: Vec<([f64; 2], f64, f64)> =
-            pairs.iter().map(|p| ([p.0, p.0 * p.0], p.1, 0.0)).collect();
-        if let Some((coef, resid)) = least_squares(&curved) {
-            out.prior = [coef[0], coef[1]];
-            out.prior_curve = coef[2];
-            out.prior_sd = resid.sqrt().clamp(0.05, 3.0);
-        } else if pairs.len() >= 5 {
+        if pairs.len() >= 5 {
             let n = pairs.len() as f64;
             let mx = pairs.iter().map(|p| p.0).sum::<f64>() / n;
             let my = pairs.iter().map(|p| p.1).sum::<f64>() / n;

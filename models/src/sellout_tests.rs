@@ -101,28 +101,33 @@ fn diurnal_profile_reads_the_hour_before_each_snapshot() {
     assert!((profile[20] - 3.0).abs() < 1e-9, "{profile:?}");
     assert!((profile[3] - 0.1).abs() < 1e-9, "{profile:?}");
     assert_eq!(profile[12], 1.0);
-    // At a busy hour the last hour's pace means less: the adjusted coverage is lower.
-    let busy = feature_row(
-        &data[0].features,
-        10_000,
-        data[0].time,
-        Horizon::Days7,
-        &profile,
-        &[],
-        &crate::level::LevelModel::default(),
-        &EventContext::alone(&data[0].features),
-    );
-    let plain = feature_row(
-        &data[0].features,
-        10_000,
-        data[0].time,
-        Horizon::Days7,
-        &[],
-        &[],
-        &crate::level::LevelModel::default(),
-        &EventContext::alone(&data[0].features),
-    );
-    assert!(busy[11] < plain[11], "{busy:?} {plain:?}");
+    // At a busy hour the last hour's pace means less: the structural forecast, which
+    // reads the hour as a reading of the daily level, covers fewer seats.
+    let level = crate::level::LevelModel {
+        hour_noise: 0.1,
+        later: vec![-3.0, 0.5, 0.0],
+        later_var: 0.1,
+        ..crate::level::LevelModel::default()
+    };
+    let coverage = |diurnal: &[f64]| {
+        let row = feature_row(
+            &data[0].features,
+            10_000,
+            data[0].time,
+            Horizon::Days7,
+            diurnal,
+            &[],
+            &level,
+            &EventContext::alone(&data[0].features),
+        );
+        let at = SELLOUT_FEATURES
+            .iter()
+            .position(|n| *n == "ln_coverage_structural")
+            .unwrap_or(NF - 1);
+        row[at]
+    };
+    let (busy, plain) = (coverage(&profile), coverage(&[]));
+    assert!(busy < plain, "{busy} {plain}");
     // Too few snapshots anywhere: no profile.
     assert!(diurnal_profile(&data[..3]).is_empty());
 }
@@ -191,4 +196,34 @@ fn a_sibling_sold_out_within_the_day_raises_the_spill_forecast() {
     let (old, long_ago) = spill_z(&[open, category("c", 2_000, 0, 0)]);
     assert_eq!(old.recently_sold_out_capacity, 0);
     assert!((long_ago - before).abs() < 1e-12);
+}
+
+#[test]
+fn buzz_and_cart_adds_leave_the_feature_row_alone() {
+    let f = crate::pricing::tests::snapshot(100, 100.0);
+    let loud = SellOutFeatures {
+        buzz_posts_1h: 500,
+        cart_adds_1h: 900,
+        ..f.clone()
+    };
+    let level = crate::level::LevelModel::default();
+    let row = |f: &SellOutFeatures| {
+        feature_row(
+            f,
+            10_000,
+            0,
+            Horizon::Days7,
+            &[],
+            &[],
+            &level,
+            &EventContext::alone(f),
+        )
+    };
+    assert_eq!(row(&f), row(&loud));
+    // The seats left still count, through the shortfalls.
+    let fewer = SellOutFeatures {
+        remaining: f.remaining / 2,
+        ..f.clone()
+    };
+    assert_ne!(row(&f), row(&fewer));
 }

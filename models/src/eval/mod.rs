@@ -1,6 +1,8 @@
 //! Evaluation against known ground truth, standalone: it generates its own training
 //! history and test runs from the simulator with fixed seeds (test seeds differ from the
-//! training and calibration seeds) and its own pricing scenarios.
+//! training and calibration seeds) and its own pricing scenarios. A fourth seed list,
+//! the validation runs, is never scored here: model choices are judged on it
+//! (`examples/sellout_dev.rs`), so the test figures stay untouched by selection.
 //!
 //! - Sell-out: Brier, ECE (10 bins) and AUC of the calibrated model over every test
 //!   snapshot and horizon, and the oracle Brier ([`oracle`]: from the true parameters).
@@ -37,6 +39,9 @@ pub struct EvalConfig {
     pub calibration_seeds: Vec<u64>,
     /// Seeds of the test runs (ground truth known).
     pub test_seeds: Vec<u64>,
+    /// Seeds of the validation runs, as many as the test runs and distinct from every
+    /// other list: model choices are judged on them, never on the test runs.
+    pub validation_seeds: Vec<u64>,
     /// Seats per pricing scenario.
     pub market_seats: u32,
     /// Decision steps per pricing scenario.
@@ -54,6 +59,7 @@ impl Default for EvalConfig {
             train_seeds: (101..=116).collect(),
             calibration_seeds: vec![151, 152],
             test_seeds: (201..=206).collect(),
+            validation_seeds: (301..=306).collect(),
             market_seats: 120,
             market_steps: 28,
             // 200 runs on shared draws: the paired gain over the static price has a
@@ -265,6 +271,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn validation_runs_are_distinct_from_every_other_run() {
+        let c = EvalConfig::default();
+        assert_eq!(c.validation_seeds.len(), c.test_seeds.len());
+        for s in &c.validation_seeds {
+            assert!(!c.test_seeds.contains(s), "{s} is a test seed");
+            assert!(!c.train_seeds.contains(s), "{s} is a training seed");
+            assert!(
+                !c.calibration_seeds.contains(s),
+                "{s} is a calibration seed"
+            );
+        }
+    }
+
+    #[test]
     fn a_small_evaluation_runs_end_to_end() {
         let config = EvalConfig {
             history: HistoryConfig {
@@ -277,6 +297,7 @@ mod tests {
             train_seeds: vec![1],
             calibration_seeds: vec![2],
             test_seeds: vec![3],
+            validation_seeds: vec![4],
             market_seats: 60,
             market_steps: 12,
             market_loop: LoopConfig {
@@ -288,6 +309,10 @@ mod tests {
         let (report, _bundle) = evaluate(&config).unwrap();
         eprintln!("{}", serde_json::to_string(&report).unwrap());
         assert_eq!(report.scenarios.len(), 4);
+        assert_eq!(
+            report.test_rows,
+            runs(&config, &[3]).unwrap().snapshots.len()
+        );
         assert!(report.auc > 0.7, "{report:?}");
         assert!(
             report.oracle_brier > 0.0 && report.brier < 0.25,
