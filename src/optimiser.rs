@@ -127,6 +127,7 @@ mod tests {
             sales_15m: 2,
             sales_1h: 8,
             sales_24h: 150,
+            sales_7d: 1050,
             cart_adds_1h: 12,
             abandonment_rate_24h: 0.2,
             buzz_posts_1h: 5,

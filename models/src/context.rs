@@ -34,6 +34,9 @@ pub struct EventContext {
     /// Their sales over the last hour.
     #[serde(default)]
     pub sales_1h: u64,
+    /// Their sales over the last 7 days (as [`SellOutFeatures::sales_7d`]).
+    #[serde(default)]
+    pub sales_7d: u64,
     /// Seats of the event's categories that sold out within the last 24 hours (not in
     /// the sums above).
     #[serde(default)]
@@ -50,6 +53,7 @@ impl EventContext {
             sold: u64::from(f.sold),
             sales_15m: u64::from(f.sales_15m),
             sales_1h: u64::from(f.sales_1h),
+            sales_7d: u64::from(f.sales_7d),
             recently_sold_out_capacity: 0,
         }
     }
@@ -62,6 +66,7 @@ impl EventContext {
         self.sold += u64::from(f.sold);
         self.sales_15m += u64::from(f.sales_15m);
         self.sales_1h += u64::from(f.sales_1h);
+        self.sales_7d += u64::from(f.sales_7d);
     }
 
     /// The context of `f` among `siblings` (the event's categories at the same moment,

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
+const WEEK: i64 = 7 * 24 * HOUR;
 
 /// What history to generate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,7 +209,8 @@ fn collect(sim: &mut Simulation, snapshot_hours: f64, seed: u64) -> Vec<Labelled
             posts[e].pop_front();
         }
         for c in cats.iter_mut().filter(|c| c.event == e) {
-            while c.sales.front().is_some_and(|(t, _)| *t < now - 24 * HOUR) {
+            let hour = now.div_euclid(HOUR) * HOUR;
+            while c.sales.front().is_some_and(|(t, _)| *t < hour - WEEK) {
                 c.sales.pop_front();
             }
             while c.adds.front().is_some_and(|(t, _)| *t < now - HOUR) {
@@ -231,6 +233,8 @@ fn collect(sim: &mut Simulation, snapshot_hours: f64, seed: u64) -> Vec<Labelled
                     sales_15m: window_sum(&c.sales, now, 15 * MINUTE),
                     sales_1h: window_sum(&c.sales, now, HOUR),
                     sales_24h: window_sum(&c.sales, now, 24 * HOUR),
+                    // As the features job: from the start of the hour a week back.
+                    sales_7d: window_sum(&c.sales, now, now - (hour - WEEK)),
                     cart_adds_1h: window_sum(&c.adds, now, HOUR),
                     abandonment_rate_24h: 0.0,
                     buzz_posts_1h: posts[e].len() as u32,

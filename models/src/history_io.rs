@@ -4,8 +4,8 @@
 //!
 //! Columns: `seed` (u64), `time`, `sales_close`, `sold_out_at` (i64 ms, the last
 //! nullable), `event_id`, `category_id`, `currency` (string), `capacity`, `sold`,
-//! `remaining`, `sales_1m`, `sales_15m`, `sales_1h`, `sales_24h`, `cart_adds_1h`,
-//! `buzz_posts_1h` (u32), `abandonment_rate_24h`, `buzz_sentiment_1h`,
+//! `remaining`, `sales_1m`, `sales_15m`, `sales_1h`, `sales_24h`, `sales_7d` (0 in
+//! files written before it had a column), `cart_adds_1h`, `buzz_posts_1h` (u32), `abandonment_rate_24h`, `buzz_sentiment_1h`,
 //! `hours_to_event` (f64), `price_minor`, `list_minor` (i64). A missing column or a
 //! null where a value is required is a [`HistoryIoError`] naming the file and column.
 
@@ -103,6 +103,7 @@ pub fn write(path: &Path, rows: &[Labelled]) -> Result<(), HistoryIoError> {
         Column::new("sales_15m".into(), u32s(|f| f.sales_15m)),
         Column::new("sales_1h".into(), u32s(|f| f.sales_1h)),
         Column::new("sales_24h".into(), u32s(|f| f.sales_24h)),
+        Column::new("sales_7d".into(), u32s(|f| f.sales_7d)),
         Column::new("cart_adds_1h".into(), u32s(|f| f.cart_adds_1h)),
         Column::new("buzz_posts_1h".into(), u32s(|f| f.buzz_posts_1h)),
         Column::new(
@@ -202,6 +203,7 @@ pub fn read_file(path: &Path) -> Result<Vec<Labelled>, HistoryIoError> {
     .map(|c| cols.u32(c));
     let (capacity, sold, remaining) = (capacity?, sold?, remaining?);
     let (s1m, s15m, s1h, s24h, adds, posts) = (s1m?, s15m?, s1h?, s24h?, adds?, posts?);
+    let s7d = cols.u32_or_zero("sales_7d", n)?;
     let abandonment = cols.f64("abandonment_rate_24h")?;
     let sentiment = cols.f64("buzz_sentiment_1h")?;
     let hours = cols.f64("hours_to_event")?;
@@ -221,6 +223,7 @@ pub fn read_file(path: &Path) -> Result<Vec<Labelled>, HistoryIoError> {
                 sales_15m: s15m[i],
                 sales_1h: s1h[i],
                 sales_24h: s24h[i],
+                sales_7d: s7d[i],
                 cart_adds_1h: adds[i],
                 abandonment_rate_24h: abandonment[i],
                 buzz_posts_1h: posts[i],
@@ -286,6 +289,14 @@ impl Columns<'_> {
         let s = self.series(name, &DataType::UInt32)?;
         let ca = s.u32().map_err(|e| self.err(name, e))?;
         self.required(name, ca.iter().collect())
+    }
+
+    /// A u32 column added later: zeros where a file has none.
+    fn u32_or_zero(&self, name: &str, n: usize) -> Result<Vec<u32>, HistoryIoError> {
+        if self.df.column(name).is_err() {
+            return Ok(vec![0; n]);
+        }
+        self.u32(name)
     }
 
     fn f64(&self, name: &str) -> Result<Vec<f64>, HistoryIoError> {

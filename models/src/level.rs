@@ -27,7 +27,7 @@ use sellout_pipelines::output::SellOutFeatures;
 use serde::{Deserialize, Serialize};
 
 use crate::context::EventContext;
-use crate::shape::expected_days;
+use crate::shape::{expected_days, past_days};
 
 const HOUR_MS: i64 = 3_600_000;
 /// Variance of the seats asked for per expected seat (carts of several seats).
@@ -67,6 +67,12 @@ pub struct LevelModel {
     /// fade within hours, so the hour is a reading the day's waves mostly miss.
     #[serde(default)]
     pub hour_noise: f64,
+    /// Variance (log scale) of the six days before the last one (their sales over the
+    /// booking curve's days' worth, [`crate::shape::past_days`]) as a reading of the
+    /// daily level beyond the counting noise (0: not read). Read only when the sale
+    /// began before them, so they hold no opening.
+    #[serde(default)]
+    pub week_noise: f64,
     /// The share of its siblings' unmet demand a category receives (shoppers who find
     /// a category sold out look at another); chosen by the sell-out model's training.
     #[serde(default)]
@@ -84,6 +90,7 @@ impl Default for LevelModel {
             later: Vec::new(),
             later_var: 0.0,
             hour_noise: 0.0,
+            week_noise: 0.0,
             spill: 0.5,
         }
     }
@@ -104,6 +111,8 @@ pub struct Path {
     pub sales_1h: f64,
     /// Last 24 hours' sales.
     pub sales_24h: f64,
+    /// Last 7 days' sales.
+    pub sales_7d: f64,
 }
 
 impl Path {
@@ -116,6 +125,7 @@ impl Path {
             sales_15m: f64::from(f.sales_15m),
             sales_1h: f64::from(f.sales_1h),
             sales_24h: f64::from(f.sales_24h),
+            sales_7d: f64::from(f.sales_7d),
         }
     }
 
@@ -128,12 +138,20 @@ impl Path {
             sales_15m: e.sales_15m as f64,
             sales_1h: e.sales_1h as f64,
             sales_24h: e.sales_24h as f64,
+            sales_7d: e.sales_7d as f64,
         }
     }
 
     /// Whether all its sales fall in the last 24 hours: the first day of the sale.
     pub fn first_day(&self) -> bool {
         self.sold - self.sales_24h <= (0.02 * self.sold).max(1.0)
+    }
+
+    /// The sales of the six days before the last one when the sale began before them
+    /// (so they hold no opening): `sales_7d − sales_24h`.
+    pub fn earlier_week(&self) -> Option<f64> {
+        let before = self.sold - self.sales_7d;
+        (before > (0.02 * self.sold).max(1.0)).then(|| (self.sales_7d - self.sales_24h).max(0.0))
     }
 }
 
@@ -185,11 +203,24 @@ impl LevelModel {
         )
     }
 
+    /// The six days before the last one (`sales` over their `days` worth at the
+    /// current level) as a reading of `ln(daily level / capacity)`, with its variance
+    /// (counting noise and [`Self::week_noise`]).
+    pub fn week_reading(&self, sales: f64, days: f64, capacity: f64) -> (f64, f64) {
+        let daily = sales.max(0.5) / days.max(1e-3);
+        (
+            (daily / capacity.max(1.0)).ln(),
+            SEATS_PER_PURCHASE / (sales + SEATS_PER_PURCHASE) + self.week_noise,
+        )
+    }
+
     /// The daily level (seats a day now) and its squared coefficient of variation;
-    /// `activity` is the hour's share of a day's sales relative to the mean hour.
+    /// `activity` is the hour's share of a day's sales relative to the mean hour,
+    /// `shape` the booking curve (for the week's reading).
     pub fn daily_level(
         &self,
         p: &Path,
+        shape: &[f64],
         activity: f64,
         opening_left: f64,
         hours_to_event: f64,
@@ -220,6 +251,12 @@ impl LevelModel {
                 let (hour, hour_var) = self.hour_reading(p.sales_1h, activity, cap);
                 precision += 1.0 / hour_var;
                 sum += hour / hour_var;
+            }
+            if let Some(week) = p.earlier_week().filter(|_| self.week_noise > 0.0) {
+                let days = past_days(shape, hours_to_event, 24.0, 144.0);
+                let (reading, var) = self.week_reading(week, days, cap);
+                precision += 1.0 / var;
+                sum += reading / var;
             }
             return (cap * (sum / precision).exp(), 1.0 / precision);
         }
@@ -266,7 +303,7 @@ impl LevelModel {
         if p.sold >= 1.0 && p.sales_15m >= 0.98 * p.sold {
             opening_left = opening_left.max(self.young_ratio * p.sold);
         }
-        let (level, cv2) = self.daily_level(p, activity, opening_left, hours_to_event);
+        let (level, cv2) = self.daily_level(p, shape, activity, opening_left, hours_to_event);
         let daily = level * expected_days(shape, hours_to_event, horizon_hours);
         let opening_cv2 = SEATS_PER_PURCHASE / (excess + SEATS_PER_PURCHASE);
         let mean = opening_left + daily;

@@ -43,6 +43,9 @@ impl LevelModel {
         // Hour noise: (ln next day's sales − the hour's reading, counting variance).
         let diurnal = crate::shape::diurnal_profile(data);
         let mut hours: Vec<(f64, f64)> = Vec::new();
+        // Week noise: (ln next day's sales − the week's reading, counting variance).
+        let shape = crate::shape::shape_profile(data);
+        let mut weeks: Vec<(f64, f64)> = Vec::new();
         for snaps in by_key.values_mut() {
             snaps.sort_by_key(|l| l.time);
             let Some(start) = snaps
@@ -106,6 +109,17 @@ impl LevelModel {
                     let s1h = f64::from(f.sales_1h);
                     let (reading, counting) = out.hour_reading(s1h, activity, 1.0);
                     hours.push(((y.ln() - reading), counting + SEATS_PER_PURCHASE / y));
+                    if let Some(week) = super::Path::of(f).earlier_week() {
+                        let hte = f.hours_to_event;
+                        let days = crate::shape::past_days(&shape, hte, 24.0, 144.0);
+                        let (reading, counting) = out.week_reading(week, days, 1.0);
+                        // The next day's sales at the level read: the curve's day ahead.
+                        let ahead = crate::shape::expected_days(&shape, hte, 24.0).max(1e-3);
+                        weeks.push((
+                            y.ln() - reading - ahead.ln(),
+                            counting + SEATS_PER_PURCHASE / y,
+                        ));
+                    }
                 }
                 if x >= 20.0 && y >= 20.0 {
                     let counting = SEATS_PER_PURCHASE * (1.0 / x + 1.0 / y);
@@ -168,6 +182,16 @@ impl LevelModel {
                 .sum::<f64>()
                 / n;
             out.hour_noise = (excess - out.day_noise).clamp(0.01, 5.0);
+        }
+        if weeks.len() >= 20 {
+            let n = weeks.len() as f64;
+            let mean = weeks.iter().map(|h| h.0).sum::<f64>() / n;
+            let excess = weeks
+                .iter()
+                .map(|(r, counting)| (r - mean).powi(2) - counting)
+                .sum::<f64>()
+                / n;
+            out.week_noise = (excess - out.day_noise).clamp(0.01, 5.0);
         }
         if young_den > 0.0 {
             out.young_ratio = (young_num / young_den).clamp(0.0, 20.0);

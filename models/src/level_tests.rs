@@ -16,6 +16,7 @@ fn spike(total: f64, tau: f64, age_min: f64) -> Path {
         sales_15m: sold - cum(age_min - 15.0),
         sales_1h: sold - cum(age_min - 60.0),
         sales_24h: sold,
+        sales_7d: sold,
     }
 }
 
@@ -149,13 +150,14 @@ fn day_ten(sales_1h: f64, sales_24h: f64) -> Path {
         sales_15m: sales_1h / 4.0,
         sales_1h,
         sales_24h,
+        sales_7d: 7.0 * sales_24h,
     }
 }
 
 #[test]
 fn a_quiet_day_leaves_the_level_to_the_prior_not_at_zero() {
     let model = later_model(0.0);
-    let (level, var) = model.daily_level(&day_ten(0.0, 0.0), 1.0, 0.0, 240.0);
+    let (level, var) = model.daily_level(&day_ten(0.0, 0.0), &[], 1.0, 0.0, 240.0);
     // The prior's 100 a day, pulled down by one quiet day but far from zero.
     assert!((1.0..100.0).contains(&level), "{level}");
     assert!(var > 0.0 && var < model.later_var, "{var}");
@@ -168,13 +170,82 @@ fn the_last_hour_pulls_a_wave_day_back_towards_the_baseline() {
     // The baseline is 100 seats a day (about 4 an hour); a wave added 300 to the last
     // 24 hours and has faded: the last hour sold at the baseline.
     let wave_day = day_ten(4.0, 400.0);
-    let without = later_model(0.0).daily_level(&wave_day, 1.0, 0.0, 240.0);
-    let with = later_model(0.1).daily_level(&wave_day, 1.0, 0.0, 240.0);
+    let without = later_model(0.0).daily_level(&wave_day, &[], 1.0, 0.0, 240.0);
+    let with = later_model(0.1).daily_level(&wave_day, &[], 1.0, 0.0, 240.0);
     assert!(with.0 < without.0, "{with:?} vs {without:?}");
     assert!(with.1 < without.1, "a third reading narrows the level");
     // A quiet hour after a quiet day moves nothing much; a busy hour lifts the level.
-    let busy = later_model(0.1).daily_level(&day_ten(40.0, 100.0), 1.0, 0.0, 240.0);
-    let calm = later_model(0.1).daily_level(&day_ten(4.0, 100.0), 1.0, 0.0, 240.0);
+    let busy = later_model(0.1).daily_level(&day_ten(40.0, 100.0), &[], 1.0, 0.0, 240.0);
+    let calm = later_model(0.1).daily_level(&day_ten(4.0, 100.0), &[], 1.0, 0.0, 240.0);
     assert!(busy.0 > calm.0 * 1.2, "{busy:?} vs {calm:?}");
     assert!((80.0..125.0).contains(&calm.0), "{calm:?}");
+}
+
+/// Ten days into the sale with `week` seats sold in the six days before the last.
+fn with_week(sales_1h: f64, sales_24h: f64, week: f64) -> Path {
+    Path {
+        sales_7d: sales_24h + week,
+        ..day_ten(sales_1h, sales_24h)
+    }
+}
+
+#[test]
+fn the_week_narrows_a_steady_level_and_is_not_fooled_by_one_wave_day() {
+    let hours = later_model(0.4);
+    let week = LevelModel {
+        week_noise: 0.03,
+        ..hours.clone()
+    };
+    // Steady at 100 seats a day: the week agrees and narrows the level's variance.
+    let steady = with_week(4.0, 100.0, 600.0);
+    let (without, with) = (
+        hours.daily_level(&steady, &[], 1.0, 0.0, 240.0),
+        week.daily_level(&steady, &[], 1.0, 0.0, 240.0),
+    );
+    assert!(with.1 < 0.7 * without.1, "{with:?} vs {without:?}");
+    assert!((90.0..111.0).contains(&with.0), "{with:?}");
+    // A wave day of 500 on that week (and a last hour still busy with it): the level
+    // stays nearer the week's 100 than the day and hour alone read it.
+    let wave = with_week(12.0, 500.0, 600.0);
+    let (fooled, read) = (
+        hours.daily_level(&wave, &[], 1.0, 0.0, 240.0),
+        week.daily_level(&wave, &[], 1.0, 0.0, 240.0),
+    );
+    assert!(fooled.0 > 200.0, "{fooled:?}");
+    let off = |l: f64| (l / 100.0).ln();
+    assert!(
+        read.0 < 170.0 && off(read.0) < 0.7 * off(fooled.0),
+        "{read:?} vs {fooled:?}"
+    );
+    // A sale younger than the week holds its opening there: the week is not read.
+    let young = Path {
+        sold: 700.0,
+        ..wave
+    };
+    assert_eq!(
+        week.daily_level(&young, &[], 1.0, 0.0, 240.0),
+        hours.daily_level(&young, &[], 1.0, 0.0, 240.0)
+    );
+}
+
+#[test]
+fn the_week_reads_the_level_over_the_curve_not_the_raw_mean() {
+    // The curve doubles every day towards the event: six earlier days at the current
+    // level of 100 a day sold 100 · (1/2 + 1/4 + ... + 1/64) ≈ 98 seats.
+    let shape: Vec<f64> = (0..40).map(|d| -(d as f64) * 2f64.ln()).collect();
+    let model = LevelModel {
+        week_noise: 0.03,
+        ..later_model(0.0)
+    };
+    let sold_week: f64 = (1..=6).map(|d| 100.0 * 0.5f64.powi(d)).sum();
+    let days = crate::shape::past_days(&shape, 240.0, 24.0, 144.0);
+    assert!((sold_week / days - 100.0).abs() < 1.0, "{days}");
+    let p = with_week(4.0, 100.0, sold_week);
+    let (curve, _) = model.daily_level(&p, &shape, 1.0, 0.0, 240.0);
+    let (flat, _) = model.daily_level(&p, &[], 1.0, 0.0, 240.0);
+    assert!((90.0..111.0).contains(&curve), "{curve}");
+    assert!(
+        flat < 0.6 * curve,
+        "a raw mean reads low: {flat} vs {curve}"
+    );
 }

@@ -116,6 +116,7 @@ mod tests {
             sales_15m: 0,
             sales_1h: 0,
             sales_24h,
+            sales_7d: 7 * sales_24h,
             cart_adds_1h: 0,
             abandonment_rate_24h: 0.0,
             buzz_posts_1h: 0,

@@ -198,6 +198,7 @@ pub(crate) mod tests {
             sales_15m: 2,
             sales_1h: 8,
             sales_24h: 100,
+            sales_7d: 700,
             cart_adds_1h: 10,
             abandonment_rate_24h: 0.2,
             buzz_posts_1h: 3,

@@ -86,6 +86,7 @@ mod tests {
             sales_15m: 0,
             sales_1h: 0,
             sales_24h: 0,
+            sales_7d: 0,
             cart_adds_1h: 0,
             abandonment_rate_24h: 0.0,
             buzz_posts_1h: 0,

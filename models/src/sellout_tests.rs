@@ -86,6 +86,7 @@ fn diurnal_profile_reads_the_hour_before_each_snapshot() {
         features: SellOutFeatures {
             sales_1h,
             sales_24h: 240,
+            sales_7d: 1680,
             ..base.clone()
         },
         list_minor: 10_000,
@@ -159,6 +160,7 @@ fn category(id: &str, capacity: u32, remaining: u32, sales_24h: u32) -> SellOutF
         sales_15m: sales_24h / 96,
         sales_1h: sales_24h / 24,
         sales_24h,
+        sales_7d: 7 * sales_24h,
         cart_adds_1h: 0,
         abandonment_rate_24h: 0.0,
         buzz_posts_1h: 0,

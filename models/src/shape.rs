@@ -106,6 +106,29 @@ pub fn expected_days(shape: &[f64], hours_to_event: f64, horizon_hours: f64) -> 
     total
 }
 
+/// Days' worth of sales at the current level (the last day's) that the booking curve
+/// puts in the `span_hours` ending `back_hours` ago: a past window's sales over it read
+/// the current level (the curve rises towards the event, so a raw mean reads low).
+pub fn past_days(shape: &[f64], hours_to_event: f64, back_hours: f64, span_hours: f64) -> f64 {
+    if span_hours <= 0.0 {
+        return 0.0;
+    }
+    if shape.is_empty() {
+        return span_hours / 24.0;
+    }
+    let level = |h: f64| shape.get(day(h)).or(shape.last()).copied().unwrap_or(0.0);
+    let now = level(hours_to_event + 12.0);
+    let mut total = 0.0;
+    let mut done = 0.0;
+    while done < span_hours {
+        let step = (span_hours - done).min(24.0);
+        let mid = hours_to_event + back_hours + done + step / 2.0;
+        total += step / 24.0 * (level(mid) - now).clamp(-5.0, 5.0).exp();
+        done += step;
+    }
+    total
+}
+
 /// The hour of day (UTC, 0..24) of the hour before `at`: the hour `sales_1h` covers.
 pub(crate) fn hour_before(at: Timestamp) -> usize {
     ((at - 1_800_000).div_euclid(3_600_000)).rem_euclid(24) as usize
@@ -181,6 +204,7 @@ mod tests {
                         sales_15m: 0,
                         sales_1h: 0,
                         sales_24h: rate.round() as u32,
+                        sales_7d: 7 * (rate.round() as u32),
                         cart_adds_1h: 0,
                         abandonment_rate_24h: 0.0,
                         buzz_posts_1h: 0,

@@ -18,8 +18,9 @@ const MAGIC: &[u8; 4] = b"SOCP";
 /// Bumped whenever a job's state changes shape (postcard is not self-describing, so
 /// an old state could decode into nonsense): 2, features, surges and buzz keep their
 /// running figures by event time; 3, venue keeps each installation's stay as of the
-/// last closed minute and its sightings since.
-const VERSION: u8 = 3;
+/// last closed minute and its sightings since; 4, features keeps a week of hourly
+/// sales.
+const VERSION: u8 = 4;
 const HEADER: usize = 4 + 1 + 4 + 4;
 
 /// Everything a restarted runner needs.

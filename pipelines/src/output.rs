@@ -208,6 +208,10 @@ pub struct SellOutFeatures {
     pub sales_1h: u32,
     /// Tickets sold in the last 24 hours.
     pub sales_24h: u32,
+    /// Tickets sold since the start of the hour 7 days before the snapshot's hour (7
+    /// days and the minutes into the current hour; 0 in records written before it).
+    #[serde(default)]
+    pub sales_7d: u32,
     /// Seats added to carts in the last hour.
     pub cart_adds_1h: u32,
     /// Abandoned carts over carts that ended (abandoned or bought) in the last 24 hours.

@@ -62,6 +62,7 @@ fn feature(id: u64, time: i64, event: &str, category: &str, sold: u32) -> Featur
             sales_15m: 60,
             sales_1h: 200,
             sales_24h: 400,
+            sales_7d: 2800,
             cart_adds_1h: 300,
             abandonment_rate_24h: 0.1,
             buzz_posts_1h: 0,

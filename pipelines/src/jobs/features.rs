@@ -2,7 +2,8 @@
 //!
 //! Every `interval_minutes` of event time (15 by default), each category with sales
 //! activity in the last 24 hours gets a [`SellOutFeatures`] snapshot: sold, remaining,
-//! capacity, tickets sold over the last 1 minute / 15 minutes / 1 hour / 24 hours,
+//! capacity, tickets sold over the last 1 minute / 15 minutes / 1 hour / 24 hours /
+//! 7 days (hourly buckets: from the start of the hour 7 days before the snapshot's),
 //! cart adds over the last hour, the abandonment rate over 24 hours, the event's social
 //! volume and sentiment over the last hour, hours to the event and the current price.
 //! A surge, slump or abandoned cart adds a snapshot at once (at the start of the
@@ -34,6 +35,7 @@ use crate::window::{Buckets, Latest, Ticker, Total, tumbling_start};
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
+const WEEK: i64 = 7 * DAY;
 
 /// Settings of the sell-out features job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,6 +58,8 @@ struct Category {
     /// Tickets bought less tickets refunded, by event time.
     sold: Total,
     sales: Buckets,
+    /// Tickets bought by the hour over a week (the current hour is read from `sales`).
+    sales_hourly: Buckets,
     cart_adds: Buckets,
     abandoned: Buckets,
     bought: Buckets,
@@ -124,6 +128,7 @@ impl Features {
                 Category {
                     sold: Total::new(MINUTE),
                     sales: Buckets::new(MINUTE, DAY),
+                    sales_hourly: Buckets::new(HOUR, WEEK),
                     cart_adds: Buckets::new(MINUTE, HOUR),
                     abandoned: Buckets::new(MINUTE, DAY),
                     bought: Buckets::new(MINUTE, DAY),
@@ -174,6 +179,7 @@ impl Features {
             sales_15m: count(c.sales.window(at, 15 * MINUTE)),
             sales_1h: count(c.sales.window(at, HOUR)),
             sales_24h: count(c.sales.window(at, DAY)),
+            sales_7d: count(sales_7d(c, at)),
             cart_adds_1h: count(c.cart_adds.window(at, HOUR)),
             abandonment_rate_24h: if ended > 0 {
                 abandoned as f64 / ended as f64
@@ -234,6 +240,7 @@ impl Features {
             c.activity.settle(at);
             for buckets in [
                 &mut c.sales,
+                &mut c.sales_hourly,
                 &mut c.cart_adds,
                 &mut c.abandoned,
                 &mut c.bought,
@@ -256,6 +263,13 @@ impl Features {
             self.emit(&event_id, &category_id, at, b"tick", out);
         }
     }
+}
+
+/// Tickets bought in `[hour of at − 7 days, at)`: whole hours before the current one,
+/// then its minutes up to `at`, so memory stays at a week of hourly buckets.
+fn sales_7d(c: &Category, at: Timestamp) -> i64 {
+    let hour = tumbling_start(at, HOUR);
+    c.sales_hourly.sum(hour - WEEK, hour) + c.sales.sum(hour, at)
 }
 
 impl Job for Features {
@@ -284,6 +298,7 @@ impl Job for Features {
                     SaleKind::Purchase => {
                         c.sold.add(sale.time, quantity);
                         c.sales.add(sale.time, quantity);
+                        c.sales_hourly.add(sale.time, quantity);
                         c.bought.add(sale.time, 1);
                         c.price_minor.set(sale.time, sale.unit_price_minor);
                     }
