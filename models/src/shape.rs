@@ -87,29 +87,29 @@ pub fn shape_profile(data: &[Labelled]) -> Vec<f64> {
 /// daily levels over the horizon relative to the current one. With no shape, the flat
 /// pace: `horizon_hours / 24`.
 pub fn expected_days(shape: &[f64], hours_to_event: f64, horizon_hours: f64) -> f64 {
-    if horizon_hours <= 0.0 {
-        return 0.0;
-    }
-    if shape.is_empty() {
-        return horizon_hours / 24.0;
-    }
-    let level = |h: f64| shape.get(day(h)).or(shape.last()).copied().unwrap_or(0.0);
-    let now = level(hours_to_event + 12.0);
-    let mut total = 0.0;
-    let mut done = 0.0;
-    while done < horizon_hours {
-        let step = (horizon_hours - done).min(24.0);
-        let mid = hours_to_event - done - step / 2.0;
-        total += step / 24.0 * (level(mid) - now).clamp(-5.0, 5.0).exp();
-        done += step;
-    }
-    total
+    curve_days(shape, hours_to_event, horizon_hours, |done, step| {
+        hours_to_event - done - step / 2.0
+    })
 }
 
 /// Days' worth of sales at the current level (the last day's) that the booking curve
 /// puts in the `span_hours` ending `back_hours` ago: a past window's sales over it read
 /// the current level (the curve rises towards the event, so a raw mean reads low).
 pub fn past_days(shape: &[f64], hours_to_event: f64, back_hours: f64, span_hours: f64) -> f64 {
+    curve_days(shape, hours_to_event, span_hours, |done, step| {
+        hours_to_event + back_hours + done + step / 2.0
+    })
+}
+
+/// The curve's days' worth at the current level over `span_hours`, walked a day at a
+/// time; `mid(done, step)` is the hours to the event at the middle of each step. With no
+/// shape, the flat pace: `span_hours / 24`.
+fn curve_days(
+    shape: &[f64],
+    hours_to_event: f64,
+    span_hours: f64,
+    mid: impl Fn(f64, f64) -> f64,
+) -> f64 {
     if span_hours <= 0.0 {
         return 0.0;
     }
@@ -122,8 +122,7 @@ pub fn past_days(shape: &[f64], hours_to_event: f64, back_hours: f64, span_hours
     let mut done = 0.0;
     while done < span_hours {
         let step = (span_hours - done).min(24.0);
-        let mid = hours_to_event + back_hours + done + step / 2.0;
-        total += step / 24.0 * (level(mid) - now).clamp(-5.0, 5.0).exp();
+        total += step / 24.0 * (level(mid(done, step)) - now).clamp(-5.0, 5.0).exp();
         done += step;
     }
     total
