@@ -173,25 +173,11 @@ impl LevelModel {
             out.later = coef;
             out.later_var = (resid - counting - out.day_noise).max(0.01);
         }
-        if hours.len() >= 20 {
-            let n = hours.len() as f64;
-            let mean = hours.iter().map(|h| h.0).sum::<f64>() / n;
-            let excess = hours
-                .iter()
-                .map(|(r, counting)| (r - mean).powi(2) - counting)
-                .sum::<f64>()
-                / n;
-            out.hour_noise = (excess - out.day_noise).clamp(0.01, 5.0);
+        if let Some(noise) = reading_noise(&hours, out.day_noise) {
+            out.hour_noise = noise;
         }
-        if weeks.len() >= 20 {
-            let n = weeks.len() as f64;
-            let mean = weeks.iter().map(|h| h.0).sum::<f64>() / n;
-            let excess = weeks
-                .iter()
-                .map(|(r, counting)| (r - mean).powi(2) - counting)
-                .sum::<f64>()
-                / n;
-            out.week_noise = (excess - out.day_noise).clamp(0.01, 5.0);
+        if let Some(noise) = reading_noise(&weeks, out.day_noise) {
+            out.week_noise = noise;
         }
         if young_den > 0.0 {
             out.young_ratio = (young_num / young_den).clamp(0.0, 20.0);
@@ -245,4 +231,21 @@ pub(super) fn least_squares<const N: usize>(
     let fitted = |x: &[f64; N]| coef[0] + coef[1..].iter().zip(x).map(|(c, v)| c * v).sum::<f64>();
     let sse: f64 = rows.iter().map(|(x, y, _)| (y - fitted(x)).powi(2)).sum();
     Some((coef.clone(), sse / (rows.len() - k) as f64))
+}
+
+/// The noise of a log-scale level reading beyond its counting noise and the day-to-day
+/// noise: the readings' (reading, counting variance) pairs' excess spread, clamped;
+/// `None` with fewer than 20 readings.
+fn reading_noise(readings: &[(f64, f64)], day_noise: f64) -> Option<f64> {
+    if readings.len() < 20 {
+        return None;
+    }
+    let n = readings.len() as f64;
+    let mean = readings.iter().map(|h| h.0).sum::<f64>() / n;
+    let excess = readings
+        .iter()
+        .map(|(r, counting)| (r - mean).powi(2) - counting)
+        .sum::<f64>()
+        / n;
+    Some((excess - day_noise).clamp(0.01, 5.0))
 }
