@@ -18,8 +18,22 @@ impl Engine {
         self.stats.observe(record);
     }
 
+    /// Forgets everything learned from deliveries (duplicates, caps, counters and
+    /// outstanding vouchers), keeping campaigns, keys, the offer chooser and the audience
+    /// filter: followed by [`Engine::restore`], the engine is as a restart would find it.
+    pub fn forget_deliveries(&mut self) {
+        self.seen.clear();
+        self.seen_by_minute.clear();
+        self.caps = Default::default();
+        self.stats = Default::default();
+        self.outstanding.clear();
+        self.expiring.clear();
+        self.evicted_minute = i64::MIN;
+    }
+
     /// Rebuilds duplicates, caps, counters and outstanding vouchers from the
-    /// `deliveries` topic (call once, on start, before planning).
+    /// `deliveries` topic (on start, before planning, or after
+    /// [`Engine::forget_deliveries`]).
     pub fn restore<'r>(&mut self, records: impl Iterator<Item = &'r DeliveryRecord>) {
         for r in records {
             self.stats.observe(r);

@@ -11,6 +11,12 @@
 //! atomic file), so a restart re-reads at most one poll's records. A notification that
 //! was planned but whose send never finished is not retried (at most once).
 //!
+//! A poll that fails part-way (a log append, the installations store) recovers the
+//! same way without a restart: the positions go back to where the poll began and the
+//! engine is rebuilt from `deliveries`, so the next poll re-reads the whole batch. The
+//! triggers handled before the failure find their notifications planned and send
+//! nothing twice; the rest are handled then, none is dropped.
+//!
 //! Audiences: a campaign's tag expression and proximity rule select installations from
 //! the bitmap index; cart reminders reach installations tagged `customer:<id>` (the
 //! app backend adds that tag to a signed-in installation, as Notification Hubs'
@@ -18,6 +24,7 @@
 
 mod directory;
 pub mod http;
+mod report;
 mod send;
 pub mod triggers;
 
@@ -31,6 +38,7 @@ use sellout_streams::{Batch, Offset, StreamError, Transport};
 use serde::{Deserialize, Serialize};
 
 pub use directory::Directory;
+pub use report::PollReport;
 pub use send::{Addressed, Senders};
 
 use crate::campaign::{AudienceFilter, AudienceQuery, Engine, Recipient, Trigger};
@@ -64,55 +72,6 @@ pub enum RuntimeError {
     /// A redemption was refused.
     #[error(transparent)]
     Redeem(#[from] crate::campaign::RedeemError),
-}
-
-/// What one poll did (all counters; nothing personal).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PollReport {
-    /// Beacon sightings applied to last-seen zones.
-    pub sightings: u64,
-    /// Signals read.
-    pub signals: u64,
-    /// Triggers planned (signals campaigns react to, and scheduled ones).
-    pub triggers: u64,
-    /// Installations the campaigns' audiences selected (summed over triggers).
-    pub selected: u64,
-    /// Campaigns that matched a trigger too old to act on (its offer had expired).
-    pub stale: u64,
-    /// Notifications planned and handed to a sender.
-    pub planned: u64,
-    /// Suppressed (caps, quiet hours, duplicates, render errors).
-    pub suppressed: u64,
-    /// Delivered.
-    pub delivered: u64,
-    /// Failed after retries, or refused.
-    pub failed: u64,
-    /// Dead tokens: installation erased.
-    pub pruned: u64,
-    /// Vouchers redeemed (each counted once).
-    pub redeemed: u64,
-    /// Redemptions refused (unknown, tampered, expired, or already redeemed).
-    pub refused: u64,
-    /// Records that did not decode (counted, skipped).
-    pub undecodable: u64,
-}
-
-impl PollReport {
-    fn add(&mut self, o: &PollReport) {
-        self.sightings += o.sightings;
-        self.signals += o.signals;
-        self.triggers += o.triggers;
-        self.selected += o.selected;
-        self.stale += o.stale;
-        self.planned += o.planned;
-        self.suppressed += o.suppressed;
-        self.delivered += o.delivered;
-        self.failed += o.failed;
-        self.pruned += o.pruned;
-        self.redeemed += o.redeemed;
-        self.refused += o.refused;
-        self.undecodable += o.undecodable;
-    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +111,9 @@ pub struct Runtime {
     max_audience: usize,
     /// See [`Runtime::replay_lag`].
     replay_lag_ms: Option<i64>,
+    /// A failed poll's rebuild of the engine did not finish: the next poll retries it
+    /// before reading anything.
+    rebuild_pending: bool,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -175,19 +137,7 @@ impl Runtime {
     ) -> Result<Self, RuntimeError> {
         let selected = Selected::default();
         let mut engine = engine.with_filter(Box::new(selected.clone()));
-        let mut from = 0;
-        loop {
-            let fetched = transport.read(DELIVERIES_TOPIC, from, READ_BYTES)?;
-            if fetched.is_empty() {
-                break;
-            }
-            let records: Vec<DeliveryRecord> = fetched
-                .records()
-                .filter_map(|r| DeliveryRecord::from_json(r.value).ok())
-                .collect();
-            engine.restore(records.iter());
-            from = fetched.next_offset();
-        }
+        restore(transport.as_ref(), &mut engine)?;
         let positions = checkpoint
             .as_ref()
             .and_then(|p| std::fs::read(p).ok())
@@ -204,6 +154,7 @@ impl Runtime {
             totals: PollReport::default(),
             max_audience: 2_000_000,
             replay_lag_ms: None,
+            rebuild_pending: false,
         })
     }
 
@@ -234,7 +185,41 @@ impl Runtime {
 
     /// Reads what arrived on `beacons` and `signals` since the last poll, plans,
     /// records and sends; `now_ms` is the clock's time (event time in the demo).
+    ///
+    /// On an error the positions go back to where this poll began and the engine is
+    /// rebuilt from `deliveries` (see the module docs), so the next poll handles what
+    /// this one could not.
     pub async fn poll(&mut self, now_ms: i64) -> Result<PollReport, RuntimeError> {
+        if self.rebuild_pending {
+            self.rebuild()?;
+        }
+        let began = self.positions;
+        match self.poll_from_positions(now_ms).await {
+            Ok(report) => Ok(report),
+            Err(error) => {
+                self.positions = began;
+                self.rebuild_pending = true;
+                if let Err(rebuild) = self.rebuild() {
+                    tracing::warn!(message = "Rebuilding the campaign engine after a failed poll failed; the next poll retries.", error = %rebuild);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Forgets what the engine learned since it last matched `deliveries` and restores
+    /// it from the topic, as a restart would.
+    fn rebuild(&mut self) -> Result<(), RuntimeError> {
+        let mut engine = self.lock();
+        engine.forget_deliveries();
+        restore(self.transport.as_ref(), &mut engine)?;
+        drop(engine);
+        self.rebuild_pending = false;
+        tracing::info!(message = "Campaign engine rebuilt from deliveries after a failed poll.");
+        Ok(())
+    }
+
+    async fn poll_from_positions(&mut self, now_ms: i64) -> Result<PollReport, RuntimeError> {
         let mut report = PollReport::default();
         self.read_beacons(&mut report)?;
         // Redemptions first: they happened before the triggers read after them.
@@ -253,9 +238,6 @@ impl Runtime {
                 }
             }
         }
-        if !fetched.is_empty() {
-            self.positions.signals = fetched.next_offset();
-        }
         triggers.extend(self.lock().scheduled_triggers(now_ms));
         for trigger in &triggers {
             let at = match self.replay_lag_ms {
@@ -266,6 +248,10 @@ impl Runtime {
                 None => now_ms,
             };
             self.handle(trigger, at, &mut report).await?;
+        }
+        // Only once every trigger read is handled.
+        if !fetched.is_empty() {
+            self.positions.signals = fetched.next_offset();
         }
         self.save_checkpoint()?;
         self.totals.add(&report);
@@ -459,6 +445,23 @@ impl Runtime {
         let bytes = serde_json::to_vec(&self.positions).unwrap_or_default();
         std::fs::write(&tmp, bytes).map_err(err)?;
         std::fs::rename(&tmp, path).map_err(err)
+    }
+}
+
+/// Feeds every record of `deliveries` to [`Engine::restore`].
+fn restore(transport: &dyn Transport, engine: &mut Engine) -> Result<(), RuntimeError> {
+    let mut from = 0;
+    loop {
+        let fetched = transport.read(DELIVERIES_TOPIC, from, READ_BYTES)?;
+        if fetched.is_empty() {
+            return Ok(());
+        }
+        let records: Vec<DeliveryRecord> = fetched
+            .records()
+            .filter_map(|r| DeliveryRecord::from_json(r.value).ok())
+            .collect();
+        engine.restore(records.iter());
+        from = fetched.next_offset();
     }
 }
 
