@@ -209,8 +209,9 @@ fn headless_demo_reconciles_and_dead_letters_the_faults() {
                 "sql",
                 "--format",
                 "json",
-                "SELECT COUNT(*) AS n FROM features \
-                WHERE type = 'sell_out'",
+                "SELECT COUNT(*) AS n, \
+                SUM(CASE WHEN sales_7d >= sales_24h THEN 1 ELSE 0 END) AS with_week \
+                FROM features WHERE type = 'sell_out'",
             ])
             .output()
             .unwrap()
@@ -221,6 +222,8 @@ fn headless_demo_reconciles_and_dead_letters_the_faults() {
     assert_eq!(trained["source"], "archive", "{trained}");
     assert_eq!(trained["trained"], 1, "{trained}");
     let n = snapshots[0]["n"].as_u64().unwrap();
+    // The week's sales reach the archive (and training reads them), each at least its day's.
+    assert_eq!(snapshots[0]["with_week"].as_u64(), Some(n), "{snapshots}");
     let used = trained["snapshots"].as_u64().unwrap();
     // Snapshots after a category sold out are left out (their answer is certain).
     assert!(used > 0 && used <= n, "{trained} of {snapshots}");

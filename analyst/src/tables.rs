@@ -162,8 +162,9 @@ fn signal_schema() -> SchemaRef {
     ]))
 }
 
-/// Measure columns of `features` beyond the common ones.
-const FEATURE_U32: [&str; 13] = [
+/// Measure columns of `features` beyond the common ones. All are nullable, so a column
+/// added later (`sales_7d`) reads as NULL in files archived before it.
+const FEATURE_U32: [&str; 14] = [
     "capacity",
     "sold",
     "remaining",
@@ -171,6 +172,7 @@ const FEATURE_U32: [&str; 13] = [
     "sales_15m",
     "sales_1h",
     "sales_24h",
+    "sales_7d",
     "cart_adds_1h",
     "buzz_posts_1h",
     "present",
@@ -262,6 +264,7 @@ fn measures(body: &FeatureBody) -> Measures {
                 f.sales_15m,
                 f.sales_1h,
                 f.sales_24h,
+                f.sales_7d,
                 f.cart_adds_1h,
                 f.buzz_posts_1h,
             ];
@@ -277,14 +280,14 @@ fn measures(body: &FeatureBody) -> Measures {
         FeatureBody::Occupancy(o) => {
             m.ids[2] = Some(o.venue_id.to_string());
             m.ids[3] = Some(o.zone_id.to_string());
-            m.u32s[9] = Some(o.present);
-            m.u32s[10] = Some(o.left);
-            m.u32s[11] = o.queue_length;
+            m.u32s[10] = Some(o.present);
+            m.u32s[11] = Some(o.left);
+            m.u32s[12] = o.queue_length;
             m.f64s[3] = Some(o.mean_dwell_s);
         }
         FeatureBody::Buzz(b) => {
             m.ids[0] = Some(b.event_id.to_string());
-            m.u32s[12] = Some(b.posts);
+            m.u32s[13] = Some(b.posts);
             m.f64s[4] = Some(b.sentiment);
             m.reach = Some(b.reach);
         }

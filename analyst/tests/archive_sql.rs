@@ -358,3 +358,74 @@ fn functions_that_could_build_huge_values_are_bounded_per_call() {
         assert_eq!(row["r"], format!("{id}{id}"));
     }
 }
+
+/// Rewrites the Parquet file at `path` without `column`, as a version that did not
+/// archive that column yet wrote it; returns its rows.
+fn drop_column(path: &Path, column: &str) -> usize {
+    use parquet::arrow::ArrowWriter;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = std::fs::File::open(path).expect("open");
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .expect("parquet")
+        .build()
+        .expect("reader");
+    let batches: Vec<_> = reader.map(|b| b.expect("batch")).collect();
+    let schema = batches[0].schema();
+    let keep: Vec<usize> = (0..schema.fields().len())
+        .filter(|&i| schema.field(i).name() != column)
+        .collect();
+    assert!(keep.len() < schema.fields().len(), "{column} is archived");
+    let projected = Arc::new(schema.project(&keep).expect("project"));
+    let mut bytes = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut bytes, projected, None).expect("writer");
+    for b in &batches {
+        writer
+            .write(&b.project(&keep).expect("project"))
+            .expect("write");
+    }
+    writer.close().expect("close");
+    std::fs::write(path, bytes).expect("rewrite");
+    batches.iter().map(|b| b.num_rows()).sum()
+}
+
+#[test]
+fn features_archived_before_sales_7d_read_it_as_null_beside_newer_files() {
+    let f = fixture();
+    let a = archive(&f.root, "evolved");
+    a.compact_all(f.log.as_ref(), None).expect("compact");
+    let mut old: Vec<_> = files(&a.dir().join("features"))
+        .into_keys()
+        .filter(|k| k.ends_with(".parquet"))
+        .collect();
+    old.sort();
+    assert!(old.len() >= 2, "one old file and newer ones: {old:?}");
+    let old_rows = drop_column(&a.dir().join("features").join(&old[0]), "sales_7d");
+
+    let session = session_of(&a, f);
+    let rows = query_json(
+        &session,
+        "SELECT COUNT(*) AS n, COUNT(sales_7d) AS with_week, \
+         SUM(CASE WHEN sales_7d >= sales_24h THEN 1 ELSE 0 END) AS week_holds_day \
+         FROM features WHERE type = 'sell_out'",
+    );
+    let all = rows[0]["n"].as_u64().unwrap_or(0);
+    assert_eq!(
+        Some(all),
+        f.report.features_written.get("sell_out").copied(),
+        "every row reads, old file included"
+    );
+    let with_week = rows[0]["with_week"].as_u64().unwrap_or(0);
+    let old_sell_out = query_json(
+        &session,
+        "SELECT COUNT(*) AS n FROM features WHERE type = 'sell_out' AND sales_7d IS NULL",
+    )[0]["n"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        old_sell_out > 0 && old_sell_out as usize <= old_rows,
+        "{old_sell_out} of {old_rows}"
+    );
+    assert_eq!(with_week + old_sell_out, all);
+    // Newer files carry the count, and a week holds at least its last day.
+    assert_eq!(rows[0]["week_holds_day"].as_u64(), Some(with_week));
+}
