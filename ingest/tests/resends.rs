@@ -6,12 +6,12 @@ mod common;
 use common::{NOW, catalog};
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use sellout_ingest::decode::{self, Format};
 use sellout_ingest::ingestor::{IngestReport, Ingestor};
 use sellout_ingest::validate::{Limits, Validator};
 use sellout_streams::log::{EmbeddedLog, LogConfig};
+use sellout_streams::refusing::RefusingAppends;
 use sellout_streams::{
     AppendAck, Batch, Fetched, ManualClock, Offset, StreamError, TopicOffsets, Transport,
 };
@@ -35,52 +35,14 @@ fn input(sales: usize, beacons: usize, first: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// The embedded log, with appends to one topic failing while `fail` is set (a disk
-/// that filled between two appends of one input).
-struct Flaky {
-    log: EmbeddedLog,
-    topic: &'static str,
-    fail: AtomicBool,
-}
-
-impl Transport for Flaky {
-    fn append(&self, topic: &str, batch: &Batch) -> Result<AppendAck, StreamError> {
-        if topic == self.topic && self.fail.load(Ordering::Acquire) {
-            return Err(StreamError::io(
-                "append",
-                std::io::Error::other("no space left on device"),
-            ));
-        }
-        self.log.append(topic, batch)
-    }
-    fn read(&self, topic: &str, from: Offset, max_bytes: usize) -> Result<Fetched, StreamError> {
-        self.log.read(topic, from, max_bytes)
-    }
-    fn offsets(&self, topic: &str) -> Result<TopicOffsets, StreamError> {
-        self.log.offsets(topic)
-    }
-    fn commit(&self, topic: &str, consumer: &str, offset: Offset) -> Result<(), StreamError> {
-        self.log.commit(topic, consumer, offset)
-    }
-    fn committed(&self, topic: &str, consumer: &str) -> Result<Option<Offset>, StreamError> {
-        self.log.committed(topic, consumer)
-    }
-    fn flush(&self) -> Result<(), StreamError> {
-        self.log.flush()
-    }
-    fn topics(&self) -> Result<Vec<String>, StreamError> {
-        self.log.topics()
-    }
-}
+/// The embedded log, with appends to one topic refused while told to (a disk that
+/// filled between two appends of one input).
+type Flaky = RefusingAppends;
 
 fn open(dir: &std::path::Path, fail_topic: &'static str, window: usize) -> (Arc<Flaky>, Ingestor) {
     let clock = Arc::new(ManualClock::new(NOW));
     let log = EmbeddedLog::open(dir, LogConfig::default(), clock.clone()).expect("open log");
-    let flaky = Arc::new(Flaky {
-        log,
-        topic: fail_topic,
-        fail: AtomicBool::new(false),
-    });
+    let flaky = Arc::new(RefusingAppends::new(Arc::new(log), fail_topic));
     let limits = Limits {
         dedup_window: window,
         ..Limits::default()
@@ -134,14 +96,14 @@ fn a_failed_append_releases_its_claims_so_the_retry_is_accepted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (log, ingestor) = open(dir.path(), "beacons", 1000);
     let bytes = input(20, 10, 0);
-    log.fail.store(true, Ordering::Release);
+    log.refuse(true);
     let err = ingest(&ingestor, &bytes).expect_err("beacons refused");
     assert!(err.contains("beacons") && err.contains("no space"), "{err}");
     // Sales went in before beacons failed; nothing was counted.
     assert_eq!(ends(log.as_ref()), (20, 0));
     assert_eq!(ingestor.counters().snapshot().total().received, 0);
 
-    log.fail.store(false, Ordering::Release);
+    log.refuse(false);
     let r = ingest(&ingestor, &bytes).expect("retry");
     assert_eq!((r.accepted, r.duplicates), (10, 20), "{r:?}");
     assert_eq!(ends(log.as_ref()), (20, 10));

@@ -5,60 +5,17 @@
 mod support;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sellout_notifier::delivery::{DELIVERIES_TOPIC, Outcome};
 use sellout_notifier::installation::Platform;
 use sellout_notifier::runtime::{Directory, Runtime};
-use sellout_streams::log::EmbeddedLog;
-use sellout_streams::{AppendAck, Batch, Fetched, Offset, StreamError, TopicOffsets, Transport};
+use sellout_streams::refusing::RefusingAppends;
 use support::{Rig, T0, append_signal, cart, deliveries, engine, installation, rig};
-
-/// The embedded log, refusing the `fail_at`-th append to `deliveries` (counted from 1;
-/// 0 refuses none).
-struct Flaky {
-    log: Arc<EmbeddedLog>,
-    appends: AtomicUsize,
-    fail_at: AtomicUsize,
-}
-
-impl Transport for Flaky {
-    fn append(&self, topic: &str, batch: &Batch) -> Result<AppendAck, StreamError> {
-        if topic == DELIVERIES_TOPIC {
-            let n = self.appends.fetch_add(1, Ordering::SeqCst) + 1;
-            if n == self.fail_at.load(Ordering::SeqCst) {
-                return Err(StreamError::io(
-                    "appending to deliveries",
-                    std::io::Error::other("disk full"),
-                ));
-            }
-        }
-        self.log.append(topic, batch)
-    }
-    fn read(&self, topic: &str, from: Offset, max_bytes: usize) -> Result<Fetched, StreamError> {
-        self.log.read(topic, from, max_bytes)
-    }
-    fn offsets(&self, topic: &str) -> Result<TopicOffsets, StreamError> {
-        self.log.offsets(topic)
-    }
-    fn commit(&self, topic: &str, consumer: &str, offset: Offset) -> Result<(), StreamError> {
-        self.log.commit(topic, consumer, offset)
-    }
-    fn committed(&self, topic: &str, consumer: &str) -> Result<Option<Offset>, StreamError> {
-        self.log.committed(topic, consumer)
-    }
-    fn flush(&self) -> Result<(), StreamError> {
-        self.log.flush()
-    }
-    fn topics(&self) -> Result<Vec<String>, StreamError> {
-        self.log.topics()
-    }
-}
 
 /// Three customers' abandoned carts in one batch of signals; the notifier's
 /// `fail_at`-th append to `deliveries` is refused. Returns the rig, the runtime and
 /// what the failed poll said.
-async fn three_carts_with_a_refused_append(fail_at: usize) -> (Rig, Runtime, String) {
+async fn three_carts_with_a_refused_append(fail_at: u64) -> (Rig, Runtime, String) {
     let r = rig().await;
     for i in 1..=3 {
         let platform = if i == 2 {
@@ -72,11 +29,8 @@ async fn three_carts_with_a_refused_append(fail_at: usize) -> (Rig, Runtime, Str
             .expect("upsert");
         append_signal(&r.log, &cart(u64::from(i), &customer, 18_000));
     }
-    let flaky = Arc::new(Flaky {
-        log: r.log.clone(),
-        appends: AtomicUsize::new(0),
-        fail_at: AtomicUsize::new(fail_at),
-    });
+    let flaky = Arc::new(RefusingAppends::new(r.log.clone(), DELIVERIES_TOPIC));
+    flaky.refuse_nth(fail_at);
     let mut rt = Runtime::open(
         Directory::Embedded(r.store.clone()),
         engine(),
@@ -114,7 +68,7 @@ fn assert_each_reached_once(r: &Rig) {
 async fn a_refused_plan_record_is_planned_again_and_the_rest_of_the_batch_is_not_lost() {
     // Appends: 1st cart planned, its outcome, then the 2nd cart's planned records.
     let (r, mut rt, error) = three_carts_with_a_refused_append(3).await;
-    assert!(error.contains("disk full"), "{error}");
+    assert!(error.contains("no space left"), "{error}");
     // The first cart went out before the failure; the second was never sent.
     assert_eq!((r.apns.delivered(), r.fcm.delivered()), (1, 0));
     let report = rt
@@ -140,7 +94,7 @@ async fn a_refused_plan_record_is_planned_again_and_the_rest_of_the_batch_is_not
 async fn a_refused_outcome_record_sends_nothing_twice_and_the_rest_of_the_batch_is_not_lost() {
     // Appends: 1st cart planned, its outcome, 2nd planned, then the 2nd's outcome.
     let (r, mut rt, error) = three_carts_with_a_refused_append(4).await;
-    assert!(error.contains("disk full"), "{error}");
+    assert!(error.contains("no space left"), "{error}");
     assert_eq!((r.apns.delivered(), r.fcm.delivered()), (1, 1));
     let report = rt
         .poll(T0 + 2_000)

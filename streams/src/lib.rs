@@ -23,12 +23,14 @@
 //! - [`clock`]: the clock trait, a system clock, and a manual clock for tests.
 //! - [`files`]: small files replaced whole and durably ([`files::write_atomically`]).
 //! - [`log`]: the segmented, checksummed, append-only embedded log.
+//! - [`refusing`]: a transport refusing chosen appends of another (fault tests, drills).
 //! - [`transport`]: the trait, offsets, read results and errors.
 
 pub mod batch;
 pub mod clock;
 pub mod files;
 pub mod log;
+pub mod refusing;
 pub mod transport;
 
 pub use batch::{Batch, RecordView};
