@@ -38,6 +38,8 @@ pub enum Shape {
     Surge,
     /// Constant elasticity, then demand falls to 40% halfway.
     Slump,
+    /// Constant elasticity, then demand rises to 160% halfway (the slump's mirror).
+    Boom,
 }
 
 /// One pricing scenario.
@@ -62,7 +64,7 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// The four standard scenarios.
+    /// The standard scenarios.
     pub fn standard(seats: u32, steps: usize) -> Vec<Scenario> {
         let base = 1.1 * f64::from(seats) / steps as f64;
         let mk = |name: &str, shape, base: f64, elasticity| Scenario {
@@ -80,6 +82,7 @@ impl Scenario {
             mk("linear", Shape::Linear, base, 0.0),
             mk("surge_after_social_spike", Shape::Surge, 0.7 * base, 2.0),
             mk("slump", Shape::Slump, 1.2 * base, 2.5),
+            mk("boom", Shape::Boom, 0.8 * base, 2.5),
         ]
     }
 
@@ -125,8 +128,9 @@ impl Scenario {
                 };
                 a * (1.0 + bump) * ratio.powf(-self.elasticity)
             }
-            Shape::Slump => {
-                let level = if step >= self.steps / 2 { 0.4 } else { 1.0 };
+            Shape::Slump | Shape::Boom => {
+                let after = if self.shape == Shape::Slump { 0.4 } else { 1.6 };
+                let level = if step >= self.steps / 2 { after } else { 1.0 };
                 a * level * ratio.powf(-self.elasticity)
             }
         }
@@ -138,7 +142,7 @@ impl Scenario {
     pub fn rate_known_at(&self, price: i64, step: usize, now: usize) -> f64 {
         let unseen = match self.shape {
             Shape::Surge => now < self.steps / 3,
-            Shape::Slump => now < self.steps / 2,
+            Shape::Slump | Shape::Boom => now < self.steps / 2,
             Shape::ConstantElasticity | Shape::Linear => false,
         };
         if unseen {

@@ -308,7 +308,7 @@ mod tests {
         };
         let (report, _bundle) = evaluate(&config).unwrap();
         eprintln!("{}", serde_json::to_string(&report).unwrap());
-        assert_eq!(report.scenarios.len(), 4);
+        assert_eq!(report.scenarios.len(), 5);
         assert_eq!(
             report.test_rows,
             runs(&config, &[3]).unwrap().snapshots.len()
