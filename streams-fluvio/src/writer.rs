@@ -165,8 +165,15 @@ pub(crate) async fn append(
     .await?;
     let landed: Vec<Landed> = landed.lock().await.iter().flatten().copied().collect();
     // Everything of this append is confirmed: later records land above it.
+    let mut tops: Vec<(u32, Offset)> = Vec::with_capacity(targets.len());
     for l in &landed {
-        conn.raise_floor(topic, l.partition, l.offset + 1);
+        match tops.iter_mut().find(|(p, _)| *p == l.partition) {
+            Some((_, top)) => *top = (*top).max(l.offset + 1),
+            None => tops.push((l.partition, l.offset + 1)),
+        }
+    }
+    for (p, top) in tops {
+        conn.raise_floor(topic, p, top);
     }
     Ok(landed)
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use sellout_ingest::catalog::Catalog;
+use sellout_ingest::deadletter;
 use sellout_ingest::decode::{Decoded, DecodedRecord};
 use sellout_ingest::dedup::Resends;
 use sellout_ingest::ingestor::Ingestor;
@@ -230,9 +231,16 @@ fn ingest(
         ..limits.clone()
     };
     let target: Arc<dyn Transport> = Arc::new(Namespaced::new(transport.clone(), prefix));
-    let partitions = transport
-        .partitions(&format!("{prefix}{}", Topic::Sales.as_str()))
-        .map_err(streams)?;
+    // Every topic ingest writes exists before the clock starts, as in a deployment (and
+    // as for the raw client): creating one costs an SC round trip and a replica.
+    let mut partitions = 0;
+    for topic in Topic::ALL.iter().map(|t| t.as_str()).chain([deadletter::TOPIC]) {
+        partitions = partitions.max(
+            transport
+                .partitions(&format!("{prefix}{topic}"))
+                .map_err(streams)?,
+        );
+    }
     let parts: Vec<Namespaced<_>> = (0..partitions)
         .map(|p| Namespaced::new(transport.partition(p), prefix))
         .collect();
