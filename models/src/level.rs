@@ -53,6 +53,10 @@ pub struct LevelModel {
     /// the last 15 minutes (the spike's first minutes, before checkouts catch up).
     #[serde(default)]
     pub young_ratio: f64,
+    /// [`Self::day_noise`] of a day read above the later prior (waves lift days, so
+    /// such a day tells less of the level; 0: the same as any day).
+    #[serde(default)]
+    pub day_noise_up: f64,
     /// Past the first day: `ln(daily seats / capacity)` ≈ `later[0] + Σ later[k] ·
     /// x[k − 1]` over [`later_terms`] of the sold share and the days to the event, a
     /// prior the last day's reading is weighed against (empty: none; fewer terms: the
@@ -86,6 +90,7 @@ impl Default for LevelModel {
             prior: [-3.0, 0.5],
             prior_sd: 1.0,
             day_noise: 0.0,
+            day_noise_up: 0.0,
             young_ratio: 0.0,
             later: Vec::new(),
             later_var: 0.0,
@@ -243,6 +248,11 @@ impl LevelModel {
                     .sum::<f64>();
             // A quiet day reads as half a seat: the prior, not zero, carries it.
             let reading = (p.sales_24h.max(0.5) / cap).ln();
+            let cv2 = if reading > prior && self.day_noise_up > 0.0 {
+                cv2 - self.day_noise + self.day_noise_up
+            } else {
+                cv2
+            };
             let (mut precision, mut sum) = (
                 1.0 / cv2 + 1.0 / self.later_var,
                 reading / cv2 + prior.clamp(-20.0, 5.0) / self.later_var,

@@ -40,6 +40,9 @@ impl LevelModel {
         // Later prior: (ln sold/cap, ln(1 + days to event), ln next day's sales/cap,
         // counting variance) for snapshots past the first day.
         let mut later: Vec<([f64; LATER_TERMS], f64, f64)> = Vec::new();
+        // Day noise above the prior: (regressors, ln day's sales/cap, ln next day's
+        // sales/cap, both counting variances).
+        let mut read_days: Vec<([f64; LATER_TERMS], f64, f64, f64)> = Vec::new();
         // Hour noise: (ln next day's sales − the hour's reading, counting variance).
         let diurnal = crate::shape::diurnal_profile(data);
         let mut hours: Vec<(f64, f64)> = Vec::new();
@@ -95,11 +98,16 @@ impl LevelModel {
                 let f = &a.features;
                 if y >= 5.0 && b.features.remaining * 10 >= b.features.capacity {
                     let cap = f64::from(f.capacity.max(1));
-                    later.push((
-                        later_terms(f64::from(f.sold), cap, f.hours_to_event),
-                        (y / cap).ln(),
-                        SEATS_PER_PURCHASE / y,
-                    ));
+                    let terms = later_terms(f64::from(f.sold), cap, f.hours_to_event);
+                    later.push((terms, (y / cap).ln(), SEATS_PER_PURCHASE / y));
+                    if x >= 5.0 {
+                        read_days.push((
+                            terms,
+                            (x / cap).ln(),
+                            (y / cap).ln(),
+                            SEATS_PER_PURCHASE * (1.0 / x + 1.0 / y),
+                        ));
+                    }
                 }
                 if y >= 20.0 && b.features.remaining * 10 >= b.features.capacity {
                     let activity = diurnal
@@ -172,6 +180,19 @@ impl LevelModel {
             let counting = later.iter().map(|r| r.2).sum::<f64>() / later.len() as f64;
             out.later = coef;
             out.later_var = (resid - counting - out.day_noise).max(0.01);
+            // A day read above the prior misses the next day by more (waves lift days):
+            // its mean squared miss beyond the counting and the next day's own noise.
+            let (mut sum, mut n) = (0.0, 0.0);
+            for (x, read, next, counting) in &read_days {
+                let prior = out.later[0] + out.later[1..].iter().zip(x).map(|(c, v)| c * v).sum::<f64>();
+                if *read > prior {
+                    sum += (read - next).powi(2) - counting - out.day_noise;
+                    n += 1.0;
+                }
+            }
+            if n >= 20.0 {
+                out.day_noise_up = (sum / n).clamp(0.0, 2.0);
+            }
         }
         if let Some(noise) = reading_noise(&hours, out.day_noise) {
             out.hour_noise = noise;
