@@ -170,8 +170,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 );
                 println!(
                     "TRACE age {age_h:.1} hte {:.0} sold {} rem {} s1h {} s24 {} s7d {} | mean {:.0} sd {:.0} | p {p:.3} q {q:.3} y {yv} | ev rem {} s24 {}",
-                    f.hours_to_event, f.sold, f.remaining, f.sales_1h, f.sales_24h, f.sales_7d,
-                    fc.mean, fc.variance.sqrt(), event.remaining, event.sales_24h
+                    f.hours_to_event,
+                    f.sold,
+                    f.remaining,
+                    f.sales_1h,
+                    f.sales_24h,
+                    f.sales_7d,
+                    fc.mean,
+                    fc.variance.sqrt(),
+                    event.remaining,
+                    event.sales_24h
                 );
             }
             if dump.as_deref() == Some(bucket.as_str()) && (p - yv) * (p - yv) > 0.1 {
@@ -250,7 +258,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 by_h.entry(format!("{horizon:?}")).or_default()[k] += v;
                 by_age.entry(bucket.clone()).or_default()[k] += v;
                 by_event
-                    .entry((l.seed, l.features.event_id.to_string(), format!("{horizon:?}")))
+                    .entry((
+                        l.seed,
+                        l.features.event_id.to_string(),
+                        format!("{horizon:?}"),
+                    ))
                     .or_default()[k] += v;
                 by_both
                     .entry((bucket.clone(), format!("{horizon:?}")))

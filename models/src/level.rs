@@ -14,7 +14,11 @@
 //!   learned from history: events that open big keep selling; [`LevelModel::prior`]),
 //!   updated gamma–Poisson style with the last hour's sales once the spike has faded.
 //!   Past the first day a day's sales are an uneven reading (waves and spikes), weighed
-//!   against a prior from the path so far ([`LevelModel::later`]).
+//!   against a prior from the path so far ([`LevelModel::later`]), a noisier one when
+//!   above it ([`LevelModel::day_noise_up`]: waves lift days), and against longer
+//!   windows: the six days before the last once the sale is a week old, and before
+//!   that the days between the opening hours and the last day (the features carry the
+//!   opening's sales and the on-sale's age).
 //! - In the spike's first quarter hour, before checkouts catch up, the share still to
 //!   come is read from history instead ([`LevelModel::young_ratio`]).
 //!
@@ -23,7 +27,7 @@
 //! resulting shortfall z-scores and coverage as features and calibrates them on
 //! history. The constants are learned by [`LevelModel::fit`] (`level_fit.rs`).
 
-use sellout_pipelines::output::SellOutFeatures;
+use sellout_pipelines::output::{OPENING_HOURS, SellOutFeatures};
 use serde::{Deserialize, Serialize};
 
 use crate::context::EventContext;
@@ -77,6 +81,10 @@ pub struct LevelModel {
     /// began before them, so they hold no opening.
     #[serde(default)]
     pub week_noise: f64,
+    /// [`Self::week_noise`] of the days between the opening and the last day, read
+    /// when the sale began within the week (0: not read).
+    #[serde(default)]
+    pub middle_noise: f64,
     /// The share of its siblings' unmet demand a category receives (shoppers who find
     /// a category sold out look at another); chosen by the sell-out model's training.
     #[serde(default)]
@@ -96,6 +104,7 @@ impl Default for LevelModel {
             later_var: 0.0,
             hour_noise: 0.0,
             week_noise: 0.0,
+            middle_noise: 0.0,
             spill: 0.5,
         }
     }
@@ -118,6 +127,11 @@ pub struct Path {
     pub sales_24h: f64,
     /// Last 7 days' sales.
     pub sales_7d: f64,
+    /// Hours since the on-sale (0: unknown).
+    pub age_hours: f64,
+    /// Seats sold in the sale's opening hours
+    /// ([`sellout_pipelines::output::OPENING_HOURS`]).
+    pub opening: f64,
 }
 
 impl Path {
@@ -131,6 +145,8 @@ impl Path {
             sales_1h: f64::from(f.sales_1h),
             sales_24h: f64::from(f.sales_24h),
             sales_7d: f64::from(f.sales_7d),
+            age_hours: f.hours_since_on_sale,
+            opening: f64::from(f.opening_sold),
         }
     }
 
@@ -144,12 +160,24 @@ impl Path {
             sales_1h: e.sales_1h as f64,
             sales_24h: e.sales_24h as f64,
             sales_7d: e.sales_7d as f64,
+            age_hours: 0.0,
+            opening: 0.0,
         }
     }
 
     /// Whether all its sales fall in the last 24 hours: the first day of the sale.
     pub fn first_day(&self) -> bool {
         self.sold - self.sales_24h <= (0.02 * self.sold).max(1.0)
+    }
+
+    /// The sales between the opening hours and the last day, with their span in
+    /// hours, when the sale began within the week (so the week's reading holds the
+    /// opening) and the span is at least 6 hours: a reading of the level over days,
+    /// which one wave day moves less than it moves the last day.
+    pub fn middle(&self) -> Option<(f64, f64)> {
+        let span = self.age_hours - 24.0 - OPENING_HOURS as f64;
+        (span >= 6.0 && self.earlier_week().is_none())
+            .then(|| ((self.sold - self.sales_24h - self.opening).max(0.0), span))
     }
 
     /// The sales of the six days before the last one when the sale began before them
@@ -265,6 +293,13 @@ impl LevelModel {
             if let Some(week) = p.earlier_week().filter(|_| self.week_noise > 0.0) {
                 let days = past_days(shape, hours_to_event, 24.0, 144.0);
                 let (reading, var) = self.week_reading(week, days, cap);
+                precision += 1.0 / var;
+                sum += reading / var;
+            }
+            if let Some((sales, span)) = p.middle().filter(|_| self.middle_noise > 0.0) {
+                let days = past_days(shape, hours_to_event, 24.0, span);
+                let (reading, var) = self.week_reading(sales, days, cap);
+                let var = var - self.week_noise + self.middle_noise;
                 precision += 1.0 / var;
                 sum += reading / var;
             }

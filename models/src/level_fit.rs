@@ -49,6 +49,7 @@ impl LevelModel {
         // Week noise: (ln next day's sales − the week's reading, counting variance).
         let shape = crate::shape::shape_profile(data);
         let mut weeks: Vec<(f64, f64)> = Vec::new();
+        let mut middles: Vec<(f64, f64)> = Vec::new();
         for snaps in by_key.values_mut() {
             snaps.sort_by_key(|l| l.time);
             let Some(start) = snaps
@@ -117,6 +118,16 @@ impl LevelModel {
                     let s1h = f64::from(f.sales_1h);
                     let (reading, counting) = out.hour_reading(s1h, activity, 1.0);
                     hours.push(((y.ln() - reading), counting + SEATS_PER_PURCHASE / y));
+                    if let Some((sales, span)) = super::Path::of(f).middle() {
+                        let hte = f.hours_to_event;
+                        let days = crate::shape::past_days(&shape, hte, 24.0, span);
+                        let (reading, counting) = out.week_reading(sales, days, 1.0);
+                        let ahead = crate::shape::expected_days(&shape, hte, 24.0).max(1e-3);
+                        middles.push((
+                            y.ln() - reading - ahead.ln(),
+                            counting - out.week_noise + SEATS_PER_PURCHASE / y,
+                        ));
+                    }
                     if let Some(week) = super::Path::of(f).earlier_week() {
                         let hte = f.hours_to_event;
                         let days = crate::shape::past_days(&shape, hte, 24.0, 144.0);
@@ -184,7 +195,12 @@ impl LevelModel {
             // its mean squared miss beyond the counting and the next day's own noise.
             let (mut sum, mut n) = (0.0, 0.0);
             for (x, read, next, counting) in &read_days {
-                let prior = out.later[0] + out.later[1..].iter().zip(x).map(|(c, v)| c * v).sum::<f64>();
+                let prior = out.later[0]
+                    + out.later[1..]
+                        .iter()
+                        .zip(x)
+                        .map(|(c, v)| c * v)
+                        .sum::<f64>();
                 if *read > prior {
                     sum += (read - next).powi(2) - counting - out.day_noise;
                     n += 1.0;
@@ -199,6 +215,9 @@ impl LevelModel {
         }
         if let Some(noise) = reading_noise(&weeks, out.day_noise) {
             out.week_noise = noise;
+        }
+        if let Some(noise) = reading_noise(&middles, out.day_noise) {
+            out.middle_noise = noise;
         }
         if young_den > 0.0 {
             out.young_ratio = (young_num / young_den).clamp(0.0, 20.0);
