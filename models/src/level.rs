@@ -16,9 +16,10 @@
 //!   Past the first day a day's sales are an uneven reading (waves and spikes), weighed
 //!   against a prior from the path so far ([`LevelModel::later`]), a noisier one when
 //!   above it ([`LevelModel::day_noise_up`]: waves lift days), and against longer
-//!   windows: the six days before the last once the sale is a week old, and before
-//!   that the days between the opening hours and the last day (the features carry the
-//!   opening's sales and the on-sale's age).
+//!   windows: the six days before the last once the sale is a week old (and the days
+//!   between the opening hours and that week), and before that the days between the
+//!   opening hours and the last day (the features carry the opening's sales and the
+//!   on-sale's age).
 //! - In the spike's first quarter hour, before checkouts catch up, the share still to
 //!   come is read from history instead ([`LevelModel::young_ratio`]).
 //!
@@ -85,6 +86,10 @@ pub struct LevelModel {
     /// when the sale began within the week (0: not read).
     #[serde(default)]
     pub middle_noise: f64,
+    /// [`Self::week_noise`] of the days between the opening and the week, read once
+    /// the sale is older than a week and them (0: not read).
+    #[serde(default)]
+    pub early_noise: f64,
     /// The share of its siblings' unmet demand a category receives (shoppers who find
     /// a category sold out look at another); chosen by the sell-out model's training.
     #[serde(default)]
@@ -105,6 +110,7 @@ impl Default for LevelModel {
             hour_noise: 0.0,
             week_noise: 0.0,
             middle_noise: 0.0,
+            early_noise: 0.0,
             spill: 0.5,
         }
     }
@@ -170,14 +176,20 @@ impl Path {
         self.sold - self.sales_24h <= (0.02 * self.sold).max(1.0)
     }
 
-    /// The sales between the opening hours and the last day, with their span in
-    /// hours, when the sale began within the week (so the week's reading holds the
-    /// opening) and the span is at least 6 hours: a reading of the level over days,
-    /// which one wave day moves less than it moves the last day.
-    pub fn middle(&self) -> Option<(f64, f64)> {
-        let span = self.age_hours - 24.0 - OPENING_HOURS as f64;
-        (span >= 6.0 && self.earlier_week().is_none())
-            .then(|| ((self.sold - self.sales_24h - self.opening).max(0.0), span))
+    /// The sales between the opening hours and a recent window, with how many hours
+    /// back that window starts and their span in hours: before the week's reading
+    /// applies, the days up to the last one (back 24 hours); after, the days before
+    /// the week (back 168 hours). Only with a span of 6 hours or more: a reading of the
+    /// level over days, which one wave day moves less than it moves the last day.
+    pub fn middle(&self) -> Option<(f64, f64, f64)> {
+        let opening = OPENING_HOURS as f64;
+        let (sales, back) = if self.earlier_week().is_none() {
+            (self.sold - self.sales_24h - self.opening, 24.0)
+        } else {
+            (self.sold - self.sales_7d - self.opening, 168.0)
+        };
+        let span = self.age_hours - back - opening;
+        (span >= 6.0).then_some((sales.max(0.0), back, span))
     }
 
     /// The sales of the six days before the last one when the sale began before them
@@ -296,10 +308,18 @@ impl LevelModel {
                 precision += 1.0 / var;
                 sum += reading / var;
             }
-            if let Some((sales, span)) = p.middle().filter(|_| self.middle_noise > 0.0) {
-                let days = past_days(shape, hours_to_event, 24.0, span);
+            let middle = p.middle().map(|(sales, back, span)| {
+                let noise = if back > 24.0 {
+                    self.early_noise
+                } else {
+                    self.middle_noise
+                };
+                (sales, back, span, noise)
+            });
+            if let Some((sales, back, span, noise)) = middle.filter(|m| m.3 > 0.0) {
+                let days = past_days(shape, hours_to_event, back, span);
                 let (reading, var) = self.week_reading(sales, days, cap);
-                let var = var - self.week_noise + self.middle_noise;
+                let var = var - self.week_noise + noise;
                 precision += 1.0 / var;
                 sum += reading / var;
             }

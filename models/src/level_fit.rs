@@ -50,6 +50,7 @@ impl LevelModel {
         let shape = crate::shape::shape_profile(data);
         let mut weeks: Vec<(f64, f64)> = Vec::new();
         let mut middles: Vec<(f64, f64)> = Vec::new();
+        let mut earlies: Vec<(f64, f64)> = Vec::new();
         for snaps in by_key.values_mut() {
             snaps.sort_by_key(|l| l.time);
             let Some(start) = snaps
@@ -118,15 +119,20 @@ impl LevelModel {
                     let s1h = f64::from(f.sales_1h);
                     let (reading, counting) = out.hour_reading(s1h, activity, 1.0);
                     hours.push(((y.ln() - reading), counting + SEATS_PER_PURCHASE / y));
-                    if let Some((sales, span)) = super::Path::of(f).middle() {
+                    if let Some((sales, back, span)) = super::Path::of(f).middle() {
                         let hte = f.hours_to_event;
-                        let days = crate::shape::past_days(&shape, hte, 24.0, span);
+                        let days = crate::shape::past_days(&shape, hte, back, span);
                         let (reading, counting) = out.week_reading(sales, days, 1.0);
                         let ahead = crate::shape::expected_days(&shape, hte, 24.0).max(1e-3);
-                        middles.push((
+                        let miss = (
                             y.ln() - reading - ahead.ln(),
-                            counting - out.week_noise + SEATS_PER_PURCHASE / y,
-                        ));
+                            counting + SEATS_PER_PURCHASE / y,
+                        );
+                        if back > 24.0 {
+                            earlies.push(miss);
+                        } else {
+                            middles.push(miss);
+                        }
                     }
                     if let Some(week) = super::Path::of(f).earlier_week() {
                         let hte = f.hours_to_event;
@@ -218,6 +224,9 @@ impl LevelModel {
         }
         if let Some(noise) = reading_noise(&middles, out.day_noise) {
             out.middle_noise = noise;
+        }
+        if let Some(noise) = reading_noise(&earlies, out.day_noise) {
+            out.early_noise = noise;
         }
         if young_den > 0.0 {
             out.young_ratio = (young_num / young_den).clamp(0.0, 20.0);

@@ -326,3 +326,25 @@ fn a_day_read_above_the_prior_weighs_less_than_one_below_it() {
         even.daily_level(&down, &[], 1.0, 0.0, 240.0)
     );
 }
+
+#[test]
+fn the_middle_days_end_at_the_last_day_then_at_the_week() {
+    // Four days in: from the opening hours to the last day.
+    let young = day_four(4.0, 100.0, 96.0);
+    let (sales, back, span) = young.middle().unwrap();
+    assert_eq!((back, span), (24.0, 68.0));
+    assert!((sales - 100.0 * 68.0 / 24.0).abs() < 1e-9, "{sales}");
+    // Ten days in, with the week read: from the opening hours to the week.
+    let old = Path {
+        sold: 3_000.0,
+        sales_7d: 700.0,
+        age_hours: 240.0,
+        opening: 2_000.0,
+        ..day_ten(4.0, 100.0)
+    };
+    assert!(old.earlier_week().is_some());
+    assert_eq!(old.middle(), Some((300.0, 168.0, 68.0)));
+    // Unknown age, or too short a span: none.
+    assert_eq!(day_four(4.0, 100.0, 0.0).middle(), None);
+    assert_eq!(day_four(4.0, 100.0, 30.0).middle(), None);
+}
