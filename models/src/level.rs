@@ -23,6 +23,10 @@
 //! - In the spike's first quarter hour, before checkouts catch up, the share still to
 //!   come is read from history instead ([`LevelModel::young_ratio`]).
 //!
+//! Past the first day the daily part is corrected by a bias learned by days ahead
+//! ([`LevelModel::bias`]: a little less than the level says for the next day, a little
+//! more for the second week).
+//!
 //! The forecast's variance adds the compound-Poisson noise of the seats (carts of
 //! several seats) to the uncertainty of each level. The sell-out model reads the
 //! resulting shortfall z-scores and coverage as features and calibrates them on
@@ -90,6 +94,11 @@ pub struct LevelModel {
     /// the sale is older than a week and them (0: not read).
     #[serde(default)]
     pub early_noise: f64,
+    /// Past the first day, the daily demand's forecast over `k` days is multiplied by
+    /// `exp(bias[0] + bias[1] · ln k)`, learned from what later snapshots sold
+    /// (`level_bias.rs`; zeros: none).
+    #[serde(default)]
+    pub bias: [f64; 2],
     /// The share of its siblings' unmet demand a category receives (shoppers who find
     /// a category sold out look at another); chosen by the sell-out model's training.
     #[serde(default)]
@@ -111,6 +120,7 @@ impl Default for LevelModel {
             week_noise: 0.0,
             middle_noise: 0.0,
             early_noise: 0.0,
+            bias: [0.0; 2],
             spill: 0.5,
         }
     }
@@ -369,7 +379,13 @@ impl LevelModel {
             opening_left = opening_left.max(self.young_ratio * p.sold);
         }
         let (level, cv2) = self.daily_level(p, shape, activity, opening_left, hours_to_event);
-        let daily = level * expected_days(shape, hours_to_event, horizon_hours);
+        let mut daily = level * expected_days(shape, hours_to_event, horizon_hours);
+        if !p.first_day() {
+            let k = (horizon_hours / 24.0).max(0.25);
+            daily *= (self.bias[0] + self.bias[1] * k.ln())
+                .clamp(-1.0, 1.0)
+                .exp();
+        }
         let opening_cv2 = SEATS_PER_PURCHASE / (excess + SEATS_PER_PURCHASE);
         let mean = opening_left + daily;
         let variance = SEAT_DISPERSION * mean
@@ -381,6 +397,9 @@ impl LevelModel {
 
 #[path = "level_fit.rs"]
 mod fit;
+
+#[path = "level_bias.rs"]
+mod bias;
 
 #[cfg(test)]
 #[path = "level_tests.rs"]

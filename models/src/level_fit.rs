@@ -2,7 +2,8 @@
 //! the opening spike's decay (from the last quarter hour's sales of snapshots taken
 //! minutes apart early in the sale), the share of the opening still to come when every
 //! sale is recent, the first-day prior of the daily level from the opening's size, the
-//! day-to-day noise of a day's sales, and the prior of the level past the first day.
+//! day-to-day noise of a day's sales, the prior of the level past the first day, the
+//! noise of each reading of the level, and last the horizon bias (`level_bias.rs`).
 //! A snapshot's age since the on-sale is known here from its event's first snapshot;
 //! serving never needs it.
 
@@ -249,6 +250,10 @@ impl LevelModel {
                 .sum();
             out.prior = [intercept, slope];
             out.prior_sd = (sse / (n - 2.0).max(1.0)).sqrt().clamp(0.05, 3.0);
+        }
+        // Last: it reads the forecast with every other constant in place.
+        if let Some(bias) = out.fit_bias(data, &shape, &diurnal) {
+            out.bias = bias;
         }
         out
     }

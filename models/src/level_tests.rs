@@ -348,3 +348,22 @@ fn the_middle_days_end_at_the_last_day_then_at_the_week() {
     assert_eq!(day_four(4.0, 100.0, 0.0).middle(), None);
     assert_eq!(day_four(4.0, 100.0, 30.0).middle(), None);
 }
+
+#[test]
+fn the_horizon_bias_scales_the_days_ahead_past_the_first_day_only() {
+    let plain = later_model(0.0);
+    let biased = LevelModel {
+        bias: [0.0, 0.1],
+        ..plain.clone()
+    };
+    let day = day_ten(4.0, 100.0);
+    let f = |m: &LevelModel, hours: f64| m.forecast(&day, &[], 1.0, 400.0, hours).mean;
+    // ln 1 = 0: the next day is unchanged; two weeks sell e^(0.1 ln 14) ≈ 1.30 times more.
+    assert!((f(&biased, 24.0) - f(&plain, 24.0)).abs() < 1e-9);
+    let ratio = f(&biased, 336.0) / f(&plain, 336.0);
+    assert!((ratio - 14f64.powf(0.1)).abs() < 0.01, "{ratio}");
+    // The first day's forecast reads the opening: no bias.
+    let first = spike(50_000.0, 30.0, 45.0);
+    let g = |m: &LevelModel| m.forecast(&first, &[], 1.0, 500.0, 336.0).mean;
+    assert_eq!(g(&biased), g(&plain));
+}
