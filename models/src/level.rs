@@ -15,7 +15,8 @@
 //!   updated gamma–Poisson style with the last hour's sales once the spike has faded.
 //!   Past the first day a day's sales are an uneven reading (waves and spikes), weighed
 //!   against a prior from the path so far ([`LevelModel::later`]), a noisier one when
-//!   above it ([`LevelModel::day_noise_up`]: waves lift days), and against longer
+//!   above it ([`LevelModel::day_noise_up`]: waves lift days; the last hour likewise,
+//!   [`LevelModel::hour_noise_up`]), and against longer
 //!   windows: the six days before the last once the sale is a week old (and the days
 //!   between the opening hours and that week), and before that the days between the
 //!   opening hours and the last day (the features carry the opening's sales and the
@@ -80,6 +81,9 @@ pub struct LevelModel {
     /// fade within hours, so the hour is a reading the day's waves mostly miss.
     #[serde(default)]
     pub hour_noise: f64,
+    /// [`Self::hour_noise`] of an hour read above the later prior (0: the same).
+    #[serde(default)]
+    pub hour_noise_up: f64,
     /// Variance (log scale) of the six days before the last one (their sales over the
     /// booking curve's days' worth, [`crate::shape::past_days`]) as a reading of the
     /// daily level beyond the counting noise (0: not read). Read only when the sale
@@ -117,6 +121,7 @@ impl Default for LevelModel {
             later: Vec::new(),
             later_var: 0.0,
             hour_noise: 0.0,
+            hour_noise_up: 0.0,
             week_noise: 0.0,
             middle_noise: 0.0,
             early_noise: 0.0,
@@ -309,6 +314,11 @@ impl LevelModel {
             );
             if self.hour_noise > 0.0 {
                 let (hour, hour_var) = self.hour_reading(p.sales_1h, activity, cap);
+                let hour_var = if hour > prior && self.hour_noise_up > 0.0 {
+                    hour_var - self.hour_noise + self.hour_noise_up
+                } else {
+                    hour_var
+                };
                 precision += 1.0 / hour_var;
                 sum += hour / hour_var;
             }

@@ -44,6 +44,8 @@ impl LevelModel {
         // Day noise above the prior: (regressors, ln day's sales/cap, ln next day's
         // sales/cap, both counting variances).
         let mut read_days: Vec<([f64; LATER_TERMS], f64, f64, f64)> = Vec::new();
+        // Hour noise above the prior: (regressors, ln hour's reading/cap, miss, counting).
+        let mut read_hours: Vec<([f64; LATER_TERMS], f64, f64, f64)> = Vec::new();
         // Hour noise: (ln next day's sales − the hour's reading, counting variance).
         let diurnal = crate::shape::diurnal_profile(data);
         let mut hours: Vec<(f64, f64)> = Vec::new();
@@ -120,6 +122,13 @@ impl LevelModel {
                     let s1h = f64::from(f.sales_1h);
                     let (reading, counting) = out.hour_reading(s1h, activity, 1.0);
                     hours.push(((y.ln() - reading), counting + SEATS_PER_PURCHASE / y));
+                    let cap = f64::from(f.capacity.max(1));
+                    read_hours.push((
+                        later_terms(f64::from(f.sold), cap, f.hours_to_event),
+                        reading - cap.ln(),
+                        y.ln() - reading,
+                        counting + SEATS_PER_PURCHASE / y,
+                    ));
                     if let Some((sales, back, span)) = super::Path::of(f).middle() {
                         let hte = f.hours_to_event;
                         let days = crate::shape::past_days(&shape, hte, back, span);
@@ -215,6 +224,24 @@ impl LevelModel {
             }
             if n >= 20.0 {
                 out.day_noise_up = (sum / n).clamp(0.0, 2.0);
+            }
+            let all = read_hours.len().max(1) as f64;
+            let mean = read_hours.iter().map(|r| r.2).sum::<f64>() / all;
+            let (mut sum, mut n) = (0.0, 0.0);
+            for (x, read, miss, counting) in &read_hours {
+                let prior = out.later[0]
+                    + out.later[1..]
+                        .iter()
+                        .zip(x)
+                        .map(|(c, v)| c * v)
+                        .sum::<f64>();
+                if *read > prior {
+                    sum += (miss - mean).powi(2) - counting;
+                    n += 1.0;
+                }
+            }
+            if n >= 20.0 {
+                out.hour_noise_up = (sum / n - out.day_noise).clamp(0.01, 5.0);
             }
         }
         if let Some(noise) = reading_noise(&hours, out.day_noise) {

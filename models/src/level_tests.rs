@@ -367,3 +367,29 @@ fn the_horizon_bias_scales_the_days_ahead_past_the_first_day_only() {
     let g = |m: &LevelModel| m.forecast(&first, &[], 1.0, 500.0, 336.0).mean;
     assert_eq!(g(&biased), g(&plain));
 }
+
+#[test]
+fn an_hour_read_above_the_prior_weighs_less_than_one_below_it() {
+    let even = later_model(0.1);
+    let lifted = LevelModel {
+        hour_noise_up: 0.5,
+        ..even.clone()
+    };
+    // The prior and the day say 100 a day; a busy hour (40, a 960 daily pace) lifts
+    // the level less when hours read above the prior are known to be noisier.
+    let up = day_ten(40.0, 100.0);
+    let (plain, robust) = (
+        even.daily_level(&up, &[], 1.0, 0.0, 240.0),
+        lifted.daily_level(&up, &[], 1.0, 0.0, 240.0),
+    );
+    assert!(
+        robust.0 < plain.0 && robust.0 > 100.0,
+        "{robust:?} vs {plain:?}"
+    );
+    // A quiet hour below the prior reads as before.
+    let down = day_ten(1.0, 100.0);
+    assert_eq!(
+        lifted.daily_level(&down, &[], 1.0, 0.0, 240.0),
+        even.daily_level(&down, &[], 1.0, 0.0, 240.0)
+    );
+}
