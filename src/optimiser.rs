@@ -128,6 +128,8 @@ mod tests {
             sales_1h: 8,
             sales_24h: 150,
             sales_7d: 1050,
+            hours_since_on_sale: 0.0,
+            opening_sold: 0,
             cart_adds_1h: 12,
             abandonment_rate_24h: 0.2,
             buzz_posts_1h: 5,

@@ -151,6 +151,8 @@ pub fn sellout_feature(category: &str, sold: u32, time: i64) -> Feature {
             sales_1h: 20,
             sales_24h: 100,
             sales_7d: 700,
+            hours_since_on_sale: 0.0,
+            opening_sold: 0,
             cart_adds_1h: 30,
             abandonment_rate_24h: 0.1,
             buzz_posts_1h: 5,

@@ -40,6 +40,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bundle = train::train(&tr.snapshots, &cal.snapshots)?;
     eprintln!("training {:.1} s", t.elapsed().as_secs_f64());
     eprintln!("level {:?}", bundle.sellout.level);
+    for m in &bundle.sellout.horizons {
+        let w: Vec<String> = m
+            .logistic
+            .weights
+            .iter()
+            .zip(sellout_models::sellout::SELLOUT_FEATURES)
+            .map(|(w, n)| format!("{n}={w:.2}"))
+            .collect();
+        eprintln!("{:?}: {}", m.horizon, w.join(" "));
+    }
     let dump = std::env::var("DEV_DUMP").ok();
     let cache = std::env::var("SELLOUT_DEV_CACHE")
         .ok()
@@ -105,6 +115,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut by_h: BTreeMap<String, [f64; 3]> = BTreeMap::new();
     let mut by_age: BTreeMap<String, [f64; 3]> = BTreeMap::new();
     let mut by_both: BTreeMap<(String, String), [f64; 3]> = BTreeMap::new();
+    let mut by_event: BTreeMap<(u64, String, String), [f64; 3]> = BTreeMap::new();
     let mut total = [0.0; 3];
     let mut scored = 0usize;
     // Every (probability, outcome) pair, for the pooled ECE and AUC.
@@ -142,6 +153,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 0.0
             };
+            let trace = std::env::var("DEV_TRACE").ok();
+            if trace.as_deref()
+                == Some(&format!(
+                    "{}/{}/{}/{horizon:?}",
+                    l.seed, l.features.event_id, l.features.category_id
+                ))
+            {
+                let f = &l.features;
+                let fc = bundle.sellout.level.forecast(
+                    &sellout_models::level::Path::of(f),
+                    &bundle.sellout.shape,
+                    1.0,
+                    f.hours_to_event,
+                    horizon.effective_hours(f.hours_to_event),
+                );
+                println!(
+                    "TRACE age {age_h:.1} hte {:.0} sold {} rem {} s1h {} s24 {} s7d {} | mean {:.0} sd {:.0} | p {p:.3} q {q:.3} y {yv} | ev rem {} s24 {}",
+                    f.hours_to_event,
+                    f.sold,
+                    f.remaining,
+                    f.sales_1h,
+                    f.sales_24h,
+                    f.sales_7d,
+                    fc.mean,
+                    fc.variance.sqrt(),
+                    event.remaining,
+                    event.sales_24h
+                );
+            }
             if dump.as_deref() == Some(bucket.as_str()) && (p - yv) * (p - yv) > 0.1 {
                 let f = &l.features;
                 let path = sellout_models::level::Path::of(f);
@@ -217,6 +257,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 total[k] += v;
                 by_h.entry(format!("{horizon:?}")).or_default()[k] += v;
                 by_age.entry(bucket.clone()).or_default()[k] += v;
+                by_event
+                    .entry((
+                        l.seed,
+                        l.features.event_id.to_string(),
+                        format!("{horizon:?}"),
+                    ))
+                    .or_default()[k] += v;
                 by_both
                     .entry((bucket.clone(), format!("{horizon:?}")))
                     .or_default()[k] += v;
@@ -257,6 +304,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             v[0] / v[2],
             v[1] / v[2],
             v[2]
+        );
+    }
+    println!("per event and horizon (excess share, brier, oracle):");
+    for ((seed, event, h), v) in &by_event {
+        println!(
+            "  {seed} {event} {h:8} {:6.3} {:.5} {:.5}",
+            (v[0] - v[1]) / (total[0] - total[1]),
+            v[0] / v[2],
+            v[1] / v[2]
         );
     }
     println!("per age and horizon (excess share, brier, oracle):");

@@ -4,8 +4,9 @@
 //!
 //! Features are computed here from the simulator's records in a simplified way that
 //! matches [`SellOutFeatures`]' definitions (net sold, sales over the last 1 minute,
-//! 15 minutes, 1 hour and 24 hours, cart adds over the last hour, the event's posts
-//! over the last hour, hours to the event, the latest price) — running the whole
+//! 15 minutes, 1 hour, 24 hours and the week, cart adds over the last hour, the
+//! event's posts over the last hour, hours to the event and since its on-sale, the
+//! opening hours' purchases, the latest price) — running the whole
 //! pipelines engine would cost more and add nothing to the labels. Abandonment rate and
 //! sentiment are left at 0: the models here don't use them.
 //!
@@ -17,7 +18,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use sellout_ingest::records::{AnyRecord, SaleKind, Timestamp};
-use sellout_pipelines::output::SellOutFeatures;
+use sellout_pipelines::output::{OPENING_HOURS, SellOutFeatures};
 use sellout_simulator::{
     GroundTruth, ListPrices, PriceSource, SeededPriceChanges, SimConfig, Simulation,
 };
@@ -100,6 +101,8 @@ struct Cat {
     sales: VecDeque<(Timestamp, u32)>,
     adds: VecDeque<(Timestamp, u32)>,
     sold_out_at: Option<Timestamp>,
+    /// Tickets bought in the event's opening hours.
+    opening: u32,
 }
 
 fn window_sum(q: &VecDeque<(Timestamp, u32)>, now: Timestamp, span: i64) -> u32 {
@@ -176,6 +179,7 @@ fn collect(sim: &mut Simulation, snapshot_hours: f64, seed: u64) -> Vec<Labelled
                 sales: VecDeque::new(),
                 adds: VecDeque::new(),
                 sold_out_at: None,
+                opening: 0,
             });
         }
     }
@@ -235,6 +239,8 @@ fn collect(sim: &mut Simulation, snapshot_hours: f64, seed: u64) -> Vec<Labelled
                     sales_24h: window_sum(&c.sales, now, 24 * HOUR),
                     // As the features job: from the start of the hour a week back.
                     sales_7d: window_sum(&c.sales, now, now - (hour - WEEK)),
+                    hours_since_on_sale: (now - event.on_sale) as f64 / HOUR as f64,
+                    opening_sold: c.opening,
                     cart_adds_1h: window_sum(&c.adds, now, HOUR),
                     abandonment_rate_24h: 0.0,
                     buzz_posts_1h: posts[e].len() as u32,
@@ -271,6 +277,9 @@ fn collect(sim: &mut Simulation, snapshot_hours: f64, seed: u64) -> Vec<Labelled
                         c.sold += i64::from(s.quantity);
                         c.price = s.unit_price_minor;
                         c.sales.push_back((s.time, s.quantity));
+                        if s.time < catalog.events[c.event].on_sale + OPENING_HOURS * HOUR {
+                            c.opening += s.quantity;
+                        }
                         if c.sold >= i64::from(c.capacity) && c.sold_out_at.is_none() {
                             c.sold_out_at = Some(s.time);
                         }

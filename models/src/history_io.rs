@@ -4,9 +4,11 @@
 //!
 //! Columns: `seed` (u64), `time`, `sales_close`, `sold_out_at` (i64 ms, the last
 //! nullable), `event_id`, `category_id`, `currency` (string), `capacity`, `sold`,
-//! `remaining`, `sales_1m`, `sales_15m`, `sales_1h`, `sales_24h`, `sales_7d` (0 in
-//! files written before it had a column), `cart_adds_1h`, `buzz_posts_1h` (u32), `abandonment_rate_24h`, `buzz_sentiment_1h`,
-//! `hours_to_event` (f64), `price_minor`, `list_minor` (i64). A missing column or a
+//! `remaining`, `sales_1m`, `sales_15m`, `sales_1h`, `sales_24h`, `sales_7d`,
+//! `opening_sold`, `cart_adds_1h`, `buzz_posts_1h` (u32), `abandonment_rate_24h`,
+//! `buzz_sentiment_1h`, `hours_to_event`, `hours_since_on_sale` (f64), `price_minor`,
+//! `list_minor` (i64); `sales_7d`, `opening_sold` and `hours_since_on_sale` are 0 in
+//! files written before they had a column. A missing column or a
 //! null where a value is required is a [`HistoryIoError`] naming the file and column.
 
 use std::fs::File;
@@ -104,6 +106,13 @@ pub fn write(path: &Path, rows: &[Labelled]) -> Result<(), HistoryIoError> {
         Column::new("sales_1h".into(), u32s(|f| f.sales_1h)),
         Column::new("sales_24h".into(), u32s(|f| f.sales_24h)),
         Column::new("sales_7d".into(), u32s(|f| f.sales_7d)),
+        Column::new("opening_sold".into(), u32s(|f| f.opening_sold)),
+        Column::new(
+            "hours_since_on_sale".into(),
+            rows.iter()
+                .map(|r| r.features.hours_since_on_sale)
+                .collect::<Vec<f64>>(),
+        ),
         Column::new("cart_adds_1h".into(), u32s(|f| f.cart_adds_1h)),
         Column::new("buzz_posts_1h".into(), u32s(|f| f.buzz_posts_1h)),
         Column::new(
@@ -204,6 +213,8 @@ pub fn read_file(path: &Path) -> Result<Vec<Labelled>, HistoryIoError> {
     let (capacity, sold, remaining) = (capacity?, sold?, remaining?);
     let (s1m, s15m, s1h, s24h, adds, posts) = (s1m?, s15m?, s1h?, s24h?, adds?, posts?);
     let s7d = cols.u32_or_zero("sales_7d", n)?;
+    let opening = cols.u32_or_zero("opening_sold", n)?;
+    let since = cols.f64_or_zero("hours_since_on_sale", n)?;
     let abandonment = cols.f64("abandonment_rate_24h")?;
     let sentiment = cols.f64("buzz_sentiment_1h")?;
     let hours = cols.f64("hours_to_event")?;
@@ -224,6 +235,8 @@ pub fn read_file(path: &Path) -> Result<Vec<Labelled>, HistoryIoError> {
                 sales_1h: s1h[i],
                 sales_24h: s24h[i],
                 sales_7d: s7d[i],
+                hours_since_on_sale: since[i],
+                opening_sold: opening[i],
                 cart_adds_1h: adds[i],
                 abandonment_rate_24h: abandonment[i],
                 buzz_posts_1h: posts[i],
@@ -297,6 +310,14 @@ impl Columns<'_> {
             return Ok(vec![0; n]);
         }
         self.u32(name)
+    }
+
+    /// An f64 column added later: zeros where a file has none.
+    fn f64_or_zero(&self, name: &str, n: usize) -> Result<Vec<f64>, HistoryIoError> {
+        if self.df.column(name).is_err() {
+            return Ok(vec![0.0; n]);
+        }
+        self.f64(name)
     }
 
     fn f64(&self, name: &str) -> Result<Vec<f64>, HistoryIoError> {

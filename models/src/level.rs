@@ -14,16 +14,26 @@
 //!   learned from history: events that open big keep selling; [`LevelModel::prior`]),
 //!   updated gamma–Poisson style with the last hour's sales once the spike has faded.
 //!   Past the first day a day's sales are an uneven reading (waves and spikes), weighed
-//!   against a prior from the path so far ([`LevelModel::later`]).
+//!   against a prior from the path so far ([`LevelModel::later`]), a noisier one when
+//!   above it ([`LevelModel::day_noise_up`]: waves lift days; the last hour likewise,
+//!   [`LevelModel::hour_noise_up`]), and against longer
+//!   windows: the six days before the last once the sale is a week old (and the days
+//!   between the opening hours and that week), and before that the days between the
+//!   opening hours and the last day (the features carry the opening's sales and the
+//!   on-sale's age).
 //! - In the spike's first quarter hour, before checkouts catch up, the share still to
 //!   come is read from history instead ([`LevelModel::young_ratio`]).
+//!
+//! Past the first day the daily part is corrected by a bias learned by days ahead
+//! ([`LevelModel::bias`]: a little less than the level says for the next day, a little
+//! more for the second week).
 //!
 //! The forecast's variance adds the compound-Poisson noise of the seats (carts of
 //! several seats) to the uncertainty of each level. The sell-out model reads the
 //! resulting shortfall z-scores and coverage as features and calibrates them on
 //! history. The constants are learned by [`LevelModel::fit`] (`level_fit.rs`).
 
-use sellout_pipelines::output::SellOutFeatures;
+use sellout_pipelines::output::{OPENING_HOURS, SellOutFeatures};
 use serde::{Deserialize, Serialize};
 
 use crate::context::EventContext;
@@ -53,6 +63,10 @@ pub struct LevelModel {
     /// the last 15 minutes (the spike's first minutes, before checkouts catch up).
     #[serde(default)]
     pub young_ratio: f64,
+    /// [`Self::day_noise`] of a day read above the later prior (waves lift days, so
+    /// such a day tells less of the level; 0: the same as any day).
+    #[serde(default)]
+    pub day_noise_up: f64,
     /// Past the first day: `ln(daily seats / capacity)` ≈ `later[0] + Σ later[k] ·
     /// x[k − 1]` over [`later_terms`] of the sold share and the days to the event, a
     /// prior the last day's reading is weighed against (empty: none; fewer terms: the
@@ -67,12 +81,28 @@ pub struct LevelModel {
     /// fade within hours, so the hour is a reading the day's waves mostly miss.
     #[serde(default)]
     pub hour_noise: f64,
+    /// [`Self::hour_noise`] of an hour read above the later prior (0: the same).
+    #[serde(default)]
+    pub hour_noise_up: f64,
     /// Variance (log scale) of the six days before the last one (their sales over the
     /// booking curve's days' worth, [`crate::shape::past_days`]) as a reading of the
     /// daily level beyond the counting noise (0: not read). Read only when the sale
     /// began before them, so they hold no opening.
     #[serde(default)]
     pub week_noise: f64,
+    /// [`Self::week_noise`] of the days between the opening and the last day, read
+    /// when the sale began within the week (0: not read).
+    #[serde(default)]
+    pub middle_noise: f64,
+    /// [`Self::week_noise`] of the days between the opening and the week, read once
+    /// the sale is older than a week and them (0: not read).
+    #[serde(default)]
+    pub early_noise: f64,
+    /// Past the first day, the daily demand's forecast over `k` days is multiplied by
+    /// `exp(bias[0] + bias[1] · ln k)`, learned from what later snapshots sold
+    /// (`level_bias.rs`; zeros: none).
+    #[serde(default)]
+    pub bias: [f64; 2],
     /// The share of its siblings' unmet demand a category receives (shoppers who find
     /// a category sold out look at another); chosen by the sell-out model's training.
     #[serde(default)]
@@ -86,11 +116,16 @@ impl Default for LevelModel {
             prior: [-3.0, 0.5],
             prior_sd: 1.0,
             day_noise: 0.0,
+            day_noise_up: 0.0,
             young_ratio: 0.0,
             later: Vec::new(),
             later_var: 0.0,
             hour_noise: 0.0,
+            hour_noise_up: 0.0,
             week_noise: 0.0,
+            middle_noise: 0.0,
+            early_noise: 0.0,
+            bias: [0.0; 2],
             spill: 0.5,
         }
     }
@@ -113,6 +148,11 @@ pub struct Path {
     pub sales_24h: f64,
     /// Last 7 days' sales.
     pub sales_7d: f64,
+    /// Hours since the on-sale (0: unknown).
+    pub age_hours: f64,
+    /// Seats sold in the sale's opening hours
+    /// ([`sellout_pipelines::output::OPENING_HOURS`]).
+    pub opening: f64,
 }
 
 impl Path {
@@ -126,6 +166,8 @@ impl Path {
             sales_1h: f64::from(f.sales_1h),
             sales_24h: f64::from(f.sales_24h),
             sales_7d: f64::from(f.sales_7d),
+            age_hours: f.hours_since_on_sale,
+            opening: f64::from(f.opening_sold),
         }
     }
 
@@ -139,12 +181,30 @@ impl Path {
             sales_1h: e.sales_1h as f64,
             sales_24h: e.sales_24h as f64,
             sales_7d: e.sales_7d as f64,
+            age_hours: 0.0,
+            opening: 0.0,
         }
     }
 
     /// Whether all its sales fall in the last 24 hours: the first day of the sale.
     pub fn first_day(&self) -> bool {
         self.sold - self.sales_24h <= (0.02 * self.sold).max(1.0)
+    }
+
+    /// The sales between the opening hours and a recent window, with how many hours
+    /// back that window starts and their span in hours: before the week's reading
+    /// applies, the days up to the last one (back 24 hours); after, the days before
+    /// the week (back 168 hours). Only with a span of 6 hours or more: a reading of the
+    /// level over days, which one wave day moves less than it moves the last day.
+    pub fn middle(&self) -> Option<(f64, f64, f64)> {
+        let opening = OPENING_HOURS as f64;
+        let (sales, back) = if self.earlier_week().is_none() {
+            (self.sold - self.sales_24h - self.opening, 24.0)
+        } else {
+            (self.sold - self.sales_7d - self.opening, 168.0)
+        };
+        let span = self.age_hours - back - opening;
+        (span >= 6.0).then_some((sales.max(0.0), back, span))
     }
 
     /// The sales of the six days before the last one when the sale began before them
@@ -243,18 +303,43 @@ impl LevelModel {
                     .sum::<f64>();
             // A quiet day reads as half a seat: the prior, not zero, carries it.
             let reading = (p.sales_24h.max(0.5) / cap).ln();
+            let cv2 = if reading > prior && self.day_noise_up > 0.0 {
+                cv2 - self.day_noise + self.day_noise_up
+            } else {
+                cv2
+            };
             let (mut precision, mut sum) = (
                 1.0 / cv2 + 1.0 / self.later_var,
                 reading / cv2 + prior.clamp(-20.0, 5.0) / self.later_var,
             );
             if self.hour_noise > 0.0 {
                 let (hour, hour_var) = self.hour_reading(p.sales_1h, activity, cap);
+                let hour_var = if hour > prior && self.hour_noise_up > 0.0 {
+                    hour_var - self.hour_noise + self.hour_noise_up
+                } else {
+                    hour_var
+                };
                 precision += 1.0 / hour_var;
                 sum += hour / hour_var;
             }
             if let Some(week) = p.earlier_week().filter(|_| self.week_noise > 0.0) {
                 let days = past_days(shape, hours_to_event, 24.0, 144.0);
                 let (reading, var) = self.week_reading(week, days, cap);
+                precision += 1.0 / var;
+                sum += reading / var;
+            }
+            let middle = p.middle().map(|(sales, back, span)| {
+                let noise = if back > 24.0 {
+                    self.early_noise
+                } else {
+                    self.middle_noise
+                };
+                (sales, back, span, noise)
+            });
+            if let Some((sales, back, span, noise)) = middle.filter(|m| m.3 > 0.0) {
+                let days = past_days(shape, hours_to_event, back, span);
+                let (reading, var) = self.week_reading(sales, days, cap);
+                let var = var - self.week_noise + noise;
                 precision += 1.0 / var;
                 sum += reading / var;
             }
@@ -304,7 +389,13 @@ impl LevelModel {
             opening_left = opening_left.max(self.young_ratio * p.sold);
         }
         let (level, cv2) = self.daily_level(p, shape, activity, opening_left, hours_to_event);
-        let daily = level * expected_days(shape, hours_to_event, horizon_hours);
+        let mut daily = level * expected_days(shape, hours_to_event, horizon_hours);
+        if !p.first_day() {
+            let k = (horizon_hours / 24.0).max(0.25);
+            daily *= (self.bias[0] + self.bias[1] * k.ln())
+                .clamp(-1.0, 1.0)
+                .exp();
+        }
         let opening_cv2 = SEATS_PER_PURCHASE / (excess + SEATS_PER_PURCHASE);
         let mean = opening_left + daily;
         let variance = SEAT_DISPERSION * mean
@@ -316,6 +407,9 @@ impl LevelModel {
 
 #[path = "level_fit.rs"]
 mod fit;
+
+#[path = "level_bias.rs"]
+mod bias;
 
 #[cfg(test)]
 #[path = "level_tests.rs"]

@@ -2,7 +2,8 @@
 //! the opening spike's decay (from the last quarter hour's sales of snapshots taken
 //! minutes apart early in the sale), the share of the opening still to come when every
 //! sale is recent, the first-day prior of the daily level from the opening's size, the
-//! day-to-day noise of a day's sales, and the prior of the level past the first day.
+//! day-to-day noise of a day's sales, the prior of the level past the first day, the
+//! noise of each reading of the level, and last the horizon bias (`level_bias.rs`).
 //! A snapshot's age since the on-sale is known here from its event's first snapshot;
 //! serving never needs it.
 
@@ -40,12 +41,19 @@ impl LevelModel {
         // Later prior: (ln sold/cap, ln(1 + days to event), ln next day's sales/cap,
         // counting variance) for snapshots past the first day.
         let mut later: Vec<([f64; LATER_TERMS], f64, f64)> = Vec::new();
+        // Day noise above the prior: (regressors, ln day's sales/cap, ln next day's
+        // sales/cap, both counting variances).
+        let mut read_days: Vec<([f64; LATER_TERMS], f64, f64, f64)> = Vec::new();
+        // Hour noise above the prior: (regressors, ln hour's reading/cap, miss, counting).
+        let mut read_hours: Vec<([f64; LATER_TERMS], f64, f64, f64)> = Vec::new();
         // Hour noise: (ln next day's sales − the hour's reading, counting variance).
         let diurnal = crate::shape::diurnal_profile(data);
         let mut hours: Vec<(f64, f64)> = Vec::new();
         // Week noise: (ln next day's sales − the week's reading, counting variance).
         let shape = crate::shape::shape_profile(data);
         let mut weeks: Vec<(f64, f64)> = Vec::new();
+        let mut middles: Vec<(f64, f64)> = Vec::new();
+        let mut earlies: Vec<(f64, f64)> = Vec::new();
         for snaps in by_key.values_mut() {
             snaps.sort_by_key(|l| l.time);
             let Some(start) = snaps
@@ -95,11 +103,16 @@ impl LevelModel {
                 let f = &a.features;
                 if y >= 5.0 && b.features.remaining * 10 >= b.features.capacity {
                     let cap = f64::from(f.capacity.max(1));
-                    later.push((
-                        later_terms(f64::from(f.sold), cap, f.hours_to_event),
-                        (y / cap).ln(),
-                        SEATS_PER_PURCHASE / y,
-                    ));
+                    let terms = later_terms(f64::from(f.sold), cap, f.hours_to_event);
+                    later.push((terms, (y / cap).ln(), SEATS_PER_PURCHASE / y));
+                    if x >= 5.0 {
+                        read_days.push((
+                            terms,
+                            (x / cap).ln(),
+                            (y / cap).ln(),
+                            SEATS_PER_PURCHASE * (1.0 / x + 1.0 / y),
+                        ));
+                    }
                 }
                 if y >= 20.0 && b.features.remaining * 10 >= b.features.capacity {
                     let activity = diurnal
@@ -109,6 +122,28 @@ impl LevelModel {
                     let s1h = f64::from(f.sales_1h);
                     let (reading, counting) = out.hour_reading(s1h, activity, 1.0);
                     hours.push(((y.ln() - reading), counting + SEATS_PER_PURCHASE / y));
+                    let cap = f64::from(f.capacity.max(1));
+                    read_hours.push((
+                        later_terms(f64::from(f.sold), cap, f.hours_to_event),
+                        reading - cap.ln(),
+                        y.ln() - reading,
+                        counting + SEATS_PER_PURCHASE / y,
+                    ));
+                    if let Some((sales, back, span)) = super::Path::of(f).middle() {
+                        let hte = f.hours_to_event;
+                        let days = crate::shape::past_days(&shape, hte, back, span);
+                        let (reading, counting) = out.week_reading(sales, days, 1.0);
+                        let ahead = crate::shape::expected_days(&shape, hte, 24.0).max(1e-3);
+                        let miss = (
+                            y.ln() - reading - ahead.ln(),
+                            counting + SEATS_PER_PURCHASE / y,
+                        );
+                        if back > 24.0 {
+                            earlies.push(miss);
+                        } else {
+                            middles.push(miss);
+                        }
+                    }
                     if let Some(week) = super::Path::of(f).earlier_week() {
                         let hte = f.hours_to_event;
                         let days = crate::shape::past_days(&shape, hte, 24.0, 144.0);
@@ -172,12 +207,54 @@ impl LevelModel {
             let counting = later.iter().map(|r| r.2).sum::<f64>() / later.len() as f64;
             out.later = coef;
             out.later_var = (resid - counting - out.day_noise).max(0.01);
+            // A day read above the prior misses the next day by more (waves lift days):
+            // its mean squared miss beyond the counting and the next day's own noise.
+            let (mut sum, mut n) = (0.0, 0.0);
+            for (x, read, next, counting) in &read_days {
+                let prior = out.later[0]
+                    + out.later[1..]
+                        .iter()
+                        .zip(x)
+                        .map(|(c, v)| c * v)
+                        .sum::<f64>();
+                if *read > prior {
+                    sum += (read - next).powi(2) - counting - out.day_noise;
+                    n += 1.0;
+                }
+            }
+            if n >= 20.0 {
+                out.day_noise_up = (sum / n).clamp(0.0, 2.0);
+            }
+            let all = read_hours.len().max(1) as f64;
+            let mean = read_hours.iter().map(|r| r.2).sum::<f64>() / all;
+            let (mut sum, mut n) = (0.0, 0.0);
+            for (x, read, miss, counting) in &read_hours {
+                let prior = out.later[0]
+                    + out.later[1..]
+                        .iter()
+                        .zip(x)
+                        .map(|(c, v)| c * v)
+                        .sum::<f64>();
+                if *read > prior {
+                    sum += (miss - mean).powi(2) - counting;
+                    n += 1.0;
+                }
+            }
+            if n >= 20.0 {
+                out.hour_noise_up = (sum / n - out.day_noise).clamp(0.01, 5.0);
+            }
         }
         if let Some(noise) = reading_noise(&hours, out.day_noise) {
             out.hour_noise = noise;
         }
         if let Some(noise) = reading_noise(&weeks, out.day_noise) {
             out.week_noise = noise;
+        }
+        if let Some(noise) = reading_noise(&middles, out.day_noise) {
+            out.middle_noise = noise;
+        }
+        if let Some(noise) = reading_noise(&earlies, out.day_noise) {
+            out.early_noise = noise;
         }
         if young_den > 0.0 {
             out.young_ratio = (young_num / young_den).clamp(0.0, 20.0);
@@ -200,6 +277,10 @@ impl LevelModel {
                 .sum();
             out.prior = [intercept, slope];
             out.prior_sd = (sse / (n - 2.0).max(1.0)).sqrt().clamp(0.05, 3.0);
+        }
+        // Last: it reads the forecast with every other constant in place.
+        if let Some(bias) = out.fit_bias(data, &shape, &diurnal) {
+            out.bias = bias;
         }
         out
     }

@@ -17,6 +17,8 @@ fn spike(total: f64, tau: f64, age_min: f64) -> Path {
         sales_1h: sold - cum(age_min - 60.0),
         sales_24h: sold,
         sales_7d: sold,
+        age_hours: 0.0,
+        opening: 0.0,
     }
 }
 
@@ -151,6 +153,8 @@ fn day_ten(sales_1h: f64, sales_24h: f64) -> Path {
         sales_1h,
         sales_24h,
         sales_7d: 7.0 * sales_24h,
+        age_hours: 0.0,
+        opening: 0.0,
     }
 }
 
@@ -247,5 +251,145 @@ fn the_week_reads_the_level_over_the_curve_not_the_raw_mean() {
     assert!(
         flat < 0.6 * curve,
         "a raw mean reads low: {flat} vs {curve}"
+    );
+}
+
+/// Four days into a sale of 10,000 seats whose opening hours sold 2,000, then 100
+/// seats a day until the last day (68 hours at 96 hours old), then `sales_24h`.
+fn day_four(sales_1h: f64, sales_24h: f64, age_hours: f64) -> Path {
+    let sold = 2_000.0 + 100.0 * 68.0 / 24.0 + sales_24h;
+    Path {
+        capacity: 10_000.0,
+        sold,
+        remaining: 10_000.0 - sold,
+        sales_15m: sales_1h / 4.0,
+        sales_1h,
+        sales_24h,
+        sales_7d: sold,
+        age_hours,
+        opening: 2_000.0,
+    }
+}
+
+#[test]
+fn the_days_between_the_opening_and_the_last_read_the_level_before_the_week() {
+    let hours = later_model(0.4);
+    let middle = LevelModel {
+        middle_noise: 0.07,
+        ..hours.clone()
+    };
+    // Steady at 100 a day: the middle days agree and narrow the level.
+    let steady = day_four(4.0, 100.0, 96.0);
+    let (without, with) = (
+        hours.daily_level(&steady, &[], 1.0, 0.0, 400.0),
+        middle.daily_level(&steady, &[], 1.0, 0.0, 400.0),
+    );
+    assert!(with.1 < 0.8 * without.1, "{with:?} vs {without:?}");
+    assert!((90.0..111.0).contains(&with.0), "{with:?}");
+    // A wave day of 500: the level stays nearer the middle days' 100.
+    let wave = day_four(12.0, 500.0, 96.0);
+    let (fooled, read) = (
+        hours.daily_level(&wave, &[], 1.0, 0.0, 400.0),
+        middle.daily_level(&wave, &[], 1.0, 0.0, 400.0),
+    );
+    assert!(read.0 < 0.85 * fooled.0, "{read:?} vs {fooled:?}");
+    // Without the on-sale's age (older records) nothing is read.
+    let unknown = day_four(12.0, 500.0, 0.0);
+    assert_eq!(
+        middle.daily_level(&unknown, &[], 1.0, 0.0, 400.0),
+        hours.daily_level(&unknown, &[], 1.0, 0.0, 400.0)
+    );
+}
+
+#[test]
+fn a_day_read_above_the_prior_weighs_less_than_one_below_it() {
+    let even = later_model(0.0);
+    let lifted = LevelModel {
+        day_noise_up: 0.2,
+        ..even.clone()
+    };
+    // The prior says 100 a day: a day of 300 moves the level less when days read
+    // above the prior are known to be noisier.
+    let up = day_ten(12.0, 300.0);
+    let (plain, robust) = (
+        even.daily_level(&up, &[], 1.0, 0.0, 240.0),
+        lifted.daily_level(&up, &[], 1.0, 0.0, 240.0),
+    );
+    assert!(
+        robust.0 < plain.0 && robust.0 > 100.0,
+        "{robust:?} vs {plain:?}"
+    );
+    // A day below the prior reads as before.
+    let down = day_ten(2.0, 50.0);
+    assert_eq!(
+        lifted.daily_level(&down, &[], 1.0, 0.0, 240.0),
+        even.daily_level(&down, &[], 1.0, 0.0, 240.0)
+    );
+}
+
+#[test]
+fn the_middle_days_end_at_the_last_day_then_at_the_week() {
+    // Four days in: from the opening hours to the last day.
+    let young = day_four(4.0, 100.0, 96.0);
+    let (sales, back, span) = young.middle().unwrap();
+    assert_eq!((back, span), (24.0, 68.0));
+    assert!((sales - 100.0 * 68.0 / 24.0).abs() < 1e-9, "{sales}");
+    // Ten days in, with the week read: from the opening hours to the week.
+    let old = Path {
+        sold: 3_000.0,
+        sales_7d: 700.0,
+        age_hours: 240.0,
+        opening: 2_000.0,
+        ..day_ten(4.0, 100.0)
+    };
+    assert!(old.earlier_week().is_some());
+    assert_eq!(old.middle(), Some((300.0, 168.0, 68.0)));
+    // Unknown age, or too short a span: none.
+    assert_eq!(day_four(4.0, 100.0, 0.0).middle(), None);
+    assert_eq!(day_four(4.0, 100.0, 30.0).middle(), None);
+}
+
+#[test]
+fn the_horizon_bias_scales_the_days_ahead_past_the_first_day_only() {
+    let plain = later_model(0.0);
+    let biased = LevelModel {
+        bias: [0.0, 0.1],
+        ..plain.clone()
+    };
+    let day = day_ten(4.0, 100.0);
+    let f = |m: &LevelModel, hours: f64| m.forecast(&day, &[], 1.0, 400.0, hours).mean;
+    // ln 1 = 0: the next day is unchanged; two weeks sell e^(0.1 ln 14) ≈ 1.30 times more.
+    assert!((f(&biased, 24.0) - f(&plain, 24.0)).abs() < 1e-9);
+    let ratio = f(&biased, 336.0) / f(&plain, 336.0);
+    assert!((ratio - 14f64.powf(0.1)).abs() < 0.01, "{ratio}");
+    // The first day's forecast reads the opening: no bias.
+    let first = spike(50_000.0, 30.0, 45.0);
+    let g = |m: &LevelModel| m.forecast(&first, &[], 1.0, 500.0, 336.0).mean;
+    assert_eq!(g(&biased), g(&plain));
+}
+
+#[test]
+fn an_hour_read_above_the_prior_weighs_less_than_one_below_it() {
+    let even = later_model(0.1);
+    let lifted = LevelModel {
+        hour_noise_up: 0.5,
+        ..even.clone()
+    };
+    // The prior and the day say 100 a day; a busy hour (40, a 960 daily pace) lifts
+    // the level less when hours read above the prior are known to be noisier.
+    let up = day_ten(40.0, 100.0);
+    let (plain, robust) = (
+        even.daily_level(&up, &[], 1.0, 0.0, 240.0),
+        lifted.daily_level(&up, &[], 1.0, 0.0, 240.0),
+    );
+    assert!(
+        robust.0 < plain.0 && robust.0 > 100.0,
+        "{robust:?} vs {plain:?}"
+    );
+    // A quiet hour below the prior reads as before.
+    let down = day_ten(1.0, 100.0);
+    assert_eq!(
+        lifted.daily_level(&down, &[], 1.0, 0.0, 240.0),
+        even.daily_level(&down, &[], 1.0, 0.0, 240.0)
     );
 }

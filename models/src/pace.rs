@@ -117,6 +117,8 @@ mod tests {
             sales_1h: 0,
             sales_24h,
             sales_7d: 7 * sales_24h,
+            hours_since_on_sale: 0.0,
+            opening_sold: 0,
             cart_adds_1h: 0,
             abandonment_rate_24h: 0.0,
             buzz_posts_1h: 0,

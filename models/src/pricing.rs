@@ -199,6 +199,8 @@ pub(crate) mod tests {
             sales_1h: 8,
             sales_24h: 100,
             sales_7d: 700,
+            hours_since_on_sale: 0.0,
+            opening_sold: 0,
             cart_adds_1h: 10,
             abandonment_rate_24h: 0.2,
             buzz_posts_1h: 3,

@@ -12,7 +12,7 @@ use crate::logistic::{Platt, fit_logistic};
 /// Shares of siblings' unmet demand tried by
 /// [`super::SellOutModel::train_cross_fitted`]; at
 /// most all of it (more would be shoppers who never came).
-pub(super) const SPILL_CANDIDATES: [f64; 3] = [0.25, 0.5, 1.0];
+pub(super) const SPILL_CANDIDATES: [f64; 3] = [0.5, 1.0, 2.0];
 
 /// Each horizon's logistic fitted on all rows and calibrated on out-of-fold
 /// predictions, with the out-of-fold squared error summed over the horizons.

@@ -87,6 +87,8 @@ fn diurnal_profile_reads_the_hour_before_each_snapshot() {
             sales_1h,
             sales_24h: 240,
             sales_7d: 1680,
+            hours_since_on_sale: 0.0,
+            opening_sold: 0,
             ..base.clone()
         },
         list_minor: 10_000,
@@ -161,6 +163,8 @@ fn category(id: &str, capacity: u32, remaining: u32, sales_24h: u32) -> SellOutF
         sales_1h: sales_24h / 24,
         sales_24h,
         sales_7d: 7 * sales_24h,
+        hours_since_on_sale: 0.0,
+        opening_sold: 0,
         cart_adds_1h: 0,
         abandonment_rate_24h: 0.0,
         buzz_posts_1h: 0,

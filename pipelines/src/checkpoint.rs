@@ -19,8 +19,8 @@ const MAGIC: &[u8; 4] = b"SOCP";
 /// an old state could decode into nonsense): 2, features, surges and buzz keep their
 /// running figures by event time; 3, venue keeps each installation's stay as of the
 /// last closed minute and its sightings since; 4, features keeps a week of hourly
-/// sales.
-const VERSION: u8 = 4;
+/// sales; 5, features keeps each category's opening sales.
+const VERSION: u8 = 5;
 const HEADER: usize = 4 + 1 + 4 + 4;
 
 /// Everything a restarted runner needs.

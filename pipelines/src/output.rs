@@ -187,6 +187,10 @@ impl Signal {
     }
 }
 
+/// Hours from an event's on-sale that [`SellOutFeatures::opening_sold`] counts: the
+/// opening spike has faded by then.
+pub const OPENING_HOURS: i64 = 4;
+
 /// The sell-out features of one category at one moment: what the models score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SellOutFeatures {
@@ -212,6 +216,13 @@ pub struct SellOutFeatures {
     /// days and the minutes into the current hour; 0 in records written before it).
     #[serde(default)]
     pub sales_7d: u32,
+    /// Hours since the event's on-sale (0 in records written before it).
+    #[serde(default)]
+    pub hours_since_on_sale: f64,
+    /// Tickets bought in the first [`OPENING_HOURS`] of the event's on-sale (the
+    /// opening), before the snapshot (0 in records written before it).
+    #[serde(default)]
+    pub opening_sold: u32,
     /// Seats added to carts in the last hour.
     pub cart_adds_1h: u32,
     /// Abandoned carts over carts that ended (abandoned or bought) in the last 24 hours.

@@ -1,7 +1,8 @@
 //! The features job's 7-day sales: each snapshot's `sales_7d` is the count of the
 //! category's purchases from the start of the hour 7 days before the snapshot's hour up
 //! to the snapshot, whether the runner read the sales far ahead of the ticks (live, a
-//! silent source holding the watermark back) or not (bounded).
+//! silent source holding the watermark back) or not (bounded); and `opening_sold`
+//! counts the purchases of the on-sale's first hours before each snapshot.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -107,4 +108,41 @@ fn sales_7d_counts_the_purchases_of_the_week_before_each_snapshot_live_or_bounde
         beyond_a_day > 500 && beyond_the_week > 100,
         "{beyond_a_day} {beyond_the_week}"
     );
+}
+
+#[test]
+fn opening_sold_counts_the_purchases_of_the_on_sales_first_hours_before_each_snapshot() {
+    // The golden catalog's ev-1 goes on sale an hour before T0.
+    let on_sale = T0 - HOUR;
+    let until = on_sale + sellout_pipelines::output::OPENING_HOURS * HOUR;
+    let sales = sales();
+    let mut records = vec![post(T0)];
+    records.extend(sales.iter().map(|(t, q)| purchase(*q, *t)));
+    let bounded = features(&records, true);
+    assert_eq!(
+        features(&records, false),
+        bounded,
+        "a live run equals a bounded one"
+    );
+    let (mut during, mut beyond) = (0, 0);
+    for f in &bounded {
+        let FeatureBody::SellOut(s) = &f.body else {
+            continue;
+        };
+        let expected: u32 = sales
+            .iter()
+            .filter(|(t, _)| *t < until && *t < f.time)
+            .map(|(_, q)| q)
+            .sum();
+        assert_eq!(s.opening_sold, expected, "opening_sold at {}", f.time);
+        let hours = (f.time - on_sale) as f64 / HOUR as f64;
+        assert!((s.hours_since_on_sale - hours).abs() < 1e-9, "{s:?}");
+        if f.time <= until {
+            during += 1;
+        } else {
+            // Later sales are not the opening's.
+            beyond += usize::from(s.sold > s.opening_sold);
+        }
+    }
+    assert!(during > 5 && beyond > 500, "{during} {beyond}");
 }

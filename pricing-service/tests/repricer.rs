@@ -53,6 +53,8 @@ fn sell_out(sold: u32, time: i64) -> Feature {
             sales_1h: 600,
             sales_24h: 600,
             sales_7d: 4200,
+            hours_since_on_sale: 0.0,
+            opening_sold: 0,
             cart_adds_1h: 900,
             abandonment_rate_24h: 0.1,
             buzz_posts_1h: 10,

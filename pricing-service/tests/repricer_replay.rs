@@ -63,6 +63,8 @@ fn feature(id: u64, time: i64, event: &str, category: &str, sold: u32) -> Featur
             sales_1h: 200,
             sales_24h: 400,
             sales_7d: 2800,
+            hours_since_on_sale: 0.0,
+            opening_sold: 0,
             cart_adds_1h: 300,
             abandonment_rate_24h: 0.1,
             buzz_posts_1h: 0,

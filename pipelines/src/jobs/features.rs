@@ -5,7 +5,9 @@
 //! capacity, tickets sold over the last 1 minute / 15 minutes / 1 hour / 24 hours /
 //! 7 days (hourly buckets: from the start of the hour 7 days before the snapshot's),
 //! cart adds over the last hour, the abandonment rate over 24 hours, the event's social
-//! volume and sentiment over the last hour, hours to the event and the current price.
+//! volume and sentiment over the last hour, hours to the event and since its on-sale
+//! (the catalog's), tickets bought in the on-sale's first [`OPENING_HOURS`] and the
+//! current price.
 //! A surge, slump or abandoned cart adds a snapshot at once (at the start of the
 //! signal's minute), so models see the change without waiting for the next tick.
 //!
@@ -27,7 +29,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::job::{Emitter, Input, Job, RestoreError, load_state, save_state};
 use crate::output::{
-    Feature, FeatureBody, SellOutFeatures, Signal, SignalDetail, SignalKind, output_id,
+    Feature, FeatureBody, OPENING_HOURS, SellOutFeatures, Signal, SignalDetail, SignalKind,
+    output_id,
 };
 use crate::sentiment;
 use crate::window::{Buckets, Latest, Ticker, Total, tumbling_start};
@@ -60,6 +63,11 @@ struct Category {
     sales: Buckets,
     /// Tickets bought by the hour over a week (the current hour is read from `sales`).
     sales_hourly: Buckets,
+    /// Tickets bought before `opening_until`, by event time.
+    opening: Total,
+    /// The end of the event's opening hours (its on-sale when the category was first
+    /// seen, plus [`OPENING_HOURS`]).
+    opening_until: Timestamp,
     cart_adds: Buckets,
     abandoned: Buckets,
     bought: Buckets,
@@ -122,13 +130,17 @@ impl Features {
         let key = (event_id.clone(), category_id.clone());
         if !self.state.categories.contains_key(&key) {
             let catalog = self.catalog.load();
-            let category = catalog.event(event_id)?.category(category_id)?;
+            let event = catalog.event(event_id)?;
+            let opening_until = event.on_sale.saturating_add(OPENING_HOURS * HOUR);
+            let category = event.category(category_id)?;
             self.state.categories.insert(
                 key.clone(),
                 Category {
                     sold: Total::new(MINUTE),
                     sales: Buckets::new(MINUTE, DAY),
                     sales_hourly: Buckets::new(HOUR, WEEK),
+                    opening: Total::new(MINUTE),
+                    opening_until,
                     cart_adds: Buckets::new(MINUTE, HOUR),
                     abandoned: Buckets::new(MINUTE, DAY),
                     bought: Buckets::new(MINUTE, DAY),
@@ -180,6 +192,8 @@ impl Features {
             sales_1h: count(c.sales.window(at, HOUR)),
             sales_24h: count(c.sales.window(at, DAY)),
             sales_7d: count(sales_7d(c, at)),
+            hours_since_on_sale: (at - event.on_sale) as f64 / HOUR as f64,
+            opening_sold: count(c.opening.before(at)),
             cart_adds_1h: count(c.cart_adds.window(at, HOUR)),
             abandonment_rate_24h: if ended > 0 {
                 abandoned as f64 / ended as f64
@@ -236,6 +250,7 @@ impl Features {
         // tick of their minute), so running figures settle up to it.
         for c in self.state.categories.values_mut() {
             c.sold.settle(at);
+            c.opening.settle(at);
             c.price_minor.settle(at);
             c.activity.settle(at);
             for buckets in [
@@ -299,6 +314,9 @@ impl Job for Features {
                         c.sold.add(sale.time, quantity);
                         c.sales.add(sale.time, quantity);
                         c.sales_hourly.add(sale.time, quantity);
+                        if sale.time < c.opening_until {
+                            c.opening.add(sale.time, quantity);
+                        }
                         c.bought.add(sale.time, 1);
                         c.price_minor.set(sale.time, sale.unit_price_minor);
                     }
