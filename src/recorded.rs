@@ -15,11 +15,14 @@ use crate::config::Config;
 use crate::wiring;
 
 /// Columns of a `sell_out` feature row, named as [`SellOutFeatures`]' fields, and
-/// whether the row was archived before `sales_7d` was (it reads as 0 then).
+/// whether the row was archived before `sales_7d` and the opening were (they read as 0
+/// then).
 const QUERY: &str = "SELECT CAST(time AS BIGINT) AS t, event_id, category_id, capacity, sold, \
-    remaining, sales_1m, sales_15m, sales_1h, sales_24h, sales_7d, cart_adds_1h, \
-    abandonment_rate_24h, buzz_posts_1h, buzz_sentiment_1h, hours_to_event, price_minor, \
-    currency, sales_7d IS NULL AS without_week FROM features WHERE type = 'sell_out'";
+    remaining, sales_1m, sales_15m, sales_1h, sales_24h, sales_7d, opening_sold, \
+    cart_adds_1h, abandonment_rate_24h, buzz_posts_1h, buzz_sentiment_1h, hours_to_event, \
+    hours_since_on_sale, price_minor, currency, \
+    (sales_7d IS NULL OR opening_sold IS NULL) AS without_week \
+    FROM features WHERE type = 'sell_out'";
 
 /// Snapshots read at most (a season of minute snapshots of many categories).
 const MAX_ROWS: usize = 20_000_000;
@@ -86,7 +89,7 @@ pub fn history(config: &Config, dir: &Path, with_tail: bool) -> anyhow::Result<V
     let without_week = rows.iter().filter(|r| r.without_week).count();
     if without_week > 0 {
         tracing::warn!(
-            message = "Snapshots archived before the 7-day sales count was recorded read it as 0; the sell-out model's week reading is wrong for them. Train on snapshots recorded since.",
+            message = "Snapshots archived before the 7-day sales and the opening were recorded read them as 0; the sell-out model's week and middle readings are wrong for them. Train on snapshots recorded since.",
             without_week,
             snapshots = rows.len()
         );

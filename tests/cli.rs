@@ -210,7 +210,8 @@ fn headless_demo_reconciles_and_dead_letters_the_faults() {
                 "--format",
                 "json",
                 "SELECT COUNT(*) AS n, \
-                SUM(CASE WHEN sales_7d >= sales_24h THEN 1 ELSE 0 END) AS with_week \
+                SUM(CASE WHEN sales_7d >= sales_24h THEN 1 ELSE 0 END) AS with_week, \
+                SUM(CASE WHEN hours_since_on_sale > 0 THEN 1 ELSE 0 END) AS after_on_sale \
                 FROM features WHERE type = 'sell_out'",
             ])
             .output()
@@ -224,6 +225,11 @@ fn headless_demo_reconciles_and_dead_letters_the_faults() {
     let n = snapshots[0]["n"].as_u64().unwrap();
     // The week's sales reach the archive (and training reads them), each at least its day's.
     assert_eq!(snapshots[0]["with_week"].as_u64(), Some(n), "{snapshots}");
+    assert_eq!(
+        snapshots[0]["after_on_sale"].as_u64(),
+        Some(n),
+        "{snapshots}"
+    );
     let used = trained["snapshots"].as_u64().unwrap();
     // Snapshots after a category sold out are left out (their answer is certain).
     assert!(used > 0 && used <= n, "{trained} of {snapshots}");

@@ -163,8 +163,9 @@ fn signal_schema() -> SchemaRef {
 }
 
 /// Measure columns of `features` beyond the common ones. All are nullable, so a column
-/// added later (`sales_7d`) reads as NULL in files archived before it.
-const FEATURE_U32: [&str; 14] = [
+/// added later (`sales_7d`, `opening_sold`, `hours_since_on_sale`) reads as NULL in
+/// files archived before it.
+const FEATURE_U32: [&str; 15] = [
     "capacity",
     "sold",
     "remaining",
@@ -173,6 +174,7 @@ const FEATURE_U32: [&str; 14] = [
     "sales_1h",
     "sales_24h",
     "sales_7d",
+    "opening_sold",
     "cart_adds_1h",
     "buzz_posts_1h",
     "present",
@@ -180,10 +182,11 @@ const FEATURE_U32: [&str; 14] = [
     "queue_length",
     "posts",
 ];
-const FEATURE_F64: [&str; 5] = [
+const FEATURE_F64: [&str; 6] = [
     "abandonment_rate_24h",
     "buzz_sentiment_1h",
     "hours_to_event",
+    "hours_since_on_sale",
     "mean_dwell_s",
     "sentiment",
 ];
@@ -265,6 +268,7 @@ fn measures(body: &FeatureBody) -> Measures {
                 f.sales_1h,
                 f.sales_24h,
                 f.sales_7d,
+                f.opening_sold,
                 f.cart_adds_1h,
                 f.buzz_posts_1h,
             ];
@@ -274,21 +278,22 @@ fn measures(body: &FeatureBody) -> Measures {
             m.f64s[0] = Some(f.abandonment_rate_24h);
             m.f64s[1] = Some(f.buzz_sentiment_1h);
             m.f64s[2] = Some(f.hours_to_event);
+            m.f64s[3] = Some(f.hours_since_on_sale);
             m.price_minor = Some(f.price_minor);
             m.currency = Some(f.currency.to_string());
         }
         FeatureBody::Occupancy(o) => {
             m.ids[2] = Some(o.venue_id.to_string());
             m.ids[3] = Some(o.zone_id.to_string());
-            m.u32s[10] = Some(o.present);
-            m.u32s[11] = Some(o.left);
-            m.u32s[12] = o.queue_length;
-            m.f64s[3] = Some(o.mean_dwell_s);
+            m.u32s[11] = Some(o.present);
+            m.u32s[12] = Some(o.left);
+            m.u32s[13] = o.queue_length;
+            m.f64s[4] = Some(o.mean_dwell_s);
         }
         FeatureBody::Buzz(b) => {
             m.ids[0] = Some(b.event_id.to_string());
-            m.u32s[13] = Some(b.posts);
-            m.f64s[4] = Some(b.sentiment);
+            m.u32s[14] = Some(b.posts);
+            m.f64s[5] = Some(b.sentiment);
             m.reach = Some(b.reach);
         }
     }
