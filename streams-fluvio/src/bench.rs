@@ -6,7 +6,6 @@
 //! afterwards. Durations are measured with `Instant`, the benchmark's own clock.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fluvio::dataplane::record::RecordData;
@@ -191,23 +190,36 @@ pub fn raw_produce<'a>(
     cfg: &FluvioConfig,
     appends: impl IntoIterator<Item = (&'a str, &'a Batch)>,
 ) -> Result<f64, FluvioError> {
-    let batches: Vec<(String, Vec<(RecordData, RecordData)>)> = appends
-        .into_iter()
-        .map(|(t, b)| (t.to_owned(), writer::to_records(b)))
-        .collect();
+    raw_produce_concurrently(cfg, vec![appends.into_iter().collect()])
+}
+
+/// As [`raw_produce`] for several senders at once: each list of appends is produced in
+/// turn by a task of its own with producers of its own (two tasks sharing a producer
+/// made the 0.50 client build a request over its own size limit), the tasks running
+/// together on two threads. Seconds from the first send to the last confirmation of
+/// any sender.
+pub fn raw_produce_concurrently(
+    cfg: &FluvioConfig,
+    senders: Vec<Vec<(&str, &Batch)>>,
+) -> Result<f64, FluvioError> {
     // The same bytes as the transport's: keys carry a tag of the same size.
     let mut seq = 0u64;
-    let batches: Vec<(String, Vec<(RecordData, RecordData)>)> = batches
+    let senders: Vec<SenderAppends> = senders
         .into_iter()
-        .map(|(t, records)| {
-            let records = records
+        .map(|appends| {
+            appends
                 .into_iter()
-                .map(|(k, v)| {
-                    seq += 1;
-                    (RecordData::from(codec::tagged_key(k.as_ref(), (0, seq))), v)
+                .map(|(t, b)| {
+                    let records = writer::to_records(b)
+                        .into_iter()
+                        .map(|(k, v)| {
+                            seq += 1;
+                            (RecordData::from(codec::tagged_key(k.as_ref(), (0, seq))), v)
+                        })
+                        .collect();
+                    (t.to_owned(), records)
                 })
-                .collect();
-            (t, records)
+                .collect()
         })
         .collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -215,11 +227,6 @@ pub fn raw_produce<'a>(
         .enable_all()
         .build()
         .map_err(|e| FluvioError::Runtime(e.to_string()))?;
-    let fail = |what: &str, e: String| FluvioError::Cluster {
-        what: format!("raw produce: {what}"),
-        attempts: 1,
-        last: e,
-    };
     let endpoint = cfg.endpoint.clone();
     let producer_cfg = || {
         TopicProducerConfigBuilder::default()
@@ -227,51 +234,90 @@ pub fn raw_produce<'a>(
             .max_request_size(cfg.producer.batch_bytes.max(1 << 20))
             .linger(Duration::from_millis(cfg.producer.linger_ms))
             .build()
-            .map_err(|e| fail("config", e.to_string()))
+            .map_err(|e| raw_failed("config", e.to_string()))
     };
-    let mut topics: Vec<String> = batches.iter().map(|(t, _)| t.clone()).collect();
-    topics.sort();
-    topics.dedup();
-    let configs = topics
-        .into_iter()
-        .map(|t| Ok((t, producer_cfg()?)))
+    let configs = senders
+        .iter()
+        .map(|appends| {
+            let mut topics: Vec<String> = appends.iter().map(|(t, _)| t.clone()).collect();
+            topics.sort();
+            topics.dedup();
+            topics
+                .into_iter()
+                .map(|t| Ok((t, producer_cfg()?)))
+                .collect::<Result<Vec<_>, FluvioError>>()
+        })
         .collect::<Result<Vec<_>, FluvioError>>()?;
     let secs = rt.block_on(async move {
         let fluvio = Fluvio::connect_with_config(&FluvioClusterConfig::new(endpoint))
             .await
-            .map_err(|e| fail("connect", format!("{e:#}")))?;
-        let mut producers = std::collections::HashMap::new();
-        for (topic, config) in configs {
-            let p = fluvio
-                .topic_producer_with_config(&topic, config)
-                .await
-                .map_err(|e| fail("producer", format!("{e:#}")))?;
-            producers.insert(topic, Arc::new(p));
+            .map_err(|e| raw_failed("connect", format!("{e:#}")))?;
+        let mut producers = Vec::new();
+        for mine in configs {
+            let mut by_topic = std::collections::HashMap::new();
+            for (topic, config) in mine {
+                let p = fluvio
+                    .topic_producer_with_config(&topic, config)
+                    .await
+                    .map_err(|e| raw_failed("producer", format!("{e:#}")))?;
+                by_topic.insert(topic, p);
+            }
+            producers.push(by_topic);
         }
         let started = Instant::now();
-        for (topic, batch) in batches {
-            let Some(producer) = producers.get(&topic) else {
-                continue;
-            };
-            let mut outs = Vec::with_capacity(batch.len());
-            for (k, v) in batch {
-                outs.push(
-                    producer
-                        .send(RecordKey::from(k), v)
-                        .await
-                        .map_err(|e| fail("send", format!("{e:#}")))?,
-                );
-            }
-            producer
-                .flush()
-                .await
-                .map_err(|e| fail("flush", format!("{e:#}")))?;
-            for o in outs {
-                o.wait().await.map_err(|e| fail("wait", format!("{e:#}")))?;
-            }
+        let tasks: Vec<_> = senders
+            .into_iter()
+            .zip(producers)
+            .map(|(appends, mine)| tokio::spawn(produce_in_turn(mine, appends)))
+            .collect();
+        for task in tasks {
+            task.await
+                .map_err(|e| raw_failed("sender", e.to_string()))??;
         }
         Ok::<_, FluvioError>(started.elapsed().as_secs_f64())
     })?;
     rt.shutdown_background();
     Ok(secs)
+}
+
+/// One raw sender's appends: each topic with its records, tagged keys and values.
+type SenderAppends = Vec<(String, Vec<(RecordData, RecordData)>)>;
+
+/// One raw sender: each batch sent, flushed and confirmed before the next.
+async fn produce_in_turn(
+    producers: std::collections::HashMap<String, fluvio::TopicProducerPool>,
+    appends: SenderAppends,
+) -> Result<(), FluvioError> {
+    for (topic, batch) in appends {
+        let Some(producer) = producers.get(&topic) else {
+            continue;
+        };
+        let mut outs = Vec::with_capacity(batch.len());
+        for (k, v) in batch {
+            outs.push(
+                producer
+                    .send(RecordKey::from(k), v)
+                    .await
+                    .map_err(|e| raw_failed("send", format!("{e:#}")))?,
+            );
+        }
+        producer
+            .flush()
+            .await
+            .map_err(|e| raw_failed("flush", format!("{e:#}")))?;
+        for o in outs {
+            o.wait()
+                .await
+                .map_err(|e| raw_failed("wait", format!("{e:#}")))?;
+        }
+    }
+    Ok(())
+}
+
+fn raw_failed(what: &str, e: String) -> FluvioError {
+    FluvioError::Cluster {
+        what: format!("raw produce: {what}"),
+        attempts: 1,
+        last: e,
+    }
 }

@@ -23,6 +23,7 @@ use sellout_ingest::records::{AnyRecord, Topic, wire};
 use sellout_ingest::validate::{Limits, Validator};
 use sellout_simulator::{ListPrices, SimConfig, Simulation};
 use sellout_streams::{Batch, ManualClock, Transport};
+use sellout_streams_fluvio::routing::partition_of;
 use sellout_streams_fluvio::{FluvioTransport, TransportStats};
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +45,9 @@ pub struct BenchOptions {
     pub events: usize,
     /// Rounds of raw produce and ingest (the best of each is reported).
     pub rounds: u32,
+    /// Concurrent senders of raw produce and of ingest, each with its own events (so
+    /// each event's records stay in order), as several sellers post to one ingest node.
+    pub senders: usize,
 }
 
 /// What one run measured (printed as the last line).
@@ -55,6 +59,9 @@ pub struct FluvioBench {
     pub records: u64,
     /// Rounds of raw produce and ingest; the best of each is reported.
     pub rounds: u32,
+    /// Concurrent senders of raw produce and of ingest (the same for both).
+    #[serde(default)]
+    pub senders: usize,
     /// Mean bytes of one Fluvio record value.
     pub value_bytes: f64,
     /// The raw client producing the same keys and values, every produce confirmed.
@@ -104,22 +111,36 @@ pub fn run(config: &WorkerConfig, options: &BenchOptions) -> Result<FluvioBench,
     cfg.topic.partitions = widest;
     let transport = FluvioTransport::connect(cfg.clone()).map_err(streams)?;
 
-    let chunks: Vec<&[AnyRecord]> = records.chunks(CHUNK).collect();
+    // Each sender posts the records of its own events, in order, a chunk at a time.
+    let senders = options.senders.max(1);
+    let mut by_sender: Vec<Vec<AnyRecord>> = vec![Vec::new(); senders];
+    for r in &records {
+        let s = partition_of(r.key().as_bytes(), senders as u32);
+        by_sender[s as usize].push(r.clone());
+    }
+    let chunks: Vec<Vec<&[AnyRecord]>> = by_sender
+        .iter()
+        .map(|rs| rs.chunks(CHUNK).collect())
+        .collect();
     // The raw client's appends: per chunk, one batch per topic, as ingest makes them.
-    let mut appends: Vec<(usize, Batch)> = Vec::new();
+    let mut appends: Vec<Vec<(usize, Batch)>> = Vec::new();
     let mut value_bytes = 0usize;
-    for chunk in &chunks {
-        let mut per_topic: BTreeMap<usize, Batch> = BTreeMap::new();
-        for r in chunk.iter() {
-            let slot = Topic::ALL.iter().position(|t| *t == r.topic()).unwrap_or(0);
-            let b = per_topic.entry(slot).or_default();
-            let before = b.bytes().len();
-            b.push_with(r.key().as_bytes(), r.time(), |buf| {
-                wire::encode_any_into(r, buf)
-            });
-            value_bytes += b.bytes().len() - before;
+    for sender in &chunks {
+        let mut mine = Vec::new();
+        for chunk in sender {
+            let mut per_topic: BTreeMap<usize, Batch> = BTreeMap::new();
+            for r in chunk.iter() {
+                let slot = Topic::ALL.iter().position(|t| *t == r.topic()).unwrap_or(0);
+                let b = per_topic.entry(slot).or_default();
+                let before = b.bytes().len();
+                b.push_with(r.key().as_bytes(), r.time(), |buf| {
+                    wire::encode_any_into(r, buf)
+                });
+                value_bytes += b.bytes().len() - before;
+            }
+            mine.extend(per_topic);
         }
-        appends.extend(per_topic);
+        appends.push(mine);
     }
     // Rounds alternate raw and ingest on fresh topics; the best of each counts (the
     // cluster shares the machine, so single runs are noisy).
@@ -133,9 +154,16 @@ pub fn run(config: &WorkerConfig, options: &BenchOptions) -> Result<FluvioBench,
         for name in &names {
             transport.partitions(name).map_err(streams)?;
         }
-        let secs = sellout_streams_fluvio::bench::raw_produce(
+        let secs = sellout_streams_fluvio::bench::raw_produce_concurrently(
             &cfg,
-            appends.iter().map(|(slot, b)| (names[*slot].as_str(), b)),
+            appends
+                .iter()
+                .map(|mine| {
+                    mine.iter()
+                        .map(|(slot, b)| (names[*slot].as_str(), b))
+                        .collect()
+                })
+                .collect(),
         )
         .map_err(streams)?;
         raw_secs = raw_secs.min(secs);
@@ -175,6 +203,7 @@ pub fn run(config: &WorkerConfig, options: &BenchOptions) -> Result<FluvioBench,
         bench: "fluvio".to_owned(),
         records: n,
         rounds: options.rounds.max(1),
+        senders,
         value_bytes: value_bytes as f64 / n.max(1) as f64,
         raw_produce_records_per_sec: raw_rate,
         ingest_records_per_sec: ingest_rate,
@@ -209,17 +238,19 @@ fn simulate(options: &BenchOptions) -> Result<(Arc<Catalog>, Vec<AnyRecord>), Be
     Ok((catalog, records))
 }
 
-/// Seconds sellout's ingest takes to validate, encode and append `chunks`, with the
+/// Seconds sellout's ingest takes to validate, encode and append the chunks of every
+/// sender (one thread each, all into one `Ingestor` as into one ingest node), with the
 /// configured limits (`[limits]`; any record age accepted).
 fn ingest(
     transport: &FluvioTransport,
     prefix: &str,
     catalog: &Arc<Catalog>,
     limits: &Limits,
-    chunks: &[&[AnyRecord]],
+    senders: &[Vec<&[AnyRecord]>],
 ) -> Result<f64, BenchError> {
-    let last = chunks
+    let last = senders
         .iter()
+        .flatten()
         .flat_map(|c| c.iter())
         .map(AnyRecord::time)
         .max()
@@ -234,7 +265,11 @@ fn ingest(
     // Every topic ingest writes exists before the clock starts, as in a deployment (and
     // as for the raw client): creating one costs an SC round trip and a replica.
     let mut partitions = 0;
-    for topic in Topic::ALL.iter().map(|t| t.as_str()).chain([deadletter::TOPIC]) {
+    for topic in Topic::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .chain([deadletter::TOPIC])
+    {
         partitions = partitions.max(
             transport
                 .partitions(&format!("{prefix}{topic}"))
@@ -252,30 +287,58 @@ fn ingest(
         Arc::new(ManualClock::new(last)),
         resends,
     );
-    let decoded: Vec<Decoded> = chunks
+    let decoded: Vec<Vec<Decoded>> = senders
         .iter()
-        .map(|c| Decoded {
-            records: c
+        .map(|chunks| {
+            chunks
                 .iter()
-                .enumerate()
-                .map(|(index, r)| DecodedRecord {
-                    index,
-                    record: r.clone(),
-                    span: None,
+                .map(|c| Decoded {
+                    records: c
+                        .iter()
+                        .enumerate()
+                        .map(|(index, r)| DecodedRecord {
+                            index,
+                            record: r.clone(),
+                            span: None,
+                        })
+                        .collect(),
+                    rejected: Vec::new(),
                 })
-                .collect(),
-            rejected: Vec::new(),
+                .collect()
         })
         .collect();
     let started = Instant::now();
-    let mut accepted = 0;
-    for d in decoded {
-        let report = ingestor.ingest(d, b"", "bench").map_err(streams)?;
-        // A simulated record identical to a recent one is a re-send: counted, not stored.
-        accepted += report.accepted + report.duplicates;
-    }
+    let posted: Vec<Result<u64, BenchError>> = std::thread::scope(|scope| {
+        let ingestor = &ingestor;
+        let threads: Vec<_> = decoded
+            .into_iter()
+            .map(|mine| {
+                scope.spawn(move || {
+                    let mut accepted = 0;
+                    for d in mine {
+                        let report = ingestor.ingest(d, b"", "bench").map_err(streams)?;
+                        // A simulated record identical to a recent one is a re-send:
+                        // counted, not stored.
+                        accepted += report.accepted + report.duplicates;
+                    }
+                    Ok(accepted)
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err(streams("an ingest sender panicked")))
+            })
+            .collect()
+    });
     let secs = started.elapsed().as_secs_f64();
-    let expected: usize = chunks.iter().map(|c| c.len()).sum();
+    let mut accepted = 0;
+    for p in posted {
+        accepted += p?;
+    }
+    let expected: usize = senders.iter().flatten().map(|c| c.len()).sum();
     if accepted != expected as u64 {
         return Err(BenchError::Streams(format!(
             "ingest accepted {accepted} of {expected} records (re-sends included)"

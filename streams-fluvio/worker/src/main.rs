@@ -86,6 +86,9 @@ struct BenchArgs {
     /// Rounds of raw produce and ingest, alternating; the best of each is reported.
     #[arg(long, default_value_t = 2)]
     rounds: u32,
+    /// Concurrent senders of raw produce and of ingest, each with its own events.
+    #[arg(long, default_value_t = 1)]
+    senders: usize,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     partitions: args.partitions,
                     events: args.events,
                     rounds: args.rounds,
+                    senders: args.senders,
                 },
             )?;
             println!("{}", serde_json::to_string(&report)?);
