@@ -7,6 +7,8 @@
 //!   stored values: kind, ids and every field).
 //! - Runners dropped mid-way without a final checkpoint, then restarted from their
 //!   checkpoints, end with the same outputs: nothing lost, nothing twice.
+//! - `bench fluvio` with two concurrent senders ingests every record (the bench fails
+//!   otherwise), reads them all back by partition, and leaves no topic behind.
 
 mod common;
 
@@ -156,4 +158,54 @@ fn runners_dropped_mid_way_resume_from_their_checkpoints() {
         skipped > 0,
         "no output was written twice only because none was written after a checkpoint"
     );
+}
+
+#[test]
+fn the_bench_with_two_senders_accounts_for_every_record_and_cleans_up() {
+    let Some(t) = cluster() else { return };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = sellout_fluvio::WorkerConfig {
+        data_dir: dir.path().to_owned(),
+        fluvio: FluvioConfig::at(std::env::var(CLUSTER_ENV).unwrap_or_default()),
+        ..sellout_fluvio::WorkerConfig::default()
+    };
+    let report = sellout_fluvio::bench::run(
+        &config,
+        &sellout_fluvio::bench::BenchOptions {
+            records: 20_000,
+            partitions: vec![1, 2],
+            events: 40,
+            rounds: 1,
+            senders: 2,
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((report.records, report.senders), (20_000, 2));
+    assert!(report.raw_produce_records_per_sec > 0.0 && report.ingest_records_per_sec > 0.0);
+    for parts in [1u32, 2] {
+        let counts = &report.pipeline_records_by_partition[&parts];
+        assert_eq!(counts.len(), parts as usize);
+        assert_eq!(
+            counts.iter().sum::<u64>(),
+            20_000,
+            "{parts} partitions: {counts:?}"
+        );
+    }
+    let tag = std::process::id();
+    let left: Vec<String> = t
+        .topics()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter(|name| {
+            [
+                format!("br{tag}-"),
+                format!("bi{tag}-"),
+                format!("bp1-{tag}-"),
+                format!("bp2-{tag}-"),
+            ]
+            .iter()
+            .any(|p| name.starts_with(p.as_str()))
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
