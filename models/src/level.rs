@@ -236,6 +236,18 @@ impl Forecast {
     }
 }
 
+/// The later prior of `ln(daily seats / capacity)` from its coefficients
+/// ([`LevelModel::later`]: an intercept, then one per term) and [`later_terms`].
+pub(crate) fn later_prior(later: &[f64], terms: &[f64]) -> f64 {
+    later.first().copied().unwrap_or(0.0)
+        + later
+            .iter()
+            .skip(1)
+            .zip(terms)
+            .map(|(c, v)| c * v)
+            .sum::<f64>()
+}
+
 /// Number of regressors of the later prior ([`later_terms`]).
 pub const LATER_TERMS: usize = 2;
 
@@ -293,14 +305,7 @@ impl LevelModel {
             // Weigh the day's reading against the prior from the path so far (log scale).
             let cap = p.capacity.max(1.0);
             let x = later_terms(p.sold, cap, hours_to_event);
-            let prior = self.later.first().copied().unwrap_or(0.0)
-                + self
-                    .later
-                    .iter()
-                    .skip(1)
-                    .zip(x)
-                    .map(|(c, v)| c * v)
-                    .sum::<f64>();
+            let prior = later_prior(&self.later, &x);
             // A quiet day reads as half a seat: the prior, not zero, carries it.
             let reading = (p.sales_24h.max(0.5) / cap).ln();
             let cv2 = if reading > prior && self.day_noise_up > 0.0 {

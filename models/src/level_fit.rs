@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{HOUR_MS, LATER_TERMS, LevelModel, SEATS_PER_PURCHASE, later_terms};
+use super::{HOUR_MS, LATER_TERMS, LevelModel, SEATS_PER_PURCHASE, later_prior, later_terms};
 use crate::history::Labelled;
 
 impl LevelModel {
@@ -211,12 +211,7 @@ impl LevelModel {
             // its mean squared miss beyond the counting and the next day's own noise.
             let (mut sum, mut n) = (0.0, 0.0);
             for (x, read, next, counting) in &read_days {
-                let prior = out.later[0]
-                    + out.later[1..]
-                        .iter()
-                        .zip(x)
-                        .map(|(c, v)| c * v)
-                        .sum::<f64>();
+                let prior = later_prior(&out.later, x);
                 if *read > prior {
                     sum += (read - next).powi(2) - counting - out.day_noise;
                     n += 1.0;
@@ -229,12 +224,7 @@ impl LevelModel {
             let mean = read_hours.iter().map(|r| r.2).sum::<f64>() / all;
             let (mut sum, mut n) = (0.0, 0.0);
             for (x, read, miss, counting) in &read_hours {
-                let prior = out.later[0]
-                    + out.later[1..]
-                        .iter()
-                        .zip(x)
-                        .map(|(c, v)| c * v)
-                        .sum::<f64>();
+                let prior = later_prior(&out.later, x);
                 if *read > prior {
                     sum += (miss - mean).powi(2) - counting;
                     n += 1.0;
