@@ -9,27 +9,29 @@
 //! The records come from the simulator (fixed seed, `events` events). Every phase uses
 //! topics of its own (a prefix with the process id) and deletes them at the end.
 //! Durations are measured with `Instant`, the benchmark's own clock.
+//!
+//! # Layout
+//! - this module: options, the report, the raw produce and the run;
+//! - `ingest`: the ingest phase, by one or several senders;
+//! - `pipeline`: the pipeline phase at one partition count.
+
+mod ingest;
+mod pipeline;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use sellout_ingest::catalog::Catalog;
-use sellout_ingest::deadletter;
-use sellout_ingest::decode::{Decoded, DecodedRecord};
-use sellout_ingest::dedup::Resends;
-use sellout_ingest::ingestor::Ingestor;
 use sellout_ingest::records::{AnyRecord, Topic, wire};
-use sellout_ingest::validate::{Limits, Validator};
 use sellout_simulator::{ListPrices, SimConfig, Simulation};
-use sellout_streams::{Batch, ManualClock, Transport};
+use sellout_streams::{Batch, Transport};
 use sellout_streams_fluvio::routing::partition_of;
 use sellout_streams_fluvio::{FluvioTransport, TransportStats};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{PartitionSet, WorkerConfig};
-use crate::namespace::Namespaced;
-use crate::worker::Worker;
+use crate::config::WorkerConfig;
+use ingest::ingest;
+use pipeline::pipeline;
 
 /// Records per ingest call (one HTTP request's worth) and per raw chunk.
 const CHUNK: usize = 10_000;
@@ -236,209 +238,6 @@ fn simulate(options: &BenchOptions) -> Result<(Arc<Catalog>, Vec<AnyRecord>), Be
     let catalog = Arc::new(sim.catalog().clone());
     let records: Vec<AnyRecord> = sim.take(options.records as usize).collect();
     Ok((catalog, records))
-}
-
-/// Seconds sellout's ingest takes to validate, encode and append the chunks of every
-/// sender (one thread each, all into one `Ingestor` as into one ingest node), with the
-/// configured limits (`[limits]`; any record age accepted).
-fn ingest(
-    transport: &FluvioTransport,
-    prefix: &str,
-    catalog: &Arc<Catalog>,
-    limits: &Limits,
-    senders: &[Vec<&[AnyRecord]>],
-) -> Result<f64, BenchError> {
-    let last = senders
-        .iter()
-        .flatten()
-        .flat_map(|c| c.iter())
-        .map(AnyRecord::time)
-        .max()
-        .unwrap_or(0);
-    // The re-send window (`limits.dedup_window`, on by default) as on an ingest node:
-    // refilled from every partition.
-    let limits = Limits {
-        max_age_s: i64::MAX / 4_000,
-        ..limits.clone()
-    };
-    let target: Arc<dyn Transport> = Arc::new(Namespaced::new(transport.clone(), prefix));
-    // Every topic ingest writes exists before the clock starts, as in a deployment (and
-    // as for the raw client): creating one costs an SC round trip and a replica.
-    let mut partitions = 0;
-    for topic in Topic::ALL
-        .iter()
-        .map(|t| t.as_str())
-        .chain([deadletter::TOPIC])
-    {
-        partitions = partitions.max(
-            transport
-                .partitions(&format!("{prefix}{topic}"))
-                .map_err(streams)?,
-        );
-    }
-    let parts: Vec<Namespaced<_>> = (0..partitions)
-        .map(|p| Namespaced::new(transport.partition(p), prefix))
-        .collect();
-    let tails: Vec<&dyn Transport> = parts.iter().map(|p| p as &dyn Transport).collect();
-    let resends = Resends::refill_parts(limits.dedup_window, &tails).map_err(streams)?;
-    let ingestor = Ingestor::with_resends(
-        target,
-        Validator::new(catalog.clone(), limits),
-        Arc::new(ManualClock::new(last)),
-        resends,
-    );
-    let decoded: Vec<Vec<Decoded>> = senders
-        .iter()
-        .map(|chunks| {
-            chunks
-                .iter()
-                .map(|c| Decoded {
-                    records: c
-                        .iter()
-                        .enumerate()
-                        .map(|(index, r)| DecodedRecord {
-                            index,
-                            record: r.clone(),
-                            span: None,
-                        })
-                        .collect(),
-                    rejected: Vec::new(),
-                })
-                .collect()
-        })
-        .collect();
-    let started = Instant::now();
-    let posted: Vec<Result<u64, BenchError>> = std::thread::scope(|scope| {
-        let ingestor = &ingestor;
-        let threads: Vec<_> = decoded
-            .into_iter()
-            .map(|mine| {
-                scope.spawn(move || {
-                    let mut accepted = 0;
-                    for d in mine {
-                        let report = ingestor.ingest(d, b"", "bench").map_err(streams)?;
-                        // A simulated record identical to a recent one is a re-send:
-                        // counted, not stored.
-                        accepted += report.accepted + report.duplicates;
-                    }
-                    Ok(accepted)
-                })
-            })
-            .collect();
-        threads
-            .into_iter()
-            .map(|t| {
-                t.join()
-                    .unwrap_or_else(|_| Err(streams("an ingest sender panicked")))
-            })
-            .collect()
-    });
-    let secs = started.elapsed().as_secs_f64();
-    let mut accepted = 0;
-    for p in posted {
-        accepted += p?;
-    }
-    let expected: usize = senders.iter().flatten().map(|c| c.len()).sum();
-    if accepted != expected as u64 {
-        return Err(BenchError::Streams(format!(
-            "ingest accepted {accepted} of {expected} records (re-sends included)"
-        )));
-    }
-    Ok(secs)
-}
-
-/// The pipelines over `parts` partitions pre-loaded with `records`: records per
-/// second, records per partition, and what the transport repaired.
-fn pipeline(
-    config: &WorkerConfig,
-    parts: u32,
-    tag: u32,
-    catalog: &Arc<Catalog>,
-    records: &[AnyRecord],
-) -> Result<(f64, Vec<u64>, TransportStats), BenchError> {
-    let mut cfg = config.fluvio.clone();
-    cfg.topic.partitions = parts;
-    let transport = FluvioTransport::connect(cfg).map_err(streams)?;
-    let prefix = format!("bp{parts}-{tag}-");
-    let mut counts = vec![0u64; parts as usize];
-    for chunk in records.chunks(CHUNK) {
-        let mut per_topic: BTreeMap<usize, Batch> = BTreeMap::new();
-        for r in chunk {
-            let slot = Topic::ALL.iter().position(|t| *t == r.topic()).unwrap_or(0);
-            per_topic
-                .entry(slot)
-                .or_default()
-                .push_with(r.key().as_bytes(), r.time(), |buf| {
-                    wire::encode_any_into(r, buf)
-                });
-        }
-        for (slot, b) in per_topic {
-            let name = format!("{prefix}{}", Topic::ALL[slot].as_str());
-            for l in transport.append_routed(&name, &b).map_err(streams)? {
-                counts[l.partition as usize] += 1;
-            }
-        }
-    }
-    // Every topic the runners touch exists before the clock starts, as it does in a
-    // deployment: creating one (an SC round trip, then waiting for the SPU's replica)
-    // costs hundreds of milliseconds, once, whatever the partition count, and would
-    // otherwise be timed as pipeline work.
-    let outputs = [
-        sellout_pipelines::output::SIGNALS_TOPIC,
-        sellout_pipelines::output::FEATURES_TOPIC,
-        sellout_pipelines::output::LATE_TOPIC,
-        sellout_ingest::erasure::TOPIC,
-    ];
-    for name in Topic::ALL.iter().map(|t| t.as_str()).chain(outputs) {
-        transport
-            .partitions(&format!("{prefix}{name}"))
-            .map_err(streams)?;
-    }
-    // The checkpoint topic too (shared by every consumer).
-    transport.ensure_checkpoint_topic().map_err(streams)?;
-    let dir = std::env::temp_dir().join(format!("sellout-fluvio-bench-{tag}-{parts}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    // One connection per partition, as separate workers would have.
-    if parts == 0 {
-        return Err(BenchError::Streams(
-            "a phase needs at least one partition".into(),
-        ));
-    }
-    let mut each = Vec::with_capacity(parts as usize);
-    for _ in 0..parts {
-        let mut cfg = config.fluvio.clone();
-        cfg.topic.partitions = parts;
-        each.push(FluvioTransport::connect(cfg).map_err(streams)?);
-    }
-    let worker = {
-        let prefix = prefix.clone();
-        let fallback = transport.clone();
-        Worker::new(
-            config.pipelines.clone(),
-            dir.clone(),
-            catalog.clone(),
-            PartitionSet::all(parts),
-            Arc::new(move |p| {
-                let t = each.get(p as usize).unwrap_or(&fallback);
-                Arc::new(Namespaced::new(t.partition(p), prefix.clone())) as Arc<dyn Transport>
-            }),
-        )
-    };
-    let end = worker.input_end(parts).map_err(streams)?;
-    let started = Instant::now();
-    let reports = worker.drain(end).map_err(streams)?;
-    let secs = started.elapsed().as_secs_f64();
-    let processed: u64 = reports.values().map(|r| r.totals.records).sum();
-    let _ = std::fs::remove_dir_all(&dir);
-    let stats = transport.stats();
-    delete_topics(&transport, &prefix);
-    if processed != records.len() as u64 {
-        return Err(BenchError::Streams(format!(
-            "the pipelines processed {processed} of {} records",
-            records.len()
-        )));
-    }
-    Ok((rate(processed, secs), counts, stats))
 }
 
 /// Deletes every topic under `prefix` (its prefix ends with '-', so no other run's):
