@@ -21,7 +21,7 @@ const QUERY: &str = "SELECT CAST(time AS BIGINT) AS t, event_id, category_id, ca
     remaining, sales_1m, sales_15m, sales_1h, sales_24h, sales_7d, opening_sold, \
     cart_adds_1h, abandonment_rate_24h, buzz_posts_1h, buzz_sentiment_1h, hours_to_event, \
     hours_since_on_sale, price_minor, currency, \
-    (sales_7d IS NULL OR opening_sold IS NULL) AS without_week \
+    (sales_7d IS NULL OR opening_sold IS NULL) AS predates_columns \
     FROM features WHERE type = 'sell_out'";
 
 /// Snapshots read at most (a season of minute snapshots of many categories).
@@ -30,7 +30,7 @@ const MAX_ROWS: usize = 20_000_000;
 #[derive(serde::Deserialize)]
 struct Row {
     t: i64,
-    without_week: bool,
+    predates_columns: bool,
     #[serde(flatten)]
     features: SellOutFeatures,
 }
@@ -86,11 +86,11 @@ pub fn history(config: &Config, dir: &Path, with_tail: bool) -> anyhow::Result<V
         "no sell-out features in {} (run the pipelines, e.g. `sellout demo`, then `sellout archive`)",
         dir.display()
     );
-    let without_week = rows.iter().filter(|r| r.without_week).count();
-    if without_week > 0 {
+    let predates_columns = rows.iter().filter(|r| r.predates_columns).count();
+    if predates_columns > 0 {
         tracing::warn!(
             message = "Snapshots archived before the 7-day sales and the opening were recorded read them as 0; the sell-out model's week and middle readings are wrong for them. Train on snapshots recorded since.",
-            without_week,
+            predates_columns,
             snapshots = rows.len()
         );
     }

@@ -275,14 +275,14 @@ impl LevelModel {
         )
     }
 
-    /// The six days before the last one (`sales` over their `days` worth at the
-    /// current level) as a reading of `ln(daily level / capacity)`, with its variance
-    /// (counting noise and [`Self::week_noise`]).
-    pub fn week_reading(&self, sales: f64, days: f64, capacity: f64) -> (f64, f64) {
+    /// Past days' `sales` (over their `days` worth at the current level) as a reading
+    /// of `ln(daily level / capacity)`, with its variance: counting noise plus `noise`
+    /// ([`Self::week_noise`], [`Self::middle_noise`] or [`Self::early_noise`]).
+    pub fn days_reading(sales: f64, days: f64, capacity: f64, noise: f64) -> (f64, f64) {
         let daily = sales.max(0.5) / days.max(1e-3);
         (
             (daily / capacity.max(1.0)).ln(),
-            SEATS_PER_PURCHASE / (sales + SEATS_PER_PURCHASE) + self.week_noise,
+            SEATS_PER_PURCHASE / (sales + SEATS_PER_PURCHASE) + noise,
         )
     }
 
@@ -329,24 +329,23 @@ impl LevelModel {
             }
             if let Some(week) = p.earlier_week().filter(|_| self.week_noise > 0.0) {
                 let days = past_days(shape, hours_to_event, 24.0, 144.0);
-                let (reading, var) = self.week_reading(week, days, cap);
+                let (reading, var) = Self::days_reading(week, days, cap, self.week_noise);
                 precision += 1.0 / var;
                 sum += reading / var;
             }
-            let middle = p.middle().map(|(sales, back, span)| {
+            if let Some((sales, back, span)) = p.middle() {
+                // Back past the last day: the early days' window, else the middle's.
                 let noise = if back > 24.0 {
                     self.early_noise
                 } else {
                     self.middle_noise
                 };
-                (sales, back, span, noise)
-            });
-            if let Some((sales, back, span, noise)) = middle.filter(|m| m.3 > 0.0) {
-                let days = past_days(shape, hours_to_event, back, span);
-                let (reading, var) = self.week_reading(sales, days, cap);
-                let var = var - self.week_noise + noise;
-                precision += 1.0 / var;
-                sum += reading / var;
+                if noise > 0.0 {
+                    let days = past_days(shape, hours_to_event, back, span);
+                    let (reading, var) = Self::days_reading(sales, days, cap, noise);
+                    precision += 1.0 / var;
+                    sum += reading / var;
+                }
             }
             return (cap * (sum / precision).exp(), 1.0 / precision);
         }

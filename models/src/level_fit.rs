@@ -129,31 +129,28 @@ impl LevelModel {
                         y.ln() - reading,
                         counting + SEATS_PER_PURCHASE / y,
                     ));
-                    if let Some((sales, back, span)) = super::Path::of(f).middle() {
-                        let hte = f.hours_to_event;
+                    // Past days' sales as a reading of the level, against the next
+                    // day's sales at it (the curve's day ahead): the miss and counting.
+                    let path = super::Path::of(f);
+                    let hte = f.hours_to_event;
+                    let ahead = crate::shape::expected_days(&shape, hte, 24.0).max(1e-3);
+                    let miss = |sales: f64, back: f64, span: f64| {
                         let days = crate::shape::past_days(&shape, hte, back, span);
-                        let (reading, counting) = out.week_reading(sales, days, 1.0);
-                        let ahead = crate::shape::expected_days(&shape, hte, 24.0).max(1e-3);
-                        let miss = (
+                        let (reading, counting) = Self::days_reading(sales, days, 1.0, 0.0);
+                        (
                             y.ln() - reading - ahead.ln(),
                             counting + SEATS_PER_PURCHASE / y,
-                        );
+                        )
+                    };
+                    if let Some((sales, back, span)) = path.middle() {
                         if back > 24.0 {
-                            earlies.push(miss);
+                            earlies.push(miss(sales, back, span));
                         } else {
-                            middles.push(miss);
+                            middles.push(miss(sales, back, span));
                         }
                     }
-                    if let Some(week) = super::Path::of(f).earlier_week() {
-                        let hte = f.hours_to_event;
-                        let days = crate::shape::past_days(&shape, hte, 24.0, 144.0);
-                        let (reading, counting) = out.week_reading(week, days, 1.0);
-                        // The next day's sales at the level read: the curve's day ahead.
-                        let ahead = crate::shape::expected_days(&shape, hte, 24.0).max(1e-3);
-                        weeks.push((
-                            y.ln() - reading - ahead.ln(),
-                            counting + SEATS_PER_PURCHASE / y,
-                        ));
+                    if let Some(week) = path.earlier_week() {
+                        weeks.push(miss(week, 24.0, 144.0));
                     }
                 }
                 if x >= 20.0 && y >= 20.0 {

@@ -309,21 +309,24 @@ fn a_day_read_above_the_prior_weighs_less_than_one_below_it() {
         ..even.clone()
     };
     // The prior says 100 a day: a day of 300 moves the level less when days read
-    // above the prior are known to be noisier.
-    let up = day_ten(12.0, 300.0);
+    // above the prior are known to be noisier; a day below it reads as before.
+    above_weighs_less(&even, &lifted, &day_ten(12.0, 300.0), &day_ten(2.0, 50.0));
+}
+
+/// Reading `up` (above the prior of 100 a day), `lifted` moves the level less than
+/// `even` but still above the prior; reading `down` (below it), both agree.
+fn above_weighs_less(even: &LevelModel, lifted: &LevelModel, up: &Path, down: &Path) {
     let (plain, robust) = (
-        even.daily_level(&up, &[], 1.0, 0.0, 240.0),
-        lifted.daily_level(&up, &[], 1.0, 0.0, 240.0),
+        even.daily_level(up, &[], 1.0, 0.0, 240.0),
+        lifted.daily_level(up, &[], 1.0, 0.0, 240.0),
     );
     assert!(
         robust.0 < plain.0 && robust.0 > 100.0,
         "{robust:?} vs {plain:?}"
     );
-    // A day below the prior reads as before.
-    let down = day_ten(2.0, 50.0);
     assert_eq!(
-        lifted.daily_level(&down, &[], 1.0, 0.0, 240.0),
-        even.daily_level(&down, &[], 1.0, 0.0, 240.0)
+        lifted.daily_level(down, &[], 1.0, 0.0, 240.0),
+        even.daily_level(down, &[], 1.0, 0.0, 240.0)
     );
 }
 
@@ -376,20 +379,7 @@ fn an_hour_read_above_the_prior_weighs_less_than_one_below_it() {
         ..even.clone()
     };
     // The prior and the day say 100 a day; a busy hour (40, a 960 daily pace) lifts
-    // the level less when hours read above the prior are known to be noisier.
-    let up = day_ten(40.0, 100.0);
-    let (plain, robust) = (
-        even.daily_level(&up, &[], 1.0, 0.0, 240.0),
-        lifted.daily_level(&up, &[], 1.0, 0.0, 240.0),
-    );
-    assert!(
-        robust.0 < plain.0 && robust.0 > 100.0,
-        "{robust:?} vs {plain:?}"
-    );
-    // A quiet hour below the prior reads as before.
-    let down = day_ten(1.0, 100.0);
-    assert_eq!(
-        lifted.daily_level(&down, &[], 1.0, 0.0, 240.0),
-        even.daily_level(&down, &[], 1.0, 0.0, 240.0)
-    );
+    // the level less when hours read above the prior are known to be noisier; a quiet
+    // hour below the prior reads as before.
+    above_weighs_less(&even, &lifted, &day_ten(40.0, 100.0), &day_ten(1.0, 100.0));
 }
