@@ -21,7 +21,7 @@ use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::Mutex;
 
 use rustc_hash::FxHashSet;
-use sellout_streams::{Batch, StreamError, Transport};
+use sellout_streams::{StreamError, Transport};
 
 use crate::records::Topic;
 
@@ -163,13 +163,4 @@ impl Resends {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-}
-
-/// Records of one batch being built, with their fingerprints for a release.
-#[derive(Debug, Default)]
-pub(crate) struct ClaimedBatch {
-    /// The batch to append.
-    pub batch: Batch,
-    /// Fingerprints claimed for its records.
-    pub claimed: Vec<u64>,
 }

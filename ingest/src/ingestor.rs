@@ -1,10 +1,11 @@
 //! The [`Ingestor`]: decoded records → validation → appended batches, with counters.
 //!
 //! One call ingests one input (an HTTP body, a file, a demo batch). Valid records are
-//! encoded into one batch per topic; rejected ones (by the decoder or the validator)
-//! become [`DeadLetter`]s. Dead letters are appended first, then the topics, and the
-//! counters move only after the appends are acknowledged, so that at every moment
-//! `accepted + rejected == received` for what the log holds.
+//! encoded into one append per topic, handed to the transport in parts as validation
+//! goes on ([`crate::appends`]); rejected ones (by the decoder or the validator)
+//! become [`DeadLetter`]s. Dead letters are appended first, then the topics' appends
+//! are finished, and the counters move only after the appends are acknowledged, so
+//! that at every moment `accepted + rejected == received` for what the log holds.
 //!
 //! If an append fails (disk full, say), the call returns an error and counts nothing;
 //! the caller (HTTP: 503 with `Retry-After`) retries the whole input. A record
@@ -16,12 +17,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sellout_streams::{AppendAck, Batch, Clock, StreamError, Transport};
+use sellout_streams::{Batch, Clock, StreamError, Transport};
 use serde::Serialize;
 
-use crate::deadletter::{self, DeadLetter};
+use crate::appends::TopicAppends;
+use crate::deadletter::DeadLetter;
 use crate::decode::Decoded;
-use crate::dedup::{ClaimedBatch, Resends};
+use crate::dedup::Resends;
 use crate::records::{Topic, wire};
 use crate::validate::{Reason, Validator};
 
@@ -374,7 +376,7 @@ impl Ingestor {
         source: &str,
     ) -> Result<IngestReport, IngestError> {
         let now = self.clock.now_ms();
-        let mut batches: [ClaimedBatch; 4] = Default::default();
+        let mut appends = TopicAppends::begin(self.transport.as_ref(), &self.resends)?;
         let mut value = Vec::new();
         let mut tally = Tally::new(source, now);
         for r in decoded.rejected {
@@ -391,11 +393,7 @@ impl Ingestor {
                     let key = d.record.key();
                     let time = d.record.time();
                     let fingerprint = self.resends.fingerprint(key.as_bytes(), time, &value);
-                    if self.resends.claim(topic, fingerprint) {
-                        let b = &mut batches[slot];
-                        b.batch.push(key.as_bytes(), time, &value);
-                        b.claimed.push(fingerprint);
-                    } else {
+                    if !appends.add(slot, key.as_bytes(), time, &value, fingerprint) {
                         tally.duplicates[slot] += 1;
                     }
                 }
@@ -425,44 +423,9 @@ impl Ingestor {
         for (_, dl) in &dead {
             dead_batch.push_with(dl.key().as_bytes(), now, |buf| dl.encode_into(buf));
         }
-
-        // On a failed append, the claims of what was not appended are released so a
-        // retry of the input is accepted.
-        let release_from = |first: usize| {
-            for (topic, b) in Topic::ALL.into_iter().zip(&batches).skip(first) {
-                self.resends.release(topic, &b.claimed);
-            }
-        };
-        if let Err(source) = self.transport.append(deadletter::TOPIC, &dead_batch) {
-            release_from(0);
-            return Err(IngestError::Append {
-                topic: deadletter::TOPIC,
-                source,
-            });
-        }
-        for (i, (topic, b)) in Topic::ALL.into_iter().zip(&batches).enumerate() {
-            if b.batch.is_empty() {
-                continue;
-            }
-            let AppendAck { base_offset, count } =
-                match self.transport.append(topic.as_str(), &b.batch) {
-                    Ok(ack) => ack,
-                    Err(source) => {
-                        release_from(i);
-                        return Err(IngestError::Append {
-                            topic: topic.as_str(),
-                            source,
-                        });
-                    }
-                };
-            report.appended.insert(
-                topic.as_str(),
-                Appended {
-                    first_offset: base_offset,
-                    count,
-                },
-            );
-        }
+        // On a failed append the claims of what was not appended are released, so a
+        // retry of the input is accepted; nothing is counted.
+        report.appended = appends.finish(self.transport.as_ref(), &dead_batch)?;
 
         for slot in 0..5 {
             let accepted = received[slot] - rejected[slot] - duplicates[slot];

@@ -23,9 +23,12 @@
 //! - [`erasure`]: privacy erasures of installations (the `erasures` topic) and the
 //!   set readers filter installation ids with.
 //! - [`ingestor`]: decode → validate → append, with counters.
+//! - `appends`: one ingest call's appends, handed to the transport in parts while
+//!   validation goes on.
 //! - [`http`]: the axum routes `POST /v1/records/{topic}` and `POST /v1/cloudevents`.
 //! - [`openapi`]: their OpenAPI description, merged into the binary's `/openapi.json`.
 
+mod appends;
 pub mod arrow;
 pub mod catalog;
 pub mod deadletter;

@@ -1,5 +1,6 @@
 //! Re-sent input is appended once: within a run, after a restart (the window refills
-//! from the log), and after an append that failed half-way (claims are released).
+//! from the log), and after an append that failed half-way (the failed topic's claims
+//! are released, the others' kept).
 
 mod common;
 
@@ -107,6 +108,26 @@ fn a_failed_append_releases_its_claims_so_the_retry_is_accepted() {
     let r = ingest(&ingestor, &bytes).expect("retry");
     assert_eq!((r.accepted, r.duplicates), (10, 20), "{r:?}");
     assert_eq!(ends(log.as_ref()), (20, 10));
+}
+
+#[test]
+fn a_failed_topic_does_not_stop_the_others_and_the_retry_appends_only_what_failed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (log, ingestor) = open(dir.path(), "sales", 1000);
+    let bytes = input(20, 10, 0);
+    log.refuse(true);
+    let err = ingest(&ingestor, &bytes).expect_err("sales refused");
+    assert!(err.contains("sales") && err.contains("no space"), "{err}");
+    // Sales failed first; beacons, begun beside it, were still appended. Nothing was
+    // counted.
+    assert_eq!(ends(log.as_ref()), (0, 10));
+    assert_eq!(ingestor.counters().snapshot().total().received, 0);
+
+    log.refuse(false);
+    let r = ingest(&ingestor, &bytes).expect("retry");
+    assert_eq!((r.accepted, r.duplicates), (20, 10), "{r:?}");
+    assert_eq!(ends(log.as_ref()), (20, 10));
+    assert!(ingestor.counters().snapshot().total().reconciles());
 }
 
 #[test]

@@ -33,8 +33,18 @@ impl Bridge {
         Ok(Self { rt: Some(rt) })
     }
 
-    /// Runs `fut` on the private runtime and waits for its output.
+    /// Runs `fut` on the runtime and waits for its answer.
     pub(crate) fn run<F, T>(&self, fut: F) -> Result<T, FluvioError>
+    where
+        F: Future<Output = Result<T, FluvioError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        answer(&self.start(fut)?)
+    }
+
+    /// Starts `fut` on the runtime and returns at once: its answer arrives on the
+    /// receiver ([`answer`] waits for it).
+    pub(crate) fn start<F, T>(&self, fut: F) -> Result<Pending<T>, FluvioError>
     where
         F: Future<Output = Result<T, FluvioError>> + Send + 'static,
         T: Send + 'static,
@@ -48,10 +58,18 @@ impl Bridge {
             // The receiver only disappears if the caller is gone; nothing to tell then.
             let _ = tx.send(fut.await);
         });
-        rx.recv().map_err(|_| {
-            FluvioError::Runtime("the operation's task ended without an answer".to_owned())
-        })?
+        Ok(rx)
     }
+}
+
+/// The answer of a future [`Bridge::start`]ed.
+pub(crate) type Pending<T> = mpsc::Receiver<Result<T, FluvioError>>;
+
+/// Waits for the answer of a started future.
+pub(crate) fn answer<T>(pending: &Pending<T>) -> Result<T, FluvioError> {
+    pending.recv().map_err(|_| {
+        FluvioError::Runtime("the operation's task ended without an answer".to_owned())
+    })?
 }
 
 impl Drop for Bridge {

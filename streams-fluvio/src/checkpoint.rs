@@ -201,13 +201,7 @@ impl Checkpoints {
         for (k, o) in &plan {
             batch.push(k.as_bytes(), 0, &o.to_le_bytes());
         }
-        let landed = writer::append(
-            conn,
-            &topic,
-            writer::Target::Partition(0),
-            writer::to_records(&batch),
-        )
-        .await?;
+        let landed = writer::append(conn, &topic, writer::Target::Partition(0), &batch).await?;
         for ((k, o), l) in plan.iter().zip(&landed) {
             self.positions.seen(k, *o, l.offset);
         }

@@ -34,6 +34,7 @@
 //! $SELLOUT_FLUVIO (unset)` and pass when it is unset.
 //!
 //! # Layout
+//! - `appending`: appends whose parts are sent as they are pushed.
 //! - [`bench`]: raw client vs transport produce throughput, read throughput by partitions.
 //! - `bridge`: the private runtime and the sync → async call.
 //! - `checkpoint`: consumer positions in the checkpoint topic, and its bound.
@@ -47,6 +48,7 @@
 //! - [`transport`]: [`FluvioTransport`] and [`PartitionView`].
 //! - [`writer`]: confirmed appends.
 
+mod appending;
 pub mod bench;
 mod bridge;
 mod checkpoint;

@@ -152,7 +152,7 @@ impl Conn {
         &self.cfg
     }
 
-    async fn session(&self) -> Result<Arc<Session>, Attempt> {
+    pub(crate) async fn session(&self) -> Result<Arc<Session>, Attempt> {
         let mut slot = self.slot.lock().await;
         if let Some(s) = slot.as_ref() {
             return Ok(s.clone());
@@ -169,7 +169,7 @@ impl Conn {
         Ok(s)
     }
 
-    async fn drop_session(&self, used: &Arc<Session>) {
+    pub(crate) async fn drop_session(&self, used: &Arc<Session>) {
         let mut slot = self.slot.lock().await;
         if slot.as_ref().is_some_and(|s| Arc::ptr_eq(s, used)) {
             *slot = None;

@@ -14,14 +14,18 @@
 //!   partition count, so that one event lands at the same index in each.
 //!
 //! Appends to one topic from one process are serialised, so a batch's records are
-//! contiguous within each partition they land in.
+//! contiguous within each partition they land in; so are the parts of one
+//! [`Transport::begin_append`], which holds the topic until it is finished.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use fluvio::metadata::topic::TopicSpec;
-use sellout_streams::{AppendAck, Batch, Fetched, Offset, StreamError, TopicOffsets, Transport};
+use sellout_streams::{
+    AppendAck, Appending, Batch, Fetched, Offset, StreamError, TopicOffsets, Transport,
+};
 
+use crate::appending::Streamed;
 use crate::bridge::Bridge;
 use crate::checkpoint::{self, Checkpoints};
 use crate::config::FluvioConfig;
@@ -143,13 +147,13 @@ impl FluvioTransport {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let records = writer::to_records(batch);
+        let batch = batch.clone();
         let lock = self.append_lock(topic);
         let conn = self.inner.conn.clone();
         let topic = topic.to_owned();
         self.inner.bridge.run(async move {
             let _serialised = lock.lock().await;
-            writer::append(&conn, &topic, target, records).await
+            writer::append(&conn, &topic, target, &batch).await
         })
     }
 
@@ -302,6 +306,20 @@ fn ack(landed: &[Landed]) -> AppendAck {
 impl Transport for FluvioTransport {
     fn append(&self, topic: &str, batch: &Batch) -> Result<AppendAck, StreamError> {
         Ok(ack(&self.append_to(topic, Target::ByKey, batch)?))
+    }
+
+    /// Sends each part as it is pushed ([`Streamed`]): the caller's work on the next
+    /// part overlaps the sending of this one. Holds the topic's append lock until
+    /// finished or dropped.
+    fn begin_append<'a>(&'a self, topic: &str) -> Result<Box<dyn Appending + 'a>, StreamError> {
+        self.partitions(topic)?;
+        let lock = self.append_lock(topic);
+        let guard = self
+            .inner
+            .bridge
+            .run(async move { Ok(lock.lock_owned().await) })?;
+        let streamed = Streamed::start(&self.inner.bridge, self.inner.conn.clone(), topic, guard)?;
+        Ok(Box::new(streamed))
     }
 
     fn read(&self, topic: &str, from: Offset, max_bytes: usize) -> Result<Fetched, StreamError> {

@@ -11,9 +11,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use fluvio::RecordKey;
 use fluvio::dataplane::record::RecordData;
-use sellout_streams::{Batch, Offset};
+use fluvio::{ProduceOutput, RecordKey, TopicProducerPool};
+use sellout_streams::{Batch, Offset, RecordView};
 use tokio::sync::Mutex;
 
 use crate::session::{Attempt, Conn, Session};
@@ -37,22 +37,30 @@ pub struct Landed {
     pub offset: Offset,
 }
 
-/// The records of a batch as the producer takes them (cheap to clone for a re-send).
+/// The records of a batch as the producer takes them: untagged keys, and values in
+/// the batch layout (the raw benchmark's records; appends tag theirs in [`prepare`]).
 pub(crate) fn to_records(batch: &Batch) -> Vec<(RecordData, RecordData)> {
     batch
         .iter(0)
         .map(|r| {
-            let mut value = Vec::with_capacity(
-                sellout_streams::batch::RECORD_OVERHEAD + r.key.len() + r.value.len(),
-            );
-            codec::encode_into(&mut value, &r);
-            (RecordData::from(r.key.to_vec()), RecordData::from(value))
+            (
+                RecordData::from(r.key.to_vec()),
+                RecordData::from(value_of(&r)),
+            )
         })
         .collect()
 }
 
+/// One record's Fluvio value: the record in the batch layout.
+fn value_of(r: &RecordView<'_>) -> Vec<u8> {
+    let mut value =
+        Vec::with_capacity(sellout_streams::batch::RECORD_OVERHEAD + r.key.len() + r.value.len());
+    codec::encode_into(&mut value, r);
+    value
+}
+
 /// One record on its way: its tagged Fluvio key, value, partition and tag.
-struct Outgoing {
+pub(crate) struct Outgoing {
     key: RecordData,
     value: RecordData,
     partition: u32,
@@ -71,43 +79,125 @@ pub(crate) async fn append(
     conn: &Conn,
     topic: &str,
     target: Target,
-    records: Vec<(RecordData, RecordData)>,
+    batch: &Batch,
 ) -> Result<Vec<Landed>, crate::FluvioError> {
-    let n = records.len();
+    let mut outgoing = Vec::with_capacity(batch.len() as usize);
+    prepare(conn, topic, target, batch, &mut outgoing).await?;
+    let outgoing = Arc::new(outgoing);
+    let landed = Arc::new(Mutex::new(vec![None; outgoing.len()]));
+    deliver(conn, topic, target, &outgoing, &landed, false).await?;
+    let landed = landed.lock().await;
+    Ok(confirmed(conn, topic, &landed))
+}
+
+/// Tags the records of `batch` for `target` and adds them to `outgoing`, after fixing
+/// a floor for each partition they go to that has none yet: where a re-send would
+/// start looking, below anything of theirs.
+pub(crate) async fn prepare(
+    conn: &Conn,
+    topic: &str,
+    target: Target,
+    batch: &Batch,
+    outgoing: &mut Vec<Outgoing>,
+) -> Result<(), crate::FluvioError> {
     let partitions = match conn.cached_partitions(topic) {
         Some(p) => p,
         None => conn.partitions(topic).await?,
     };
-    let outgoing: Vec<Outgoing> = records
-        .into_iter()
-        .map(|(key, value)| {
-            let tag = conn.next_tag();
-            let partition = match target {
-                Target::Partition(p) => p,
-                Target::ByKey => routing::partition_of(key.as_ref(), partitions),
-            };
-            Outgoing {
-                key: RecordData::from(codec::tagged_key(key.as_ref(), tag)),
-                value,
-                partition,
-                seq: tag.1,
-            }
-        })
-        .collect();
-    let mut targets: Vec<u32> = outgoing.iter().map(|o| o.partition).collect();
+    let first = outgoing.len();
+    outgoing.extend(batch.iter(0).map(|r| {
+        let tag = conn.next_tag();
+        let partition = match target {
+            Target::Partition(p) => p,
+            Target::ByKey => routing::partition_of(r.key, partitions),
+        };
+        Outgoing {
+            key: RecordData::from(codec::tagged_key(r.key, tag)),
+            value: RecordData::from(value_of(&r)),
+            partition,
+            seq: tag.1,
+        }
+    }));
+    let mut targets: Vec<u32> = outgoing[first..].iter().map(|o| o.partition).collect();
     targets.sort_unstable();
     targets.dedup();
-    // A floor for each partition before anything of this append is sent: where a
-    // re-send would start looking.
-    for &p in &targets {
+    for p in targets {
         if conn.floor(topic, p).is_none() {
             let end = reader::offsets(conn, topic, p).await?.end;
             conn.raise_floor(topic, p, end);
         }
     }
-    let outgoing = Arc::new(outgoing);
-    let landed: Arc<Mutex<Vec<Option<Landed>>>> = Arc::new(Mutex::new(vec![None; n]));
-    let sent = Arc::new(AtomicBool::new(false));
+    Ok(())
+}
+
+/// Hands the records of `outgoing` not yet landed to `producer`, in order; the
+/// pending answer of each, by its index.
+pub(crate) async fn send(
+    producer: &TopicProducerPool,
+    topic: &str,
+    outgoing: &[Outgoing],
+    landed: &[Option<Landed>],
+    from: usize,
+) -> Result<Vec<(usize, ProduceOutput)>, Attempt> {
+    let mut outputs = Vec::with_capacity(outgoing.len().saturating_sub(from));
+    for (i, o) in outgoing.iter().enumerate().skip(from) {
+        if landed.get(i).is_some_and(Option::is_some) {
+            continue;
+        }
+        let out = producer
+            .send(RecordKey::from(o.key.clone()), o.value.clone())
+            .await
+            .map_err(|e| Attempt::Transient(format!("send to {topic}: {e:#}")))?;
+        outputs.push((i, out));
+    }
+    Ok(outputs)
+}
+
+/// Flushes `producer` and awaits every answer of `outputs`, marking what landed; an
+/// error when any was not confirmed (those stay unmarked).
+pub(crate) async fn confirm(
+    producer: &TopicProducerPool,
+    topic: &str,
+    outputs: Vec<(usize, ProduceOutput)>,
+    landed: &mut [Option<Landed>],
+) -> Result<(), Attempt> {
+    producer
+        .flush()
+        .await
+        .map_err(|e| Attempt::Transient(format!("flush to {topic}: {e:#}")))?;
+    let mut failed = None;
+    for (i, out) in outputs {
+        match out.wait().await {
+            Ok(meta) => {
+                if let Some(l) = landed.get_mut(i) {
+                    *l = Some(Landed {
+                        partition: meta.partition_id(),
+                        offset: u64::try_from(meta.offset()).unwrap_or_default(),
+                    });
+                }
+            }
+            Err(e) => failed = Some(format!("produce to {topic} not confirmed: {e:#}")),
+        }
+    }
+    match failed {
+        None => Ok(()),
+        Some(m) => Err(Attempt::Transient(m)),
+    }
+}
+
+/// Sends every record of `outgoing` not marked in `landed` and awaits its answer,
+/// reconnecting and trying again up to the configured attempts. `sent`: records may
+/// have been sent before (their fate unknown), so the first attempt too looks for what
+/// landed before sending anything.
+pub(crate) async fn deliver(
+    conn: &Conn,
+    topic: &str,
+    target: Target,
+    outgoing: &Arc<Vec<Outgoing>>,
+    landed: &Arc<Mutex<Vec<Option<Landed>>>>,
+    sent: bool,
+) -> Result<(), crate::FluvioError> {
+    let sent = Arc::new(AtomicBool::new(sent));
     let cfg = conn.config().clone();
     conn.retry(&format!("append to {topic}"), |s| {
         let outgoing = outgoing.clone();
@@ -129,43 +219,18 @@ pub(crate) async fn append(
                     );
                 }
             }
-            let mut outputs = Vec::new();
-            for (i, o) in outgoing.iter().enumerate() {
-                if landed[i].is_some() {
-                    continue;
-                }
-                let out = producer
-                    .send(RecordKey::from(o.key.clone()), o.value.clone())
-                    .await
-                    .map_err(|e| Attempt::Transient(format!("send to {topic}: {e:#}")))?;
-                outputs.push((i, out));
-            }
-            producer
-                .flush()
-                .await
-                .map_err(|e| Attempt::Transient(format!("flush to {topic}: {e:#}")))?;
-            let mut failed = None;
-            for (i, out) in outputs {
-                match out.wait().await {
-                    Ok(meta) => {
-                        landed[i] = Some(Landed {
-                            partition: meta.partition_id(),
-                            offset: u64::try_from(meta.offset()).unwrap_or_default(),
-                        });
-                    }
-                    Err(e) => failed = Some(format!("produce to {topic} not confirmed: {e:#}")),
-                }
-            }
-            match failed {
-                None => Ok(()),
-                Some(m) => Err(Attempt::Transient(m)),
-            }
+            let outputs = send(&producer, topic, &outgoing, &landed, 0).await?;
+            confirm(&producer, topic, outputs, &mut landed).await
         }
     })
-    .await?;
-    let landed: Vec<Landed> = landed.lock().await.iter().flatten().copied().collect();
-    // Everything of this append is confirmed: later records land above it.
-    let mut tops: Vec<(u32, Offset)> = Vec::with_capacity(targets.len());
+    .await
+}
+
+/// Where every record of a delivered append landed, in record order, after raising
+/// each partition's floor above them: later records land above.
+pub(crate) fn confirmed(conn: &Conn, topic: &str, landed: &[Option<Landed>]) -> Vec<Landed> {
+    let landed: Vec<Landed> = landed.iter().flatten().copied().collect();
+    let mut tops: Vec<(u32, Offset)> = Vec::new();
     for l in &landed {
         match tops.iter_mut().find(|(p, _)| *p == l.partition) {
             Some((_, top)) => *top = (*top).max(l.offset + 1),
@@ -175,7 +240,7 @@ pub(crate) async fn append(
     for (p, top) in tops {
         conn.raise_floor(topic, p, top);
     }
-    Ok(landed)
+    landed
 }
 
 /// Marks as landed the records of `outgoing` found stored in their partitions (from

@@ -78,6 +78,22 @@ impl Batch {
         self.count += 1;
     }
 
+    /// Appends every record of `other` after this batch's, in order.
+    pub fn extend_from(&mut self, other: &Batch) {
+        if other.is_empty() {
+            return;
+        }
+        self.buf.extend_from_slice(&other.buf);
+        if self.count == 0 {
+            self.min_time = other.min_time;
+            self.max_time = other.max_time;
+        } else {
+            self.min_time = self.min_time.min(other.min_time);
+            self.max_time = self.max_time.max(other.max_time);
+        }
+        self.count += other.count;
+    }
+
     /// Number of records in the batch.
     pub fn len(&self) -> u32 {
         self.count

@@ -19,6 +19,8 @@
 //! interval timer, which is about durability, not logic.
 //!
 //! # Layout
+//! - [`appending`]: appends whose records are handed over in parts
+//!   ([`Transport::begin_append`]).
 //! - [`batch`]: the batch builder and the byte layout of records inside a batch.
 //! - [`clock`]: the clock trait, a system clock, and a manual clock for tests.
 //! - [`files`]: small files replaced whole and durably ([`files::write_atomically`]).
@@ -26,6 +28,7 @@
 //! - [`refusing`]: a transport refusing chosen appends of another (fault tests, drills).
 //! - [`transport`]: the trait, offsets, read results and errors.
 
+pub mod appending;
 pub mod batch;
 pub mod clock;
 pub mod files;
@@ -33,6 +36,7 @@ pub mod log;
 pub mod refusing;
 pub mod transport;
 
+pub use appending::{Appending, Collected};
 pub use batch::{Batch, RecordView};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use transport::{AppendAck, Fetched, Offset, StreamError, TopicOffsets, Transport};

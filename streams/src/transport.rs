@@ -5,6 +5,7 @@
 //! consumer positions. Async callers hand appends to a writer thread (which is also
 //! where back-pressure comes from: a full queue is a 429 upstream, never an OOM).
 
+use crate::appending::{Appending, Collected};
 use crate::batch::{Batch, RecordIter, RecordView};
 
 /// Position of a record in its topic, starting at 0 and contiguous.
@@ -139,6 +140,18 @@ pub trait Transport: Send + Sync {
     /// the batch is as durable as the backend's policy promises. Empty batches are
     /// acknowledged with `count == 0` and change nothing.
     fn append(&self, topic: &str, batch: &Batch) -> Result<AppendAck, StreamError>;
+
+    /// Starts an append to `topic` whose records are handed over in parts
+    /// ([`Appending::push`]) and acknowledged together ([`Appending::finish`]), as one
+    /// [`Transport::append`] of all of them. A transport that can start sending the
+    /// first parts while the caller still builds the next ones overrides this (Fluvio
+    /// does); the default collects the parts and appends them at `finish`.
+    ///
+    /// Callers holding several at once must begin them in one fixed order of topics: a
+    /// transport may keep other appends to the topic waiting until `finish`.
+    fn begin_append<'a>(&'a self, topic: &str) -> Result<Box<dyn Appending + 'a>, StreamError> {
+        Ok(Box::new(Collected::new(self, topic)))
+    }
 
     /// Reads whole batches of `topic` starting at the batch holding `from`, up to about
     /// `max_bytes` (at least one batch when any record at or after `from` exists).

@@ -4,7 +4,9 @@
 //! (`t-1234-`), the pipelines' fixed topic names (`sales`, `signals`, ...) become topics
 //! no other run sees. A deployment could use it the same way to share a cluster.
 
-use sellout_streams::{AppendAck, Batch, Fetched, Offset, StreamError, TopicOffsets, Transport};
+use sellout_streams::{
+    AppendAck, Appending, Batch, Fetched, Offset, StreamError, TopicOffsets, Transport,
+};
 
 /// `inner` with every topic name prefixed by `prefix`.
 #[derive(Debug, Clone)]
@@ -35,6 +37,10 @@ impl<T: Transport> Namespaced<T> {
 impl<T: Transport> Transport for Namespaced<T> {
     fn append(&self, topic: &str, batch: &Batch) -> Result<AppendAck, StreamError> {
         self.inner.append(&self.name(topic), batch)
+    }
+
+    fn begin_append<'a>(&'a self, topic: &str) -> Result<Box<dyn Appending + 'a>, StreamError> {
+        self.inner.begin_append(&self.name(topic))
     }
 
     fn read(&self, topic: &str, from: Offset, max_bytes: usize) -> Result<Fetched, StreamError> {

@@ -1,0 +1,179 @@
+//! [`Streamed`]: an append to a Fluvio topic whose parts are sent as they come
+//! ([`sellout_streams::Transport::begin_append`]).
+//!
+//! Beginning takes the topic's append lock, so that the parts stay contiguous in each
+//! partition as one append's records do, and starts a task on the transport's runtime
+//! that holds it. Each pushed part goes to the task over a channel without waiting:
+//! the task tags its records, fixes the floors of partitions it is the first to reach
+//! and hands the records to the producer, which sends each batch as it fills, while
+//! the caller builds the next part. Finishing flushes, awaits every answer and, if a
+//! send or an answer failed, delivers what is unconfirmed the way every append does
+//! (`writer::deliver`: records found stored are not sent again). Abandoned (dropped
+//! unfinished), the task stops sending; what it sent may or may not be stored.
+
+use std::sync::Arc;
+
+use sellout_streams::{AppendAck, Appending, Batch, StreamError};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::bridge::{Bridge, Pending, answer};
+use crate::error::FluvioError;
+use crate::session::Conn;
+use crate::writer::{self, Landed, Outgoing, Target};
+
+/// What the caller tells the task.
+enum Part {
+    /// The next records.
+    Records(Batch),
+    /// No more records: deliver and answer.
+    Finish,
+}
+
+/// An append in progress whose parts are sent as they are pushed.
+pub(crate) struct Streamed {
+    topic: String,
+    parts: UnboundedSender<Part>,
+    done: Pending<Vec<Landed>>,
+}
+
+impl Streamed {
+    /// Starts the task for an append to `topic` holding `lock` (taken by the caller).
+    pub(crate) fn start(
+        bridge: &Bridge,
+        conn: Arc<Conn>,
+        topic: &str,
+        lock: OwnedMutexGuard<()>,
+    ) -> Result<Self, FluvioError> {
+        let (parts, rx) = unbounded_channel();
+        let owned = topic.to_owned();
+        let done = bridge.start(async move {
+            let _serialised = lock;
+            run(&conn, &owned, rx).await
+        })?;
+        Ok(Self {
+            topic: topic.to_owned(),
+            parts,
+            done,
+        })
+    }
+}
+
+impl Appending for Streamed {
+    fn push(&mut self, batch: Batch) -> Result<(), StreamError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if self.parts.send(Part::Records(batch)).is_ok() {
+            return Ok(());
+        }
+        // The task ended early: its answer says why.
+        Err(match answer(&self.done) {
+            Err(e) => e.into(),
+            Ok(_) => StreamError::Unavailable(format!(
+                "the append to {} ended before its last part",
+                self.topic
+            )),
+        })
+    }
+
+    fn finish(self: Box<Self>) -> Result<AppendAck, StreamError> {
+        // A closed channel means the task ended early; its answer says why.
+        let _ = self.parts.send(Part::Finish);
+        let landed = answer(&self.done)?;
+        Ok(AppendAck {
+            base_offset: landed.first().map_or(0, |l| l.offset),
+            count: landed.len() as u32,
+        })
+    }
+}
+
+/// The task: sends each part as it comes, then delivers everything on `Finish`.
+/// Abandoned (the channel closed without `Finish`), it answers nothing.
+async fn run(
+    conn: &Conn,
+    topic: &str,
+    mut parts: UnboundedReceiver<Part>,
+) -> Result<Vec<Landed>, FluvioError> {
+    let cfg = conn.config().clone();
+    let mut outgoing: Vec<Outgoing> = Vec::new();
+    let mut outputs = Vec::new();
+    // Whether every part so far went to the producer without an error: otherwise
+    // the rest waits for `writer::deliver` at the end.
+    let mut healthy = true;
+    loop {
+        let batch = match parts.recv().await {
+            Some(Part::Records(b)) => b,
+            Some(Part::Finish) => break,
+            None => {
+                return Err(FluvioError::Runtime(format!(
+                    "the append to {topic} was abandoned"
+                )));
+            }
+        };
+        let from = outgoing.len();
+        writer::prepare(conn, topic, Target::ByKey, &batch, &mut outgoing).await?;
+        if !healthy {
+            continue;
+        }
+        let sent = async {
+            let s = conn.session().await?;
+            let sent = match s.producer(topic, Target::ByKey, &cfg).await {
+                Ok(producer) => writer::send(&producer, topic, &outgoing, &[], from).await,
+                Err(e) => Err(e),
+            };
+            if sent.is_err() {
+                // A failed session is replaced before the delivery at the end.
+                conn.drop_session(&s).await;
+            }
+            sent
+        };
+        match sent.await {
+            Ok(mut o) => outputs.append(&mut o),
+            Err(e) => {
+                tracing::warn!(
+                    message = "Sending a part of an append failed; delivering it at the end.",
+                    topic,
+                    error = %attempt_message(&e)
+                );
+                healthy = false;
+            }
+        }
+    }
+    let mut landed = vec![None; outgoing.len()];
+    if healthy && !outgoing.is_empty() {
+        let confirmed = async {
+            let s = conn.session().await?;
+            let confirmed = match s.producer(topic, Target::ByKey, &cfg).await {
+                Ok(producer) => writer::confirm(&producer, topic, outputs, &mut landed).await,
+                Err(e) => Err(e),
+            };
+            if confirmed.is_err() {
+                conn.drop_session(&s).await;
+            }
+            confirmed
+        };
+        if let Err(e) = confirmed.await {
+            tracing::warn!(
+                message = "An append's records were not all confirmed; delivering the rest.",
+                topic,
+                error = %attempt_message(&e)
+            );
+            healthy = false;
+        }
+    }
+    if !healthy {
+        let outgoing = Arc::new(outgoing);
+        let shared = Arc::new(Mutex::new(landed));
+        writer::deliver(conn, topic, Target::ByKey, &outgoing, &shared, true).await?;
+        landed = std::mem::take(&mut *shared.lock().await);
+    }
+    Ok(writer::confirmed(conn, topic, &landed))
+}
+
+fn attempt_message(e: &crate::session::Attempt) -> String {
+    match e {
+        crate::session::Attempt::Final(e) => e.to_string(),
+        crate::session::Attempt::Transient(m) => m.clone(),
+    }
+}

@@ -1,0 +1,148 @@
+//! Appends whose parts are sent as they are pushed (`Transport::begin_append`), against
+//! a real Fluvio cluster named by `SELLOUT_FLUVIO`; each test prints `skipped: ...` and
+//! passes when it is unset.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use common::*;
+use sellout_streams::Transport;
+
+/// Records `from..from + parts * per` as one streamed append of `parts` parts.
+fn stream(t: &dyn Transport, topic: &str, from: u64, parts: u64, per: u64, events: u64) -> u32 {
+    let mut a = t
+        .begin_append(topic)
+        .unwrap_or_else(|e| panic!("begin: {e}"));
+    for k in 0..parts {
+        let start = from + k * per;
+        a.push(batch(start..start + per, events))
+            .unwrap_or_else(|e| panic!("push: {e}"));
+    }
+    a.finish().unwrap_or_else(|e| panic!("finish: {e}")).count
+}
+
+#[test]
+fn parts_land_in_order_and_together_while_another_append_waits() {
+    let _shared = shared();
+    let Some(t) = cluster(3) else { return };
+    let topic = topic("streamed");
+    t.partitions(&topic).unwrap_or_else(|e| panic!("{e}"));
+    let (parts, per, events) = (12u64, 2_500u64, 40u64);
+    let n = parts * per;
+    let mut a = t
+        .begin_append(&topic)
+        .unwrap_or_else(|e| panic!("begin: {e}"));
+    a.push(batch(0..per, events))
+        .unwrap_or_else(|e| panic!("push: {e}"));
+    let count = std::thread::scope(|s| {
+        // A plain append begun meanwhile waits for the streamed one to finish.
+        let other = s.spawn(|| {
+            t.append_routed(&topic, &batch(n..n + 1_000, events))
+                .unwrap_or_else(|e| panic!("other append: {e}"))
+        });
+        for k in 1..parts {
+            a.push(batch(k * per..(k + 1) * per, events))
+                .unwrap_or_else(|e| panic!("push: {e}"));
+        }
+        let count = a.finish().unwrap_or_else(|e| panic!("finish: {e}")).count;
+        other
+            .join()
+            .unwrap_or_else(|_| panic!("other append panicked"));
+        count
+    });
+    assert_eq!(u64::from(count), n);
+
+    let mut values_of_key: HashMap<Vec<u8>, Vec<u64>> = HashMap::new();
+    for p in 0..3u32 {
+        let mut values = Vec::new();
+        drain(&t.partition(p), &topic, 0, |_, key, v| {
+            values_of_key.entry(key.to_vec()).or_default().push(v);
+            values.push(v);
+        });
+        // The streamed records of a partition are contiguous: the other append's
+        // records are all after them.
+        let first_other = values.iter().position(|v| *v >= n).unwrap_or(values.len());
+        assert!(
+            values[first_other..].iter().all(|v| *v >= n),
+            "partition {p}: the other append interleaved with the streamed one"
+        );
+    }
+    assert_eq!(values_of_key.len(), events as usize);
+    for (key, values) in values_of_key {
+        let e: u64 = String::from_utf8_lossy(&key)[4..]
+            .parse()
+            .unwrap_or(u64::MAX);
+        let want: Vec<u64> = (0..n + 1_000).filter(|i| i % events == e).collect();
+        assert_eq!(values, want, "records of {}", String::from_utf8_lossy(&key));
+    }
+    // A streamed append of nothing appends nothing.
+    let empty = t
+        .begin_append(&topic)
+        .unwrap_or_else(|e| panic!("begin: {e}"));
+    assert_eq!(empty.finish().map(|a| a.count).ok(), Some(0));
+    t.delete_topic(&topic).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Restarts the SPU (`SELLOUT_FLUVIO_SPU_RESTART`, see cluster.rs) while streamed
+/// appends go on: every record stored exactly once.
+#[test]
+fn streamed_appends_across_an_spu_restart_store_each_record_once() {
+    let Ok(restart) = std::env::var("SELLOUT_FLUVIO_SPU_RESTART") else {
+        println!("skipped: no SPU restart command in $SELLOUT_FLUVIO_SPU_RESTART (unset)");
+        return;
+    };
+    let _alone = SPU.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Some(t) = cluster(2) else { return };
+    let topic = topic("streamed-spu");
+    let (parts, per) = (5u64, 800u64);
+    let n = 400_000u64;
+    let appended = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let mut i = 0;
+            while i < n {
+                let count = stream(&t, &topic, i, parts, per, 100);
+                assert_eq!(u64::from(count), parts * per);
+                i += parts * per;
+                appended.store(i, Ordering::Release);
+            }
+        });
+        while appended.load(Ordering::Acquire) < n / 4 {
+            std::thread::yield_now();
+        }
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&restart)
+            .status()
+            .unwrap_or_else(|e| panic!("restart command: {e}"));
+        assert!(status.success(), "restart command failed");
+        writer.join().unwrap_or_else(|_| panic!("writer panicked"));
+    });
+    let mut got = Vec::new();
+    for p in 0..2u32 {
+        // A freshly restarted SPU may answer "nothing yet" for a moment.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut from = 0;
+        loop {
+            from = drain(&t.partition(p), &topic, from, |_, _, v| got.push(v));
+            if from > 0 || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    got.sort_unstable();
+    let stored = got.len();
+    got.dedup();
+    println!(
+        "streamed appends during an SPU restart: {} records stored twice of {n}; repairs {:?}",
+        stored - got.len(),
+        t.stats()
+    );
+    assert_eq!(got, (0..n).collect::<Vec<_>>(), "nothing lost");
+    assert_eq!(stored, got.len(), "nothing stored twice");
+    t.delete_topic(&topic).unwrap_or_else(|e| panic!("{e}"));
+}
