@@ -14,15 +14,20 @@ use sellout_models::history::{self, HistoryConfig};
 use sellout_models::sellout::Horizon;
 use sellout_models::train;
 
-/// Seeds from `$name` as `first-last` (inclusive), else `default`.
+/// Seeds from `$name` as `first-last` ranges (inclusive, comma-separated), else
+/// `default`.
 fn seeds_from_env(name: &str, default: &[u64]) -> Result<Vec<u64>, Box<dyn std::error::Error>> {
     let Ok(v) = std::env::var(name) else {
         return Ok(default.to_vec());
     };
-    let (a, b) = v
-        .split_once('-')
-        .ok_or_else(|| format!("{name}: {v} (first-last)"))?;
-    Ok((a.trim().parse::<u64>()?..=b.trim().parse::<u64>()?).collect())
+    let mut seeds = Vec::new();
+    for range in v.split(',') {
+        let (a, b) = range
+            .split_once('-')
+            .ok_or_else(|| format!("{name}: {v} (first-last,first-last...)"))?;
+        seeds.extend(a.trim().parse::<u64>()?..=b.trim().parse::<u64>()?);
+    }
+    Ok(seeds)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -102,7 +107,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|b| serde_json::from_slice(&b).ok());
     let oracle_p = match cached {
         Some(v) if v.len() == test.snapshots.len() => v,
-        _ if set == "extra" => test
+        _ if set == "extra" && cache.is_none() => test
             .snapshots
             .iter()
             .map(|l| {
@@ -367,14 +372,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             v[1] / v[2]
         );
     }
-    println!("per seed and horizon (excess share, brier, oracle, ratio):");
+    println!("per seed and horizon (excess share, brier, oracle, ratio, n):");
     for ((seed, h), v) in &by_seed {
         println!(
-            "  {seed} {h:8} {:6.3} {:.5} {:.5} {:.3}",
+            "  {seed} {h:8} {:6.3} {:.5} {:.5} {:.3} {}",
             (v[0] - v[1]) / (total[0] - total[1]),
             v[0] / v[2],
             v[1] / v[2],
-            v[0] / v[1]
+            v[0] / v[1],
+            v[2]
         );
     }
     println!("per age and horizon (excess share, brier, oracle):");

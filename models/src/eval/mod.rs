@@ -160,9 +160,7 @@ pub fn evaluate(config: &EvalConfig) -> Result<(EvalReport, ModelBundle), TrainE
     let mut history_rows = train_h.snapshots;
     history_rows.extend(cal_h.snapshots);
     let sellout_rows = history_rows.len();
-    if !config.pricing_seeds.is_empty() {
-        history_rows.retain(|l| config.pricing_seeds.contains(&l.seed));
-    }
+    let history_rows = pricing_history(history_rows, &config.pricing_seeds);
     let mut scenarios = Vec::new();
     for s in Scenario::standard(config.market_seats, config.market_steps) {
         let prior = crate::demand_prior::prior_within(&history_rows, s.hours_to_event(0))?;
@@ -194,6 +192,15 @@ pub fn evaluate(config: &EvalConfig) -> Result<(EvalReport, ModelBundle), TrainE
         test_rows: test_h.snapshots.len(),
     };
     Ok((report, bundle))
+}
+
+/// The history rows the closed loop's demand prior is fitted on: those of `seeds`
+/// ([`EvalConfig::pricing_seeds`]), or all of them when `seeds` is empty.
+fn pricing_history(mut rows: Vec<history::Labelled>, seeds: &[u64]) -> Vec<history::Labelled> {
+    if !seeds.is_empty() {
+        rows.retain(|l| seeds.contains(&l.seed));
+    }
+    rows
 }
 
 /// A snapshot of one event: (seed, event id, time).
@@ -315,6 +322,33 @@ mod tests {
         for s in &c.pricing_seeds {
             assert!(history.binary_search(s).is_ok(), "{s} is no history run");
         }
+    }
+
+    #[test]
+    fn the_pricing_prior_reads_only_its_own_runs() {
+        let h = runs(
+            &EvalConfig {
+                history: HistoryConfig {
+                    sale_days: 4.0,
+                    scale: 0.2,
+                    snapshot_hours: 24.0,
+                    ..HistoryConfig::default()
+                },
+                ..EvalConfig::default()
+            },
+            &[5, 6, 7],
+        )
+        .unwrap();
+        let count = |seed: u64| h.snapshots.iter().filter(|l| l.seed == seed).count();
+        assert!(count(5) > 0 && count(6) > 0 && count(7) > 0);
+        let kept = pricing_history(h.snapshots.clone(), &[5, 7]);
+        assert_eq!(kept.len(), count(5) + count(7));
+        assert!(kept.iter().all(|l| l.seed != 6));
+        // No list: every run.
+        assert_eq!(
+            pricing_history(h.snapshots.clone(), &[]).len(),
+            h.snapshots.len()
+        );
     }
 
     #[test]
