@@ -14,8 +14,35 @@ use sellout_models::history::{self, HistoryConfig};
 use sellout_models::sellout::Horizon;
 use sellout_models::train;
 
+/// Seeds from `$name` as `first-last` ranges (inclusive, comma-separated), else
+/// `default`.
+fn seeds_from_env(name: &str, default: &[u64]) -> Result<Vec<u64>, Box<dyn std::error::Error>> {
+    let Ok(v) = std::env::var(name) else {
+        return Ok(default.to_vec());
+    };
+    let mut seeds = Vec::new();
+    for range in v.split(',') {
+        let (a, b) = range
+            .split_once('-')
+            .ok_or_else(|| format!("{name}: {v} (first-last,first-last...)"))?;
+        seeds.extend(a.trim().parse::<u64>()?..=b.trim().parse::<u64>()?);
+    }
+    Ok(seeds)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let c = EvalConfig::default();
+    let mut c = EvalConfig::default();
+    // Other training or calibration runs (`SELLOUT_DEV_TRAIN=101-132`), to measure how
+    // much history helps; they must stay apart from the scored runs.
+    c.train_seeds = seeds_from_env("SELLOUT_DEV_TRAIN", &c.train_seeds)?;
+    c.calibration_seeds = seeds_from_env("SELLOUT_DEV_CAL", &c.calibration_seeds)?;
+    if c.train_seeds
+        .iter()
+        .chain(&c.calibration_seeds)
+        .any(|s| c.test_seeds.contains(s) || c.validation_seeds.contains(s))
+    {
+        return Err("training or calibration seeds overlap the scored runs".into());
+    }
     let started = Instant::now();
     let make = |seeds: &[u64]| {
         history::generate(&HistoryConfig {
@@ -24,11 +51,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
     };
     let set = std::env::var("SELLOUT_DEV_SET").unwrap_or_else(|_| "validation".to_owned());
+    // `extra`: other held-out runs (`SELLOUT_DEV_SCORE=first-last`, apart from every
+    // list), many more than validation's six, to compare models with less noise; the
+    // oracle is not run for them (its column reads 0).
+    let extra = seeds_from_env("SELLOUT_DEV_SCORE", &[])?;
     let scored_seeds = match set.as_str() {
         "test" => &c.test_seeds,
         "validation" => &c.validation_seeds,
-        other => return Err(format!("SELLOUT_DEV_SET: {other} (validation or test)").into()),
+        "extra" if !extra.is_empty() => &extra,
+        other => {
+            return Err(format!(
+                "SELLOUT_DEV_SET: {other} (validation, test, or extra with SELLOUT_DEV_SCORE)"
+            )
+            .into());
+        }
     };
+    if set == "extra"
+        && extra.iter().any(|s| {
+            c.train_seeds.contains(s)
+                || c.calibration_seeds.contains(s)
+                || c.test_seeds.contains(s)
+                || c.validation_seeds.contains(s)
+        })
+    {
+        return Err("SELLOUT_DEV_SCORE overlaps another seed list".into());
+    }
     eprintln!("scoring the {set} runs {scored_seeds:?}");
     let (tr, cal, test) = (
         make(&c.train_seeds)?,
@@ -60,6 +107,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|b| serde_json::from_slice(&b).ok());
     let oracle_p = match cached {
         Some(v) if v.len() == test.snapshots.len() => v,
+        _ if set == "extra" && cache.is_none() => test
+            .snapshots
+            .iter()
+            .map(|l| {
+                Horizon::ALL
+                    .map(|h| (h.effective_hours(l.features.hours_to_event) > 0.0).then_some(0.0))
+            })
+            .collect(),
         _ => {
             let t = Instant::now();
             let mut open: HashMap<(u64, String, i64), Vec<(usize, u32)>> = HashMap::new();
@@ -116,6 +171,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut by_age: BTreeMap<String, [f64; 3]> = BTreeMap::new();
     let mut by_both: BTreeMap<(String, String), [f64; 3]> = BTreeMap::new();
     let mut by_event: BTreeMap<(u64, String, String), [f64; 3]> = BTreeMap::new();
+    let mut by_seed: BTreeMap<(u64, String), [f64; 3]> = BTreeMap::new();
     let mut total = [0.0; 3];
     let mut scored = 0usize;
     // Every (probability, outcome) pair, for the pooled ECE and AUC.
@@ -267,6 +323,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 by_both
                     .entry((bucket.clone(), format!("{horizon:?}")))
                     .or_default()[k] += v;
+                by_seed.entry((l.seed, format!("{horizon:?}"))).or_default()[k] += v;
             }
         }
     }
@@ -313,6 +370,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             (v[0] - v[1]) / (total[0] - total[1]),
             v[0] / v[2],
             v[1] / v[2]
+        );
+    }
+    println!("per seed and horizon (excess share, brier, oracle, ratio, n):");
+    for ((seed, h), v) in &by_seed {
+        println!(
+            "  {seed} {h:8} {:6.3} {:.5} {:.5} {:.3} {}",
+            (v[0] - v[1]) / (total[0] - total[1]),
+            v[0] / v[2],
+            v[1] / v[2],
+            v[0] / v[1],
+            v[2]
         );
     }
     println!("per age and horizon (excess share, brier, oracle):");
