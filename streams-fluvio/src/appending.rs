@@ -3,10 +3,10 @@
 //!
 //! Beginning takes the topic's append lock, so that the parts stay contiguous in each
 //! partition as one append's records do, and starts a task on the transport's runtime
-//! that holds it. Each pushed part goes to the task over a channel without waiting:
-//! the task tags its records, fixes the floors of partitions it is the first to reach
-//! and hands the records to the producer, which sends each batch as it fills, while
-//! the caller builds the next part. Finishing flushes, awaits every answer and, if a
+//! that holds it. Each pushed part is tagged on the caller's thread and goes to the
+//! task over a channel without waiting: the task fixes the floors of partitions it is
+//! the first to reach and gives the records to the producer, which sends each batch
+//! as it fills, while the caller builds the next part. Finishing flushes, awaits every answer and, if a
 //! send or an answer failed, delivers what is unconfirmed the way every append does
 //! (`writer::deliver`: records found stored are not sent again). Abandoned (dropped
 //! unfinished), the task stops sending; what it sent may or may not be stored.
@@ -24,8 +24,9 @@ use crate::writer::{self, Landed, Outgoing, Target};
 
 /// What the caller tells the task.
 enum Part {
-    /// The next records.
-    Records(Batch),
+    /// The next records: the batch, and its records tagged for the producer (built
+    /// on the caller's thread, off the task's path).
+    Records(Batch, Vec<Outgoing>),
     /// No more records: deliver and answer.
     Finish,
 }
@@ -33,26 +34,33 @@ enum Part {
 /// An append in progress whose parts are sent as they are pushed.
 pub(crate) struct Streamed {
     topic: String,
+    conn: Arc<Conn>,
+    partitions: u32,
     parts: UnboundedSender<Part>,
     done: Pending<Vec<Landed>>,
 }
 
 impl Streamed {
-    /// Starts the task for an append to `topic` holding `lock` (taken by the caller).
+    /// Starts the task for an append to `topic` (of `partitions` partitions) holding
+    /// `lock` (taken by the caller).
     pub(crate) fn start(
         bridge: &Bridge,
         conn: Arc<Conn>,
         topic: &str,
+        partitions: u32,
         lock: OwnedMutexGuard<()>,
     ) -> Result<Self, FluvioError> {
         let (parts, rx) = unbounded_channel();
         let owned = topic.to_owned();
+        let task_conn = conn.clone();
         let done = bridge.start(async move {
             let _serialised = lock;
-            run(&conn, &owned, rx).await
+            run(&task_conn, &owned, rx).await
         })?;
         Ok(Self {
             topic: topic.to_owned(),
+            conn,
+            partitions,
             parts,
             done,
         })
@@ -64,7 +72,8 @@ impl Appending for Streamed {
         if batch.is_empty() {
             return Ok(());
         }
-        if self.parts.send(Part::Records(batch)).is_ok() {
+        let outgoing = writer::outgoing(&self.conn, self.partitions, Target::ByKey, &batch);
+        if self.parts.send(Part::Records(batch, outgoing)).is_ok() {
             return Ok(());
         }
         // The task ended early: its answer says why.
@@ -96,14 +105,17 @@ async fn run(
     mut parts: UnboundedReceiver<Part>,
 ) -> Result<Vec<Landed>, FluvioError> {
     let cfg = conn.config().clone();
-    let mut outgoing: Vec<Outgoing> = Vec::new();
+    // Every part kept, with each record's partition and tag: the first send gives the
+    // records away, and a delivery after a failure builds them again from these.
+    let mut batches: Vec<Batch> = Vec::new();
+    let mut tags: Vec<(u32, u64)> = Vec::new();
     let mut outputs = Vec::new();
     // Whether every part so far went to the producer without an error: otherwise
     // the rest waits for `writer::deliver` at the end.
     let mut healthy = true;
     loop {
-        let batch = match parts.recv().await {
-            Some(Part::Records(b)) => b,
+        let (batch, outgoing) = match parts.recv().await {
+            Some(Part::Records(b, o)) => (b, o),
             Some(Part::Finish) => break,
             None => {
                 return Err(FluvioError::Runtime(format!(
@@ -111,15 +123,17 @@ async fn run(
                 )));
             }
         };
-        let from = outgoing.len();
-        writer::prepare(conn, topic, Target::ByKey, &batch, &mut outgoing).await?;
+        writer::fix_floors(conn, topic, &outgoing).await?;
+        let first = tags.len();
+        tags.extend(outgoing.iter().map(|o| (o.partition, o.seq)));
+        batches.push(batch);
         if !healthy {
             continue;
         }
         let sent = async {
             let s = conn.session().await?;
             let sent = match s.producer(topic, Target::ByKey, &cfg).await {
-                Ok(producer) => writer::send(&producer, topic, &outgoing, &[], from).await,
+                Ok(producer) => writer::send_owned(&producer, topic, outgoing, first).await,
                 Err(e) => Err(e),
             };
             if sent.is_err() {
@@ -140,8 +154,8 @@ async fn run(
             }
         }
     }
-    let mut landed = vec![None; outgoing.len()];
-    if healthy && !outgoing.is_empty() {
+    let mut landed = vec![None; tags.len()];
+    if healthy && !tags.is_empty() {
         let confirmed = async {
             let s = conn.session().await?;
             let confirmed = match s.producer(topic, Target::ByKey, &cfg).await {
@@ -163,7 +177,7 @@ async fn run(
         }
     }
     if !healthy {
-        let outgoing = Arc::new(outgoing);
+        let outgoing = Arc::new(writer::retagged(conn, &batches, &tags));
         let shared = Arc::new(Mutex::new(landed));
         writer::deliver(conn, topic, Target::ByKey, &outgoing, &shared, true).await?;
         landed = std::mem::take(&mut *shared.lock().await);

@@ -312,13 +312,19 @@ impl Transport for FluvioTransport {
     /// part overlaps the sending of this one. Holds the topic's append lock until
     /// finished or dropped.
     fn begin_append<'a>(&'a self, topic: &str) -> Result<Box<dyn Appending + 'a>, StreamError> {
-        self.partitions(topic)?;
+        let partitions = self.partitions(topic)?;
         let lock = self.append_lock(topic);
         let guard = self
             .inner
             .bridge
             .run(async move { Ok(lock.lock_owned().await) })?;
-        let streamed = Streamed::start(&self.inner.bridge, self.inner.conn.clone(), topic, guard)?;
+        let streamed = Streamed::start(
+            &self.inner.bridge,
+            self.inner.conn.clone(),
+            topic,
+            partitions,
+            guard,
+        )?;
         Ok(Box::new(streamed))
     }
 

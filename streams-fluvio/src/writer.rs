@@ -63,11 +63,24 @@ fn value_of(r: &RecordView<'_>) -> Vec<u8> {
 pub(crate) struct Outgoing {
     key: RecordData,
     value: RecordData,
-    partition: u32,
-    seq: u64,
+    /// The partition it goes to.
+    pub(crate) partition: u32,
+    /// The sequence number of its tag.
+    pub(crate) seq: u64,
 }
 
-/// Produces `records` to `topic` and returns where each landed, in record order.
+impl Outgoing {
+    fn of(r: &RecordView<'_>, (producer, seq): (u64, u64), partition: u32) -> Self {
+        Self {
+            key: RecordData::from(codec::tagged_key(r.key, (producer, seq))),
+            value: RecordData::from(value_of(r)),
+            partition,
+            seq,
+        }
+    }
+}
+
+/// Produces `batch` to `topic` and returns where each record landed, in record order.
 ///
 /// Every record gets a tag (this process's producer id and a sequence number) in its
 /// Fluvio key. Fluvio has no idempotent producer and an answer lost with a restarting
@@ -81,8 +94,12 @@ pub(crate) async fn append(
     target: Target,
     batch: &Batch,
 ) -> Result<Vec<Landed>, crate::FluvioError> {
-    let mut outgoing = Vec::with_capacity(batch.len() as usize);
-    prepare(conn, topic, target, batch, &mut outgoing).await?;
+    let partitions = match conn.cached_partitions(topic) {
+        Some(p) => p,
+        None => conn.partitions(topic).await?,
+    };
+    let outgoing = outgoing(conn, partitions, target, batch);
+    fix_floors(conn, topic, &outgoing).await?;
     let outgoing = Arc::new(outgoing);
     let landed = Arc::new(Mutex::new(vec![None; outgoing.len()]));
     deliver(conn, topic, target, &outgoing, &landed, false).await?;
@@ -90,35 +107,47 @@ pub(crate) async fn append(
     Ok(confirmed(conn, topic, &landed))
 }
 
-/// Tags the records of `batch` for `target` and adds them to `outgoing`, after fixing
-/// a floor for each partition they go to that has none yet: where a re-send would
-/// start looking, below anything of theirs.
-pub(crate) async fn prepare(
+/// The records of `batch` as sent to a topic of `partitions` partitions: each tagged
+/// and routed for `target`. Needs no runtime: a caller may build them on its own
+/// thread while earlier ones are being sent.
+pub(crate) fn outgoing(
     conn: &Conn,
-    topic: &str,
+    partitions: u32,
     target: Target,
     batch: &Batch,
-    outgoing: &mut Vec<Outgoing>,
+) -> Vec<Outgoing> {
+    batch
+        .iter(0)
+        .map(|r| {
+            let partition = match target {
+                Target::Partition(p) => p,
+                Target::ByKey => routing::partition_of(r.key, partitions),
+            };
+            Outgoing::of(&r, conn.next_tag(), partition)
+        })
+        .collect()
+}
+
+/// The records of `batches` again, with the partition and sequence number each was
+/// given the first time (`tags`, in record order): for a delivery after a first send
+/// that gave them away.
+pub(crate) fn retagged(conn: &Conn, batches: &[Batch], tags: &[(u32, u64)]) -> Vec<Outgoing> {
+    batches
+        .iter()
+        .flat_map(|b| b.iter(0))
+        .zip(tags)
+        .map(|(r, &(partition, seq))| Outgoing::of(&r, (conn.producer_id(), seq), partition))
+        .collect()
+}
+
+/// Fixes a floor for each partition `outgoing` goes to that has none yet: where a
+/// re-send would start looking, below anything of theirs. Before they are sent.
+pub(crate) async fn fix_floors(
+    conn: &Conn,
+    topic: &str,
+    outgoing: &[Outgoing],
 ) -> Result<(), crate::FluvioError> {
-    let partitions = match conn.cached_partitions(topic) {
-        Some(p) => p,
-        None => conn.partitions(topic).await?,
-    };
-    let first = outgoing.len();
-    outgoing.extend(batch.iter(0).map(|r| {
-        let tag = conn.next_tag();
-        let partition = match target {
-            Target::Partition(p) => p,
-            Target::ByKey => routing::partition_of(r.key, partitions),
-        };
-        Outgoing {
-            key: RecordData::from(codec::tagged_key(r.key, tag)),
-            value: RecordData::from(value_of(&r)),
-            partition,
-            seq: tag.1,
-        }
-    }));
-    let mut targets: Vec<u32> = outgoing[first..].iter().map(|o| o.partition).collect();
+    let mut targets: Vec<u32> = outgoing.iter().map(|o| o.partition).collect();
     targets.sort_unstable();
     targets.dedup();
     for p in targets {
@@ -130,17 +159,36 @@ pub(crate) async fn prepare(
     Ok(())
 }
 
-/// Hands the records of `outgoing` not yet landed to `producer`, in order; the
-/// pending answer of each, by its index.
-pub(crate) async fn send(
+/// Gives each record of `outgoing` (numbered from `first`) to `producer`, in order;
+/// the pending answer of each, by its number. The records are gone afterwards
+/// ([`retagged`] builds them again for a re-send).
+pub(crate) async fn send_owned(
+    producer: &TopicProducerPool,
+    topic: &str,
+    outgoing: Vec<Outgoing>,
+    first: usize,
+) -> Result<Vec<(usize, ProduceOutput)>, Attempt> {
+    let mut outputs = Vec::with_capacity(outgoing.len());
+    for (i, o) in outgoing.into_iter().enumerate() {
+        let out = producer
+            .send(RecordKey::from(o.key), o.value)
+            .await
+            .map_err(|e| Attempt::Transient(format!("send to {topic}: {e:#}")))?;
+        outputs.push((first + i, out));
+    }
+    Ok(outputs)
+}
+
+/// Hands (copies of) the records of `outgoing` not yet landed to `producer`, in
+/// order; the pending answer of each, by its index.
+async fn send_unlanded(
     producer: &TopicProducerPool,
     topic: &str,
     outgoing: &[Outgoing],
     landed: &[Option<Landed>],
-    from: usize,
 ) -> Result<Vec<(usize, ProduceOutput)>, Attempt> {
-    let mut outputs = Vec::with_capacity(outgoing.len().saturating_sub(from));
-    for (i, o) in outgoing.iter().enumerate().skip(from) {
+    let mut outputs = Vec::with_capacity(outgoing.len());
+    for (i, o) in outgoing.iter().enumerate() {
         if landed.get(i).is_some_and(Option::is_some) {
             continue;
         }
@@ -219,7 +267,7 @@ pub(crate) async fn deliver(
                     );
                 }
             }
-            let outputs = send(&producer, topic, &outgoing, &landed, 0).await?;
+            let outputs = send_unlanded(&producer, topic, &outgoing, &landed).await?;
             confirm(&producer, topic, outputs, &mut landed).await
         }
     })
