@@ -287,51 +287,10 @@ fn appends_during_an_spu_restart_store_each_record_once() {
     let topic = topic("spu-during");
     let n = 400_000u64;
     let per = 2_000u64;
-    let appended = std::sync::atomic::AtomicU64::new(0);
-    std::thread::scope(|s| {
-        let writer = s.spawn(|| {
-            let mut i = 0;
-            while i < n {
-                t.append_routed(&topic, &batch(i..i + per, 100))
-                    .unwrap_or_else(|e| panic!("append across the restart: {e}"));
-                i += per;
-                appended.store(i, std::sync::atomic::Ordering::Release);
-            }
-        });
-        // Restart once the writer is well under way.
-        while appended.load(std::sync::atomic::Ordering::Acquire) < n / 4 {
-            std::thread::yield_now();
-        }
-        let status = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&restart)
-            .status()
-            .unwrap_or_else(|e| panic!("restart command: {e}"));
-        assert!(status.success(), "restart command failed");
-        writer.join().unwrap_or_else(|_| panic!("writer panicked"));
+    restart_while_appending(&t, &topic, 2, n, &restart, "appends", |i| {
+        t.append_routed(&topic, &batch(i..i + per, 100))
+            .unwrap_or_else(|e| panic!("append across the restart: {e}"));
+        i + per
     });
-    let mut got = Vec::new();
-    for p in 0..2u32 {
-        // A freshly restarted SPU may answer "nothing yet" for a moment.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut from = 0;
-        loop {
-            from = drain(&t.partition(p), &topic, from, |_, _, v| got.push(v));
-            if from > 0 || Instant::now() > deadline {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    got.sort_unstable();
-    let stored = got.len();
-    got.dedup();
-    println!(
-        "appends during an SPU restart: {} records stored twice of {n}; repairs {:?}",
-        stored - got.len(),
-        t.stats()
-    );
-    assert_eq!(got, (0..n).collect::<Vec<_>>(), "nothing lost");
-    assert_eq!(stored, got.len(), "nothing stored twice");
     t.delete_topic(&topic).unwrap_or_else(|e| panic!("{e}"));
 }

@@ -5,8 +5,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use common::*;
 use sellout_streams::Transport;
@@ -99,50 +97,10 @@ fn streamed_appends_across_an_spu_restart_store_each_record_once() {
     let topic = topic("streamed-spu");
     let (parts, per) = (5u64, 800u64);
     let n = 400_000u64;
-    let appended = AtomicU64::new(0);
-    std::thread::scope(|s| {
-        let writer = s.spawn(|| {
-            let mut i = 0;
-            while i < n {
-                let count = stream(&t, &topic, i, parts, per, 100);
-                assert_eq!(u64::from(count), parts * per);
-                i += parts * per;
-                appended.store(i, Ordering::Release);
-            }
-        });
-        while appended.load(Ordering::Acquire) < n / 4 {
-            std::thread::yield_now();
-        }
-        let status = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&restart)
-            .status()
-            .unwrap_or_else(|e| panic!("restart command: {e}"));
-        assert!(status.success(), "restart command failed");
-        writer.join().unwrap_or_else(|_| panic!("writer panicked"));
+    restart_while_appending(&t, &topic, 2, n, &restart, "streamed appends", |i| {
+        let count = stream(&t, &topic, i, parts, per, 100);
+        assert_eq!(u64::from(count), parts * per);
+        i + parts * per
     });
-    let mut got = Vec::new();
-    for p in 0..2u32 {
-        // A freshly restarted SPU may answer "nothing yet" for a moment.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut from = 0;
-        loop {
-            from = drain(&t.partition(p), &topic, from, |_, _, v| got.push(v));
-            if from > 0 || Instant::now() > deadline {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    got.sort_unstable();
-    let stored = got.len();
-    got.dedup();
-    println!(
-        "streamed appends during an SPU restart: {} records stored twice of {n}; repairs {:?}",
-        stored - got.len(),
-        t.stats()
-    );
-    assert_eq!(got, (0..n).collect::<Vec<_>>(), "nothing lost");
-    assert_eq!(stored, got.len(), "nothing stored twice");
     t.delete_topic(&topic).unwrap_or_else(|e| panic!("{e}"));
 }

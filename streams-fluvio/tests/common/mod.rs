@@ -4,7 +4,9 @@
 
 #![allow(dead_code)] // Each test binary uses its own share of these.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 
 use sellout_streams::{Batch, Fetched, Transport};
 use sellout_streams_fluvio::routing::partition_of;
@@ -119,4 +121,63 @@ pub fn drain_with(
         }
         assert_eq!(f.next_offset(), next);
     }
+}
+
+/// Appends records `0..n` on a thread of its own (`append(i)` appends from record `i`
+/// and returns the next), restarts the SPU with the shell command `restart` once a
+/// quarter is in, then reads every partition of `topic` back and asserts that each
+/// record is stored exactly once. `what` names the appends in the printed summary.
+pub fn restart_while_appending(
+    t: &FluvioTransport,
+    topic: &str,
+    partitions: u32,
+    n: u64,
+    restart: &str,
+    what: &str,
+    append: impl Fn(u64) -> u64 + Sync,
+) {
+    let appended = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let mut i = 0;
+            while i < n {
+                i = append(i);
+                appended.store(i, Ordering::Release);
+            }
+        });
+        // Restart once the writer is well under way.
+        while appended.load(Ordering::Acquire) < n / 4 {
+            std::thread::yield_now();
+        }
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(restart)
+            .status()
+            .unwrap_or_else(|e| panic!("restart command: {e}"));
+        assert!(status.success(), "restart command failed");
+        writer.join().unwrap_or_else(|_| panic!("writer panicked"));
+    });
+    let mut got = Vec::new();
+    for p in 0..partitions {
+        // A freshly restarted SPU may answer "nothing yet" for a moment.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut from = 0;
+        loop {
+            from = drain(&t.partition(p), topic, from, |_, _, v| got.push(v));
+            if from > 0 || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    got.sort_unstable();
+    let stored = got.len();
+    got.dedup();
+    println!(
+        "{what} during an SPU restart: {} records stored twice of {n}; repairs {:?}",
+        stored - got.len(),
+        t.stats()
+    );
+    assert_eq!(got, (0..n).collect::<Vec<_>>(), "nothing lost");
+    assert_eq!(stored, got.len(), "nothing stored twice");
 }
