@@ -6,20 +6,24 @@
 //! that holds it. Each pushed part is tagged on the caller's thread and goes to the
 //! task over a channel without waiting: the task fixes the floors of partitions it is
 //! the first to reach and gives the records to the producer, which sends each batch
-//! as it fills, while the caller builds the next part. Finishing flushes, awaits every answer and, if a
-//! send or an answer failed, delivers what is unconfirmed the way every append does
-//! (`writer::deliver`: records found stored are not sent again). Abandoned (dropped
-//! unfinished), the task stops sending; what it sent may or may not be stored.
+//! as it fills, while the caller builds the next part. Finishing flushes the same
+//! producer and awaits every answer. If a send or an answer failed, the unconfirmed
+//! records are built again from the kept parts and delivered the way every append
+//! does (`writer::deliver`: records found stored are not sent again). Abandoned
+//! (dropped unfinished), the task stops sending; what it sent may or may not be
+//! stored.
 
 use std::sync::Arc;
 
+use fluvio::TopicProducerPool;
 use sellout_streams::{AppendAck, Appending, Batch, StreamError};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::FluvioConfig;
 use crate::bridge::{Bridge, Pending, answer};
 use crate::error::FluvioError;
-use crate::session::Conn;
+use crate::session::{Attempt, Conn, Session};
 use crate::writer::{self, Landed, Outgoing, Target};
 
 /// What the caller tells the task.
@@ -110,8 +114,9 @@ async fn run(
     let mut batches: Vec<Batch> = Vec::new();
     let mut tags: Vec<(u32, u64)> = Vec::new();
     let mut outputs = Vec::new();
-    // Whether every part so far went to the producer without an error: otherwise
-    // the rest waits for `writer::deliver` at the end.
+    // The session and producer of the first send, flushed at the end; `None` once a
+    // send failed (the rest waits for `writer::deliver`).
+    let mut sending: Option<(Arc<Session>, Arc<TopicProducerPool>)> = None;
     let mut healthy = true;
     loop {
         let (batch, outgoing) = match parts.recv().await {
@@ -130,51 +135,36 @@ async fn run(
         if !healthy {
             continue;
         }
-        let sent = async {
-            let s = conn.session().await?;
-            let sent = match s.producer(topic, Target::ByKey, &cfg).await {
-                Ok(producer) => writer::send_owned(&producer, topic, outgoing, first).await,
-                Err(e) => Err(e),
+        if sending.is_none() {
+            sending = match open(conn, topic, &cfg).await {
+                Ok(open) => Some(open),
+                Err(e) => {
+                    fall_back(topic, "opening a producer", &e);
+                    healthy = false;
+                    continue;
+                }
             };
-            if sent.is_err() {
-                // A failed session is replaced before the delivery at the end.
-                conn.drop_session(&s).await;
-            }
-            sent
+        }
+        let Some((session, producer)) = &sending else {
+            continue;
         };
-        match sent.await {
+        match writer::send_owned(producer, topic, outgoing, first).await {
             Ok(mut o) => outputs.append(&mut o),
             Err(e) => {
-                tracing::warn!(
-                    message = "Sending a part of an append failed; delivering it at the end.",
-                    topic,
-                    error = %attempt_message(&e)
-                );
+                fall_back(topic, "sending a part", &e);
+                // A failed session is replaced before the delivery at the end.
+                conn.drop_session(session).await;
                 healthy = false;
             }
         }
     }
     let mut landed = vec![None; tags.len()];
-    if healthy && !tags.is_empty() {
-        let confirmed = async {
-            let s = conn.session().await?;
-            let confirmed = match s.producer(topic, Target::ByKey, &cfg).await {
-                Ok(producer) => writer::confirm(&producer, topic, outputs, &mut landed).await,
-                Err(e) => Err(e),
-            };
-            if confirmed.is_err() {
-                conn.drop_session(&s).await;
-            }
-            confirmed
-        };
-        if let Err(e) = confirmed.await {
-            tracing::warn!(
-                message = "An append's records were not all confirmed; delivering the rest.",
-                topic,
-                error = %attempt_message(&e)
-            );
-            healthy = false;
-        }
+    if let (true, Some((session, producer))) = (healthy, &sending)
+        && let Err(e) = writer::confirm(producer, topic, outputs, &mut landed).await
+    {
+        fall_back(topic, "confirming", &e);
+        conn.drop_session(session).await;
+        healthy = false;
     }
     if !healthy {
         let outgoing = Arc::new(writer::retagged(conn, &batches, &tags));
@@ -185,9 +175,23 @@ async fn run(
     Ok(writer::confirmed(conn, topic, &landed))
 }
 
-fn attempt_message(e: &crate::session::Attempt) -> String {
-    match e {
-        crate::session::Attempt::Final(e) => e.to_string(),
-        crate::session::Attempt::Transient(m) => m.clone(),
-    }
+/// The current session and its producer for `topic`.
+async fn open(
+    conn: &Conn,
+    topic: &str,
+    cfg: &FluvioConfig,
+) -> Result<(Arc<Session>, Arc<TopicProducerPool>), Attempt> {
+    let session = conn.session().await?;
+    let producer = session.producer(topic, Target::ByKey, cfg).await?;
+    Ok((session, producer))
+}
+
+/// Notes that the first attempt failed and the delivery at the end takes over.
+fn fall_back(topic: &str, what: &str, e: &Attempt) {
+    tracing::warn!(
+        message = "An append's first attempt failed; delivering what is unconfirmed at the end.",
+        topic,
+        what,
+        error = %e
+    );
 }

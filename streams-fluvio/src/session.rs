@@ -36,6 +36,15 @@ pub(crate) enum Attempt {
     Transient(String),
 }
 
+impl std::fmt::Display for Attempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Attempt::Final(e) => write!(f, "{e}"),
+            Attempt::Transient(m) => f.write_str(m),
+        }
+    }
+}
+
 impl From<FluvioError> for Attempt {
     fn from(e: FluvioError) -> Self {
         Attempt::Final(e)
