@@ -186,7 +186,14 @@ mod tests {
                 .iter()
                 .map(|o| u64::from(o.features.sales_24h))
                 .sum();
-            assert_eq!((c.remaining, c.sales_24h), (remaining, sales));
+            let opening: u64 = siblings
+                .iter()
+                .map(|o| u64::from(o.features.opening_sold))
+                .sum();
+            assert_eq!(
+                (c.remaining, c.sales_24h, c.opening_sold),
+                (remaining, sales, opening)
+            );
             assert!(c.remaining >= u64::from(l.features.remaining));
             let among = EventContext::among(&l.features, siblings.iter().map(|o| &o.features));
             assert_eq!(among, *c);
