@@ -41,6 +41,10 @@ pub struct EventContext {
     /// the sums above).
     #[serde(default)]
     pub recently_sold_out_capacity: u64,
+    /// Their seats sold in the sale's opening hours (as
+    /// [`SellOutFeatures::opening_sold`]).
+    #[serde(default)]
+    pub opening_sold: u64,
 }
 
 impl EventContext {
@@ -55,6 +59,7 @@ impl EventContext {
             sales_1h: u64::from(f.sales_1h),
             sales_7d: u64::from(f.sales_7d),
             recently_sold_out_capacity: 0,
+            opening_sold: u64::from(f.opening_sold),
         }
     }
 
@@ -67,6 +72,7 @@ impl EventContext {
         self.sales_15m += u64::from(f.sales_15m);
         self.sales_1h += u64::from(f.sales_1h);
         self.sales_7d += u64::from(f.sales_7d);
+        self.opening_sold += u64::from(f.opening_sold);
     }
 
     /// The context of `f` among `siblings` (the event's categories at the same moment,
@@ -180,7 +186,14 @@ mod tests {
                 .iter()
                 .map(|o| u64::from(o.features.sales_24h))
                 .sum();
-            assert_eq!((c.remaining, c.sales_24h), (remaining, sales));
+            let opening: u64 = siblings
+                .iter()
+                .map(|o| u64::from(o.features.opening_sold))
+                .sum();
+            assert_eq!(
+                (c.remaining, c.sales_24h, c.opening_sold),
+                (remaining, sales, opening)
+            );
             assert!(c.remaining >= u64::from(l.features.remaining));
             let among = EventContext::among(&l.features, siblings.iter().map(|o| &o.features));
             assert_eq!(among, *c);

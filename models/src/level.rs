@@ -68,9 +68,9 @@ pub struct LevelModel {
     #[serde(default)]
     pub day_noise_up: f64,
     /// Past the first day: `ln(daily seats / capacity)` ≈ `later[0] + Σ later[k] ·
-    /// x[k − 1]` over [`later_terms`] of the sold share and the days to the event, a
-    /// prior the last day's reading is weighed against (empty: none; fewer terms: the
-    /// first ones).
+    /// x[k − 1]` over [`later_terms`] of the sold share, the days to the event and the
+    /// opening's share of the seats, a prior the last day's reading is weighed against
+    /// (empty: none; fewer terms: the first ones).
     #[serde(default)]
     pub later: Vec<f64>,
     /// Variance (log scale) of that prior beyond the readings' own noise.
@@ -182,7 +182,7 @@ impl Path {
             sales_24h: e.sales_24h as f64,
             sales_7d: e.sales_7d as f64,
             age_hours: 0.0,
-            opening: 0.0,
+            opening: e.opening_sold as f64,
         }
     }
 
@@ -249,14 +249,23 @@ pub(crate) fn later_prior(later: &[f64], terms: &[f64]) -> f64 {
 }
 
 /// Number of regressors of the later prior ([`later_terms`]).
-pub const LATER_TERMS: usize = 2;
+pub const LATER_TERMS: usize = 3;
 
-/// The later prior's regressors: `ln(sold / capacity)` and `ln(1 + days to the
-/// event)` (squares and their product were tried: Brier 0.00527 -> 0.00536).
-pub fn later_terms(sold: f64, capacity: f64, hours_to_event: f64) -> [f64; LATER_TERMS] {
-    let s = ((sold + 1.0) / capacity.max(1.0)).ln();
+/// The later prior's regressors: `ln(sold / capacity)`, `ln(1 + days to the event)`
+/// and the share of the capacity sold in the opening hours (a sold share made of a big
+/// opening says less of the daily demand than one sold day by day; squares of the
+/// first two and their product were tried: Brier 0.00527 -> 0.00536).
+pub fn later_terms(
+    sold: f64,
+    opening: f64,
+    capacity: f64,
+    hours_to_event: f64,
+) -> [f64; LATER_TERMS] {
+    let cap = capacity.max(1.0);
+    let s = ((sold + 1.0) / cap).ln();
     let d = (hours_to_event.max(0.0) / 24.0).ln_1p();
-    [s, d]
+    let o = (opening.max(0.0) / cap).min(1.0);
+    [s, d, o]
 }
 
 impl LevelModel {
@@ -304,7 +313,7 @@ impl LevelModel {
             }
             // Weigh the day's reading against the prior from the path so far (log scale).
             let cap = p.capacity.max(1.0);
-            let x = later_terms(p.sold, cap, hours_to_event);
+            let x = later_terms(p.sold, p.opening, cap, hours_to_event);
             let prior = later_prior(&self.later, &x);
             // A quiet day reads as half a seat: the prior, not zero, carries it.
             let reading = (p.sales_24h.max(0.5) / cap).ln();

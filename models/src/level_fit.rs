@@ -38,7 +38,7 @@ impl LevelModel {
         let (mut young_num, mut young_den) = (0.0, 0.0);
         // Day noise: day-on-day log ratios past the first day, by days to the event.
         let mut steps: BTreeMap<i64, Vec<(f64, f64)>> = BTreeMap::new();
-        // Later prior: (ln sold/cap, ln(1 + days to event), ln next day's sales/cap,
+        // Later prior: (ln sold/cap, ln(1 + days to event), opening/cap, ln next day's sales/cap,
         // counting variance) for snapshots past the first day.
         let mut later: Vec<([f64; LATER_TERMS], f64, f64)> = Vec::new();
         // Day noise above the prior: (regressors, ln day's sales/cap, ln next day's
@@ -103,7 +103,12 @@ impl LevelModel {
                 let f = &a.features;
                 if y >= 5.0 && b.features.remaining * 10 >= b.features.capacity {
                     let cap = f64::from(f.capacity.max(1));
-                    let terms = later_terms(f64::from(f.sold), cap, f.hours_to_event);
+                    let terms = later_terms(
+                        f64::from(f.sold),
+                        f64::from(f.opening_sold),
+                        cap,
+                        f.hours_to_event,
+                    );
                     later.push((terms, (y / cap).ln(), SEATS_PER_PURCHASE / y));
                     if x >= 5.0 {
                         read_days.push((
@@ -124,7 +129,12 @@ impl LevelModel {
                     hours.push(((y.ln() - reading), counting + SEATS_PER_PURCHASE / y));
                     let cap = f64::from(f.capacity.max(1));
                     read_hours.push((
-                        later_terms(f64::from(f.sold), cap, f.hours_to_event),
+                        later_terms(
+                            f64::from(f.sold),
+                            f64::from(f.opening_sold),
+                            cap,
+                            f.hours_to_event,
+                        ),
                         reading - cap.ln(),
                         y.ln() - reading,
                         counting + SEATS_PER_PURCHASE / y,

@@ -185,6 +185,29 @@ fn the_last_hour_pulls_a_wave_day_back_towards_the_baseline() {
     assert!((80.0..125.0).contains(&calm.0), "{calm:?}");
 }
 
+#[test]
+fn the_later_prior_reads_the_opening_share_of_the_seats() {
+    // A prior that rises with the opening's share: the same quiet day reads a higher
+    // level after a big opening, and an event's path carries its opening.
+    let model = LevelModel {
+        later: vec![0.01f64.ln(), 0.0, 0.0, 4.0],
+        ..later_model(0.0)
+    };
+    let quiet = day_ten(0.0, 0.0);
+    let big = Path {
+        opening: 2_500.0,
+        ..quiet
+    };
+    let (small, _) = model.daily_level(&quiet, &[], 1.0, 0.0, 240.0);
+    let (large, _) = model.daily_level(&big, &[], 1.0, 0.0, 240.0);
+    assert!(large > 1.5 * small, "{large} vs {small}");
+    let e = crate::context::EventContext {
+        opening_sold: 2_500,
+        ..Default::default()
+    };
+    assert_eq!(Path::of_event(&e).opening, 2_500.0);
+}
+
 /// Ten days into the sale with `week` seats sold in the six days before the last.
 fn with_week(sales_1h: f64, sales_24h: f64, week: f64) -> Path {
     Path {

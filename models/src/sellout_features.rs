@@ -28,10 +28,11 @@ pub const SELLOUT_FEATURES: [&str; NF] = [
     "first_day",
     "z_structural_first_day",
     "z_structural_spill",
+    "opening_share",
 ];
 
 /// Number of sell-out features.
-pub const NF: usize = 11;
+pub const NF: usize = 12;
 
 /// The feature row of a snapshot taken at `at` for a horizon (unstandardised);
 /// `diurnal` is the [`diurnal_profile`] (empty: no adjustment), `shape` the booking
@@ -80,6 +81,7 @@ pub fn feature_row(
         first,
         first * mine.shortfall_z(own.remaining),
         spilled,
+        f64::from(f.opening_sold) / f64::from(f.capacity.max(1)),
     ]
     .map(finite)
 }

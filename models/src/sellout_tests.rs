@@ -233,3 +233,41 @@ fn buzz_and_cart_adds_leave_the_feature_row_alone() {
     };
     assert_ne!(row(&f), row(&fewer));
 }
+
+#[test]
+fn the_row_reads_the_opening_share_of_the_seats() {
+    // Past the first day, a category whose opening hours sold half its seats against
+    // one that sold none: the rows differ in the opening's share alone (the level's
+    // later prior here has no opening term).
+    let mut f = crate::pricing::tests::snapshot(100, 100.0);
+    f.capacity = 1_000;
+    f.sold = 600;
+    f.remaining = 400;
+    f.sales_24h = 20;
+    f.sales_7d = 140;
+    let level = crate::level::LevelModel {
+        later: vec![-3.0, 0.5, 0.0],
+        later_var: 0.1,
+        ..crate::level::LevelModel::default()
+    };
+    let row = |opening_sold: u32| {
+        let g = SellOutFeatures {
+            opening_sold,
+            ..f.clone()
+        };
+        let event = EventContext::alone(&g);
+        feature_row(&g, 10_000, 0, Horizon::ByStart, &[], &[], &level, &event)
+    };
+    let (none, half) = (row(0), row(500));
+    let at = SELLOUT_FEATURES
+        .iter()
+        .position(|n| *n == "opening_share")
+        .unwrap_or(NF);
+    for (k, (a, b)) in none.iter().zip(&half).enumerate() {
+        if k == at {
+            assert!((b - a - 0.5).abs() < 1e-9, "{a} {b}");
+        } else {
+            assert_eq!(a, b, "{}", SELLOUT_FEATURES[k]);
+        }
+    }
+}
