@@ -83,19 +83,19 @@ impl<'a> TopicAppends<'a> {
         self.claimed[slot].push(fingerprint);
         self.pending += 1;
         if self.pending >= PART_RECORDS {
-            self.hand_over();
+            self.hand_over(false);
         }
         true
     }
 
-    /// Hands every topic's part to its append.
-    fn hand_over(&mut self) {
+    /// Hands every topic's part to its append (`last`: no more parts follow).
+    fn hand_over(&mut self, last: bool) {
         for (append, part) in self.appends.iter_mut().zip(&mut self.parts) {
             if part.is_empty() {
                 continue;
             }
             // The next part starts with room for as many bytes: no regrowing.
-            let room = part.bytes().len();
+            let room = if last { 0 } else { part.bytes().len() };
             let part = std::mem::replace(part, Batch::with_capacity(room));
             if let Ok(a) = append
                 && let Err(e) = a.push(part)
@@ -114,7 +114,7 @@ impl<'a> TopicAppends<'a> {
         transport: &dyn Transport,
         dead: &Batch,
     ) -> Result<BTreeMap<&'static str, Appended>, IngestError> {
-        self.hand_over();
+        self.hand_over(true);
         let mut first_error = transport
             .append(deadletter::TOPIC, dead)
             .err()
