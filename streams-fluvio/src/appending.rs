@@ -1,9 +1,11 @@
 //! [`Streamed`]: an append to a Fluvio topic whose parts are sent as they come
 //! ([`sellout_streams::Transport::begin_append`]).
 //!
-//! Beginning takes the topic's append lock, so that the parts stay contiguous in each
-//! partition as one append's records do, and starts a task on the transport's runtime
-//! that holds it. Each pushed part is tagged on the caller's thread and goes to the
+//! Beginning starts a task on the transport's runtime that takes the topic's append
+//! lock and holds it until finished, so that the parts stay contiguous in each
+//! partition as one append's records do. The caller does not wait for the lock: a
+//! second sender validates its parts while the first one's are sent, and each task
+//! holds one lock only, so appends of several topics cannot deadlock. Each pushed part is tagged on the caller's thread and goes to the
 //! task over a channel without waiting: the task fixes the floors of partitions it is
 //! the first to reach and gives the records to the producer, which sends each batch
 //! as it fills, while the caller builds the next part. Finishing flushes the same
@@ -17,8 +19,8 @@ use std::sync::Arc;
 
 use fluvio::TopicProducerPool;
 use sellout_streams::{AppendAck, Appending, Batch, StreamError};
+use tokio::sync::Mutex;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::FluvioConfig;
 use crate::bridge::{Bridge, Pending, answer};
@@ -45,20 +47,20 @@ pub(crate) struct Streamed {
 }
 
 impl Streamed {
-    /// Starts the task for an append to `topic` (of `partitions` partitions) holding
-    /// `lock` (taken by the caller).
+    /// Starts the task for an append to `topic` (of `partitions` partitions); it
+    /// holds `lock`, the topic's append lock, from its first part to its answer.
     pub(crate) fn start(
         bridge: &Bridge,
         conn: Arc<Conn>,
         topic: &str,
         partitions: u32,
-        lock: OwnedMutexGuard<()>,
+        lock: Arc<Mutex<()>>,
     ) -> Result<Self, FluvioError> {
         let (parts, rx) = unbounded_channel();
         let owned = topic.to_owned();
         let task_conn = conn.clone();
         let done = bridge.start(async move {
-            let _serialised = lock;
+            let _serialised = lock.lock_owned().await;
             run(&task_conn, &owned, rx).await
         })?;
         Ok(Self {

@@ -309,21 +309,16 @@ impl Transport for FluvioTransport {
     }
 
     /// Sends each part as it is pushed ([`Streamed`]): the caller's work on the next
-    /// part overlaps the sending of this one. Holds the topic's append lock until
-    /// finished or dropped.
+    /// part overlaps the sending of this one. The topic's append lock is held from
+    /// the first part until finished or dropped, without the caller waiting for it.
     fn begin_append<'a>(&'a self, topic: &str) -> Result<Box<dyn Appending + 'a>, StreamError> {
         let partitions = self.partitions(topic)?;
-        let lock = self.append_lock(topic);
-        let guard = self
-            .inner
-            .bridge
-            .run(async move { Ok(lock.lock_owned().await) })?;
         let streamed = Streamed::start(
             &self.inner.bridge,
             self.inner.conn.clone(),
             topic,
             partitions,
-            guard,
+            self.append_lock(topic),
         )?;
         Ok(Box::new(streamed))
     }
