@@ -147,8 +147,10 @@ pub trait Transport: Send + Sync {
     /// first parts while the caller still builds the next ones overrides this (Fluvio
     /// does); the default collects the parts and appends them at `finish`.
     ///
-    /// Callers holding several at once must begin them in one fixed order of topics: a
-    /// transport may keep other appends to the topic waiting until `finish`.
+    /// Callers holding several at once must finish them in one fixed order of topics
+    /// (ingest: `sales`, `beacons`, `social`, `queues`): a transport may keep other
+    /// appends to a topic waiting until this one's `finish`, and two callers finishing
+    /// in opposite orders could then wait for each other.
     fn begin_append<'a>(&'a self, topic: &str) -> Result<Box<dyn Appending + 'a>, StreamError> {
         Ok(Box::new(Collected::new(self, topic)))
     }
