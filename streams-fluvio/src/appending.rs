@@ -5,7 +5,8 @@
 //! lock and holds it until finished, so that the parts stay contiguous in each
 //! partition as one append's records do. The caller does not wait for the lock: a
 //! second sender validates its parts while the first one's are sent, and each task
-//! holds one lock only, so appends of several topics cannot deadlock. Each pushed part is tagged on the caller's thread and goes to the
+//! holds one lock only, so callers that finish in one order of topics (the trait's
+//! rule) cannot deadlock. Each pushed part is tagged on the caller's thread and goes to the
 //! task over a channel without waiting: the task fixes the floors of partitions it is
 //! the first to reach and gives the records to the producer, which sends each batch
 //! as it fills, while the caller builds the next part. Finishing flushes the same
