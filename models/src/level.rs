@@ -252,9 +252,9 @@ pub(crate) fn later_prior(later: &[f64], terms: &[f64]) -> f64 {
 pub const LATER_TERMS: usize = 3;
 
 /// The later prior's regressors: `ln(sold / capacity)`, `ln(1 + days to the event)`
-/// and the share of the capacity sold in the opening hours (a sold share made of a big
-/// opening says less of the daily demand than one sold day by day; squares of the
-/// first two and their product were tried: Brier 0.00527 -> 0.00536).
+/// and the share of the capacity sold in the opening hours (history weighs it
+/// positive: for the same sold share, a big opening goes with more daily demand later;
+/// squares of the first two and their product were tried: Brier 0.00527 -> 0.00536).
 pub fn later_terms(
     sold: f64,
     opening: f64,

@@ -38,7 +38,7 @@ pub struct Landed {
 }
 
 /// The records of a batch as the producer takes them: untagged keys, and values in
-/// the batch layout (the raw benchmark's records; appends tag theirs in [`prepare`]).
+/// the batch layout (the raw benchmark's records; appends tag theirs in [`outgoing`]).
 pub(crate) fn to_records(batch: &Batch) -> Vec<(RecordData, RecordData)> {
     batch
         .iter(0)
