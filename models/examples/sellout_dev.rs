@@ -392,11 +392,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             v[1] / v[2]
         );
     }
+    // The ratio's jackknife error over runs (a run's events share one market).
+    let mut runs: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
+    for ((seed, _), v) in &by_seed {
+        let r = runs.entry(*seed).or_default();
+        (r.0, r.1) = (r.0 + v[0], r.1 + v[1]);
+    }
+    let blocks: Vec<(f64, f64)> = runs.into_values().collect();
+    let (ratio, ratio_se) = sellout_models::metrics::ratio_with_se(&blocks);
     println!(
-        "{set}: brier {:.5} oracle {:.5} ratio {:.3} ece {:.4} auc {:.4} (scoring {per:.2} us per probability)",
+        "{set}: brier {:.5} oracle {:.5} ratio {ratio:.3} ± {ratio_se:.3} ece {:.4} auc {:.4} (scoring {per:.2} us per probability)",
         total[0] / n,
         total[1] / n,
-        total[0] / total[1],
         sellout_models::metrics::ece(&all_p, &all_y, 10),
         sellout_models::metrics::auc(&all_p, &all_y),
     );

@@ -1,7 +1,9 @@
 //! Scores of probabilistic predictions against outcomes: Brier score, expected
 //! calibration error (equal-width bins) and the area under the ROC curve (rank
-//! statistic, ties counted half). Pure functions over slices; empty input gives 0
-//! (Brier, ECE) or 0.5 (AUC) rather than NaN.
+//! statistic, ties counted half), and a ratio of sums with its jackknife standard error
+//! over blocks (a model's Brier over the oracle's, the blocks being runs: a run's events
+//! share one market, so its rows are not independent). Pure functions over slices;
+//! empty input gives 0 (Brier, ECE, the ratio's error) or 0.5 (AUC) rather than NaN.
 
 /// Mean squared error of probabilities against 0/1 outcomes.
 pub fn brier(p: &[f64], y: &[bool]) -> f64 {
@@ -60,6 +62,28 @@ pub fn auc(p: &[f64], y: &[bool]) -> f64 {
     (rank_sum - positives * (positives + 1.0) / 2.0) / (positives * negatives)
 }
 
+/// `Σ numerator / Σ denominator` over `blocks` of (numerator, denominator) sums, with
+/// its leave-one-block-out jackknife standard error (0 with fewer than two blocks, or
+/// where leaving a block out leaves no denominator).
+pub fn ratio_with_se(blocks: &[(f64, f64)]) -> (f64, f64) {
+    let (num, den) = blocks
+        .iter()
+        .fold((0.0, 0.0), |(n, d), (a, b)| (n + a, d + b));
+    let ratio = if den > 0.0 { num / den } else { 0.0 };
+    let k = blocks.len();
+    let left_out: Vec<f64> = blocks
+        .iter()
+        .filter(|(_, b)| den - b > 0.0)
+        .map(|(a, b)| (num - a) / (den - b))
+        .collect();
+    if k < 2 || left_out.len() < k {
+        return (ratio, 0.0);
+    }
+    let mean = left_out.iter().sum::<f64>() / k as f64;
+    let spread = left_out.iter().map(|t| (t - mean).powi(2)).sum::<f64>();
+    (ratio, ((k - 1) as f64 / k as f64 * spread).sqrt())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +99,25 @@ mod tests {
         assert!(ece(&[0.5; 4], &y, 10).abs() < 1e-12);
         assert!((ece(&[0.9; 4], &y, 10) - 0.4).abs() < 1e-12);
         assert_eq!(brier(&[], &[]), 0.0);
+    }
+
+    #[test]
+    fn the_ratio_error_is_zero_for_equal_blocks_and_grows_with_their_spread() {
+        assert_eq!(
+            ratio_with_se(&[(2.0, 1.0), (4.0, 2.0), (6.0, 3.0)]),
+            (2.0, 0.0)
+        );
+        // Two blocks: leaving out either gives 1 or 3, so the jackknife error is
+        // sqrt(1/2 · ((1 − 2)² + (3 − 2)²)) = 1 around the pooled ratio 2.
+        let (r, se) = ratio_with_se(&[(3.0, 1.0), (1.0, 1.0)]);
+        assert!(
+            (r - 2.0).abs() < 1e-12 && (se - 1.0).abs() < 1e-12,
+            "{r} {se}"
+        );
+        let (_, wider) = ratio_with_se(&[(5.0, 1.0), (1.0, 1.0)]);
+        assert!(wider > se);
+        assert_eq!(ratio_with_se(&[(3.0, 1.0)]), (3.0, 0.0));
+        assert_eq!(ratio_with_se(&[]), (0.0, 0.0));
+        assert_eq!(ratio_with_se(&[(1.0, 1.0), (1.0, 0.0)]).1, 0.0);
     }
 }
