@@ -134,7 +134,8 @@ pub fn run(
     })
 }
 
-fn rate(records: u64, secs: f64) -> f64 {
+/// Records per second (0 for no time: a phase too short to time).
+pub fn rate(records: u64, secs: f64) -> f64 {
     if secs > 0.0 {
         records as f64 / secs
     } else {

@@ -258,6 +258,24 @@ impl FluvioTransport {
         })
     }
 
+    /// Deletes every topic whose name starts with `prefix`: a namespace's (`t-1234-`),
+    /// as tests, benchmarks and the demo clean up. Best effort past the listing: a topic
+    /// that can't be deleted is logged and left (it only costs disk); returns how many
+    /// were deleted. An empty prefix is refused, since it names every topic.
+    pub fn delete_prefixed(&self, prefix: &str) -> Result<usize, FluvioError> {
+        if prefix.is_empty() {
+            return Err(FluvioError::InvalidTopic(prefix.to_owned()));
+        }
+        let mut deleted = 0;
+        for topic in self.list_topics()?.iter().filter(|t| t.starts_with(prefix)) {
+            match self.delete_topic(topic) {
+                Ok(()) => deleted += 1,
+                Err(e) => tracing::warn!(message = "Topic not deleted.", topic, error = %e),
+            }
+        }
+        Ok(deleted)
+    }
+
     /// The single partition of `topic`, or an error when it has several.
     fn only_partition(&self, topic: &str) -> Result<u32, FluvioError> {
         match self.partitions(topic)? {

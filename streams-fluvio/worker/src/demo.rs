@@ -320,7 +320,7 @@ pub fn simulator_config(explicit: Option<&Path>) -> Result<SimConfig, DemoError>
         .map_err(|e| DemoError::Options(format!("invalid [simulator] configuration: {e}")))
 }
 
-pub use crate::demo_cluster::{delete_prefixed, run_on_cluster};
+pub use crate::demo_cluster::run_on_cluster;
 
 #[cfg(test)]
 mod tests {

@@ -66,7 +66,9 @@ pub fn run_on_cluster(
             tracing::warn!(message = "Catalog not written.", error = %e);
         }
     } else {
-        delete_prefixed(&main, &prefix);
+        if let Err(e) = main.delete_prefixed(&prefix) {
+            tracing::warn!(message = "Cannot list the demo's topics to delete them.", error = %e);
+        }
         if let Err(e) = std::fs::remove_dir_all(&work_dir) {
             tracing::debug!(message = "Work directory not removed.", error = %e);
         }
@@ -88,21 +90,4 @@ fn write_catalog(options: &DemoOptions, work_dir: &std::path::Path) -> Result<()
     sim.catalog()
         .save(&work_dir.join("catalog.json"))
         .map_err(|e| e.to_string())
-}
-
-/// Deletes every topic whose name starts with `prefix` (best effort: a leftover topic
-/// only costs disk).
-pub fn delete_prefixed(transport: &FluvioTransport, prefix: &str) {
-    let topics = match transport.topics() {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::warn!(message = "Cannot list the demo's topics to delete them.", error = %e);
-            return;
-        }
-    };
-    for topic in topics.iter().filter(|t| t.starts_with(prefix)) {
-        if let Err(e) = transport.delete_topic(topic) {
-            tracing::warn!(message = "Demo topic not deleted.", topic, error = %e);
-        }
-    }
 }

@@ -110,7 +110,8 @@ fn two_workers_on_fluvio_match_one_embedded_runner() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(drain_all(&workers, end), records.len() as u64);
     let (got_signals, got_features) = outputs(&t, &prefix);
-    sellout_fluvio::bench::delete_topics(&t, &prefix);
+    t.delete_prefixed(&prefix)
+        .unwrap_or_else(|e| panic!("delete: {e}"));
     assert_same("signals", &signals, &got_signals);
     assert_same("features", &features, &got_features);
 }
@@ -151,7 +152,8 @@ fn runners_dropped_mid_way_resume_from_their_checkpoints() {
     let reports = again.drain(end).unwrap_or_else(|e| panic!("{e}"));
     let skipped: u64 = reports.values().map(|r| r.replayed_skipped).sum();
     let (got_signals, got_features) = outputs(&t, &prefix);
-    sellout_fluvio::bench::delete_topics(&t, &prefix);
+    t.delete_prefixed(&prefix)
+        .unwrap_or_else(|e| panic!("delete: {e}"));
     assert_same("signals", &signals, &got_signals);
     assert_same("features", &features, &got_features);
     assert!(

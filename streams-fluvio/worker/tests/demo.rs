@@ -233,7 +233,12 @@ fn the_demo_on_fluvio_matches_embedded_partitions_and_cleans_up() {
         count(&mut got_signals, values(&view, "signals"));
         count(&mut got_features, values(&view, "features"));
     }
-    demo::delete_prefixed(&t, &prefix);
+    let deleted = t
+        .delete_prefixed(&prefix)
+        .unwrap_or_else(|e| panic!("delete: {e}"));
+    assert!(deleted > 0, "the demo's topics were deleted");
+    // An empty prefix would name every topic on the cluster.
+    assert!(t.delete_prefixed("").is_err());
     let left: Vec<String> = t
         .topics()
         .unwrap_or_else(|e| panic!("{e}"))

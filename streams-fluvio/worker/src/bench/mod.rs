@@ -24,7 +24,8 @@ use std::sync::Arc;
 use sellout_ingest::catalog::Catalog;
 use sellout_ingest::records::{AnyRecord, Topic, wire};
 use sellout_simulator::{ListPrices, SimConfig, Simulation};
-use sellout_streams::{Batch, Transport};
+use sellout_streams::Batch;
+use sellout_streams_fluvio::bench::rate;
 use sellout_streams_fluvio::routing::partition_of;
 use sellout_streams_fluvio::{FluvioTransport, TransportStats};
 use serde::{Deserialize, Serialize};
@@ -243,18 +244,9 @@ fn simulate(options: &BenchOptions) -> Result<(Arc<Catalog>, Vec<AnyRecord>), Be
 /// Deletes every topic under `prefix` (its prefix ends with '-', so no other run's):
 /// the phase's own and what the pipelines made (`erasures`). Best effort: a leftover
 /// topic only costs disk on a test cluster.
-pub fn delete_topics(transport: &FluvioTransport, prefix: &str) {
-    let existing = match transport.topics() {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::debug!(message = "Cannot list topics to delete.", error = %e);
-            return;
-        }
-    };
-    for topic in existing.iter().filter(|t| t.starts_with(prefix)) {
-        if let Err(e) = transport.delete_topic(topic) {
-            tracing::debug!(message = "Bench topic not deleted.", topic, error = %e);
-        }
+fn delete_topics(transport: &FluvioTransport, prefix: &str) {
+    if let Err(e) = transport.delete_prefixed(prefix) {
+        tracing::debug!(message = "Cannot list topics to delete.", error = %e);
     }
 }
 
@@ -263,13 +255,5 @@ fn add(a: TransportStats, b: TransportStats) -> TransportStats {
         reconnects: a.reconnects + b.reconnects,
         gap_refetches: a.gap_refetches + b.gap_refetches,
         resends_avoided: a.resends_avoided + b.resends_avoided,
-    }
-}
-
-fn rate(records: u64, secs: f64) -> f64 {
-    if secs > 0.0 {
-        records as f64 / secs
-    } else {
-        0.0
     }
 }

@@ -98,13 +98,8 @@ impl Topics {
 /// leftover only costs disk on a test cluster).
 impl Drop for Topics {
     fn drop(&mut self) {
-        let Ok(names) = self.fluvio.topics() else {
-            return;
-        };
-        for name in names.iter().filter(|n| n.starts_with(&self.prefix)) {
-            if let Err(e) = self.fluvio.delete_topic(name) {
-                eprintln!("topic {name} not deleted: {e}");
-            }
+        if let Err(e) = self.fluvio.delete_prefixed(&self.prefix) {
+            eprintln!("topics {}* not deleted: {e}", self.prefix);
         }
     }
 }
