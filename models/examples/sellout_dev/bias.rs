@@ -28,10 +28,7 @@ fn kind(category_id: &str) -> &'static str {
 
 /// The venue of an event (the catalog cycles its events over four venues).
 fn venue(event_id: &str) -> &'static str {
-    let n: usize = event_id
-        .trim_start_matches("ev-")
-        .parse()
-        .unwrap_or(1);
+    let n: usize = event_id.trim_start_matches("ev-").parse().unwrap_or(1);
     ["lon", "par", "ber", "mad"][(n.max(1) - 1) % 4]
 }
 
@@ -56,7 +53,9 @@ fn days_bias(level: &LevelModel, shape: &[f64], hte: f64, hours: f64, path: &Pat
         return days;
     }
     let k = (hours / 24.0).max(0.25);
-    days * (level.bias[0] + level.bias[1] * k.ln()).clamp(-1.0, 1.0).exp()
+    days * (level.bias[0] + level.bias[1] * k.ln())
+        .clamp(-1.0, 1.0)
+        .exp()
 }
 
 /// `E[min(D, left)]` for `D` normal with this mean and variance.
@@ -139,12 +138,22 @@ pub fn report(data: &[Labelled], level: &LevelModel, shape: &[f64], diurnal: &[f
             let cap = path.capacity.max(1.0);
             let x = later_terms(path.sold, path.opening, cap, f.hours_to_event);
             let prior = level.later.first().copied().unwrap_or(0.0)
-                + level.later.iter().skip(1).zip(&x).map(|(c, v)| c * v).sum::<f64>();
+                + level
+                    .later
+                    .iter()
+                    .skip(1)
+                    .zip(&x)
+                    .map(|(c, v)| c * v)
+                    .sum::<f64>();
             let left = f64::from(f.remaining);
             let name = format!("{horizon:?}");
             let category = format!("{}/{}", venue(&f.event_id), f.category_id);
             let mut keys = vec![
-                (name.clone(), kind(&f.category_id).to_owned(), age_bucket(age_h)),
+                (
+                    name.clone(),
+                    kind(&f.category_id).to_owned(),
+                    age_bucket(age_h),
+                ),
                 (name.clone(), kind(&f.category_id).to_owned(), "all"),
             ];
             if !path.first_day() {
