@@ -4,6 +4,8 @@
 //! oracle by horizon and by time since the event's first snapshot (the on-sale), and by
 //! both. The oracle's probabilities are cached in `$SELLOUT_DEV_CACHE` with the set's
 //! name appended (default: none) so that repeated runs cost only the training.
+//! `DEV_BIAS=1` adds the booking curve and the structural forecast's mean against the
+//! seats really sold (`sellout_dev/bias.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -13,6 +15,9 @@ use sellout_models::eval::oracle::{self, Oracle};
 use sellout_models::history::{self, HistoryConfig};
 use sellout_models::sellout::Horizon;
 use sellout_models::train;
+
+#[path = "sellout_dev/bias.rs"]
+mod bias;
 
 /// Seeds from `$name` as `first-last` ranges (inclusive, comma-separated), else
 /// `default`.
@@ -96,6 +101,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|(w, n)| format!("{n}={w:.2}"))
             .collect();
         eprintln!("{:?}: {}", m.horizon, w.join(" "));
+    }
+    if std::env::var("DEV_BIAS").is_ok() {
+        let s = &bundle.sellout;
+        let days: Vec<String> = s.shape.iter().take(23).map(|v| format!("{v:.2}")).collect();
+        println!("shape by days to the event (0..22): {}", days.join(" "));
+        bias::report(&test.snapshots, &s.level, &s.shape, &s.diurnal);
     }
     let dump = std::env::var("DEV_DUMP").ok();
     let cache = std::env::var("SELLOUT_DEV_CACHE")

@@ -101,14 +101,14 @@ impl LevelModel {
                     f64::from(b.features.sales_24h),
                 );
                 let f = &a.features;
+                let cap = f64::from(f.capacity.max(1));
+                let terms = later_terms(
+                    f64::from(f.sold),
+                    f64::from(f.opening_sold),
+                    cap,
+                    f.hours_to_event,
+                );
                 if y >= 5.0 && b.features.remaining * 10 >= b.features.capacity {
-                    let cap = f64::from(f.capacity.max(1));
-                    let terms = later_terms(
-                        f64::from(f.sold),
-                        f64::from(f.opening_sold),
-                        cap,
-                        f.hours_to_event,
-                    );
                     later.push((terms, (y / cap).ln(), SEATS_PER_PURCHASE / y));
                     if x >= 5.0 {
                         read_days.push((
@@ -127,14 +127,8 @@ impl LevelModel {
                     let s1h = f64::from(f.sales_1h);
                     let (reading, counting) = out.hour_reading(s1h, activity, 1.0);
                     hours.push(((y.ln() - reading), counting + SEATS_PER_PURCHASE / y));
-                    let cap = f64::from(f.capacity.max(1));
                     read_hours.push((
-                        later_terms(
-                            f64::from(f.sold),
-                            f64::from(f.opening_sold),
-                            cap,
-                            f.hours_to_event,
-                        ),
+                        terms,
                         reading - cap.ln(),
                         y.ln() - reading,
                         counting + SEATS_PER_PURCHASE / y,

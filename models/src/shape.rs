@@ -129,7 +129,7 @@ fn curve_days(
 }
 
 /// The hour of day (UTC, 0..24) of the hour before `at`: the hour `sales_1h` covers.
-pub(crate) fn hour_before(at: Timestamp) -> usize {
+pub fn hour_before(at: Timestamp) -> usize {
     ((at - 1_800_000).div_euclid(3_600_000)).rem_euclid(24) as usize
 }
 
