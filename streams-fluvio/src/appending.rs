@@ -10,13 +10,16 @@
 //! task over a channel without waiting: the task fixes the floors of partitions it is
 //! the first to reach and gives the records to the producer, which sends each batch
 //! as it fills, while the caller builds the next part. Finishing flushes the same
-//! producer and awaits every answer. If a send or an answer failed, the unconfirmed
+//! producer and awaits every answer, also after a failed send: the client's producer
+//! sends what it holds once it reconnects, so an answer left unawaited could land
+//! after the re-send looked for it. If a send or an answer failed, the unconfirmed
 //! records are built again from the kept parts and delivered the way every append
 //! does (`writer::deliver`: records found stored are not sent again). Abandoned
 //! (dropped unfinished), the task stops sending; what it sent may or may not be
 //! stored.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use fluvio::TopicProducerPool;
 use sellout_streams::{AppendAck, Appending, Batch, StreamError};
@@ -151,8 +154,8 @@ async fn run(
         let Some((session, producer)) = &sending else {
             continue;
         };
-        match writer::send_owned(producer, topic, outgoing, first).await {
-            Ok(mut o) => outputs.append(&mut o),
+        match writer::send_owned(producer, topic, outgoing, first, &mut outputs).await {
+            Ok(()) => {}
             Err(e) => {
                 fall_back(topic, "sending a part", &e);
                 // A failed session is replaced before the delivery at the end.
@@ -162,12 +165,17 @@ async fn run(
         }
     }
     let mut landed = vec![None; tags.len()];
-    if let (true, Some((session, producer))) = (healthy, &sending)
-        && let Err(e) = writer::confirm(producer, topic, outputs, &mut landed).await
-    {
-        fall_back(topic, "confirming", &e);
-        conn.drop_session(session).await;
-        healthy = false;
+    // Every answer of the first send is awaited, whether a send failed or not, before
+    // anything is sent again (see `writer::confirm`); the producer is dropped after.
+    if let Some((session, producer)) = sending.take() {
+        let settle = Duration::from_millis(cfg.producer.timeout_ms);
+        if let Err(e) = writer::confirm(&producer, topic, outputs, &mut landed, settle).await
+            && healthy
+        {
+            fall_back(topic, "confirming", &e);
+            conn.drop_session(&session).await;
+            healthy = false;
+        }
     }
     if !healthy {
         let outgoing = Arc::new(writer::retagged(conn, &batches, &tags));

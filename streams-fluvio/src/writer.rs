@@ -6,10 +6,12 @@
 //! only that confirms delivery. Records not confirmed are sent again after a reconnect,
 //! in their original order, up to `retry.attempts` times, except those found stored
 //! already under their tag (see [`append`]): a confirmation lost with a restarting SPU
-//! does not store a record twice.
+//! does not store a record twice. Before a re-send looks, every answer of the failed
+//! attempt is awaited ([`confirm`]): the client sends what it holds once it reconnects.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use fluvio::dataplane::record::RecordData;
 use fluvio::{ProduceOutput, RecordKey, TopicProducerPool};
@@ -159,63 +161,69 @@ pub(crate) async fn fix_floors(
     Ok(())
 }
 
-/// Gives each record of `outgoing` (numbered from `first`) to `producer`, in order;
-/// the pending answer of each, by its number. The records are gone afterwards
-/// ([`retagged`] builds them again for a re-send).
+/// Gives each record of `outgoing` (numbered from `first`) to `producer`, in order,
+/// pushing the pending answer of each onto `outputs` by its number. The records are
+/// gone afterwards ([`retagged`] builds them again for a re-send).
 pub(crate) async fn send_owned(
     producer: &TopicProducerPool,
     topic: &str,
     outgoing: Vec<Outgoing>,
     first: usize,
-) -> Result<Vec<(usize, ProduceOutput)>, Attempt> {
-    let mut outputs = Vec::with_capacity(outgoing.len());
-    for (i, o) in outgoing.into_iter().enumerate() {
-        let out = producer
-            .send(RecordKey::from(o.key), o.value)
-            .await
-            .map_err(|e| Attempt::Transient(format!("send to {topic}: {e:#}")))?;
-        outputs.push((first + i, out));
-    }
-    Ok(outputs)
+    outputs: &mut Vec<(usize, ProduceOutput)>,
+) -> Result<(), Attempt> {
+    let records = outgoing
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| (first + i, o.key, o.value));
+    send_each(producer, topic, records, outputs).await
 }
 
-/// Hands (copies of) the records of `outgoing` not yet landed to `producer`, in
-/// order; the pending answer of each, by its index.
-async fn send_unlanded(
+/// Hands each (number, key, value) of `records` to `producer`, in order, pushing its
+/// pending answer onto `outputs` as it goes: when a send fails, the answers of what
+/// was handed over before it are there to be awaited ([`confirm`]).
+async fn send_each(
     producer: &TopicProducerPool,
     topic: &str,
-    outgoing: &[Outgoing],
-    landed: &[Option<Landed>],
-) -> Result<Vec<(usize, ProduceOutput)>, Attempt> {
-    let mut outputs = Vec::with_capacity(outgoing.len());
-    for (i, o) in outgoing.iter().enumerate() {
-        if landed.get(i).is_some_and(Option::is_some) {
-            continue;
-        }
+    records: impl Iterator<Item = (usize, RecordData, RecordData)>,
+    outputs: &mut Vec<(usize, ProduceOutput)>,
+) -> Result<(), Attempt> {
+    for (i, key, value) in records {
         let out = producer
-            .send(RecordKey::from(o.key.clone()), o.value.clone())
+            .send(RecordKey::from(key), value)
             .await
             .map_err(|e| Attempt::Transient(format!("send to {topic}: {e:#}")))?;
         outputs.push((i, out));
     }
-    Ok(outputs)
+    Ok(())
 }
 
-/// Flushes `producer` and awaits every answer of `outputs`, marking what landed; an
-/// error when any was not confirmed (those stay unmarked).
+/// Flushes `producer` and awaits every answer of `outputs` (all of them within
+/// `settle`), marking what landed; an error when the flush failed or any record was not
+/// confirmed (those stay unmarked).
+///
+/// The answers are awaited even after a failed flush: the client's partition producers
+/// reconnect by themselves and send the batches they hold, even once their pool is
+/// dropped, so a record left unsettled could land after a re-send looked for it and be
+/// stored twice. Only one unanswered past `settle` can still do that.
 pub(crate) async fn confirm(
     producer: &TopicProducerPool,
     topic: &str,
     outputs: Vec<(usize, ProduceOutput)>,
     landed: &mut [Option<Landed>],
+    settle: Duration,
 ) -> Result<(), Attempt> {
-    producer
+    let flushed = producer
         .flush()
         .await
-        .map_err(|e| Attempt::Transient(format!("flush to {topic}: {e:#}")))?;
+        .map_err(|e| Attempt::Transient(format!("flush to {topic}: {e:#}")));
+    let deadline = tokio::time::Instant::now() + settle;
     let mut failed = None;
     for (i, out) in outputs {
-        match out.wait().await {
+        let Ok(answer) = tokio::time::timeout_at(deadline, out.wait()).await else {
+            failed = Some(format!("produce to {topic} unanswered after {settle:?}"));
+            continue;
+        };
+        match answer {
             Ok(meta) => {
                 if let Some(l) = landed.get_mut(i) {
                     *l = Some(Landed {
@@ -227,6 +235,7 @@ pub(crate) async fn confirm(
             Err(e) => failed = Some(format!("produce to {topic} not confirmed: {e:#}")),
         }
     }
+    flushed?;
     match failed {
         None => Ok(()),
         Some(m) => Err(Attempt::Transient(m)),
@@ -247,6 +256,7 @@ pub(crate) async fn deliver(
 ) -> Result<(), crate::FluvioError> {
     let sent = Arc::new(AtomicBool::new(sent));
     let cfg = conn.config().clone();
+    let settle = Duration::from_millis(cfg.producer.timeout_ms);
     conn.retry(&format!("append to {topic}"), |s| {
         let outgoing = outgoing.clone();
         let landed = landed.clone();
@@ -267,8 +277,17 @@ pub(crate) async fn deliver(
                     );
                 }
             }
-            let outputs = send_unlanded(&producer, topic, &outgoing, &landed).await?;
-            confirm(&producer, topic, outputs, &mut landed).await
+            let mut outputs = Vec::new();
+            let unlanded = outgoing
+                .iter()
+                .zip(landed.iter())
+                .enumerate()
+                .filter(|(_, (_, l))| l.is_none())
+                .map(|(i, (o, _))| (i, o.key.clone(), o.value.clone()));
+            let sent = send_each(&producer, topic, unlanded, &mut outputs).await;
+            // What was handed over is settled even when a send failed.
+            let confirmed = confirm(&producer, topic, outputs, &mut landed, settle).await;
+            sent.and(confirmed)
         }
     })
     .await
