@@ -5,7 +5,8 @@
 //! both. The oracle's probabilities are cached in `$SELLOUT_DEV_CACHE` with the set's
 //! name appended (default: none) so that repeated runs cost only the training.
 //! `DEV_BIAS=1` adds the booking curve and the structural forecast's mean against the
-//! seats really sold (`sellout_dev/bias.rs`).
+//! seats really sold (`sellout_dev/bias.rs`); `DEV_SPREAD=1` its spread against the
+//! same (`sellout_dev/spread.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -18,6 +19,8 @@ use sellout_models::train;
 
 #[path = "sellout_dev/bias.rs"]
 mod bias;
+#[path = "sellout_dev/spread.rs"]
+mod spread;
 
 /// Seeds from `$name` as `first-last` ranges (inclusive, comma-separated), else
 /// `default`.
@@ -107,6 +110,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let days: Vec<String> = s.shape.iter().take(23).map(|v| format!("{v:.2}")).collect();
         println!("shape by days to the event (0..22): {}", days.join(" "));
         bias::report(&test.snapshots, &s.level, &s.shape, &s.diurnal);
+    }
+    if std::env::var("DEV_SPREAD").is_ok() {
+        let s = &bundle.sellout;
+        spread::report(&test.snapshots, &s.level, &s.shape, &s.diurnal);
     }
     let dump = std::env::var("DEV_DUMP").ok();
     let cache = std::env::var("SELLOUT_DEV_CACHE")

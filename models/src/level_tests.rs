@@ -23,6 +23,22 @@ fn spike(total: f64, tau: f64, age_min: f64) -> Path {
 }
 
 #[test]
+fn the_shortfall_reads_a_heavier_upper_tail_than_a_normal_law() {
+    let f = Forecast {
+        mean: 100.0,
+        variance: 400.0,
+    };
+    // Seats left two standard deviations above the mean are reached more often than
+    // a normal law says (z above −2), two below less often (z above 2).
+    assert!(f.shortfall_z(140.0) > -1.9, "{}", f.shortfall_z(140.0));
+    assert!(f.shortfall_z(60.0) > 2.3, "{}", f.shortfall_z(60.0));
+    // The mean of the law is the forecast's: its median is below it.
+    let (mu, s2) = f.log_normal();
+    assert!(((mu + s2 / 2.0).exp() - 101.0).abs() < 1e-9);
+    assert!(f.shortfall_z(100.0) < 0.0 && f.shortfall_z(95.0) > 0.0);
+}
+
+#[test]
 fn the_opening_still_to_come_is_read_from_the_last_quarter_hour_at_any_age() {
     let model = LevelModel {
         opening_decay_min: 30.0,
