@@ -15,7 +15,10 @@ use crate::shape::{expected_days, hour_before, shortfall_z};
 /// Brier on the training runs (each dropped where the training runs' held-out folds
 /// scored better without it; the validation runs agreed): the raw paces, the seats
 /// left, the days to the event, buzz, cart adds and the event's own shortfalls let the
-/// logistic learn the training events rather than the forecast's shortfall.
+/// logistic learn the training events rather than the forecast's shortfall. `lnz_`:
+/// shortfalls read on the forecast's log-normal law ([`Forecast::shortfall_z`]); models
+/// trained on the normal law's (`z_structural`...) read them differently and are refused
+/// when loaded.
 pub const SELLOUT_FEATURES: [&str; NF] = [
     "sold_share",
     "ln1p_horizon_hours",
@@ -23,11 +26,11 @@ pub const SELLOUT_FEATURES: [&str; NF] = [
     "ln_coverage_24h_squared",
     "ln_coverage_24h_shaped",
     "z_24h_shaped",
-    "z_structural",
+    "lnz_structural",
     "ln_coverage_structural",
     "first_day",
-    "z_structural_first_day",
-    "z_structural_spill",
+    "lnz_structural_first_day",
+    "lnz_structural_spill",
     "opening_share",
 ];
 

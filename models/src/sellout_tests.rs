@@ -188,7 +188,7 @@ fn a_sibling_sold_out_within_the_day_raises_the_spill_forecast() {
         let row = feature_row(&own, 5_000, 0, Horizon::Days7, &[], &[], &level, &event);
         let at = SELLOUT_FEATURES
             .iter()
-            .position(|n| *n == "z_structural_spill")
+            .position(|n| *n == "lnz_structural_spill")
             .unwrap_or(NF - 1);
         (event, row[at])
     };
