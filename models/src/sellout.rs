@@ -242,14 +242,9 @@ impl SellOutModel {
         if f.remaining == 0 {
             return 1.0;
         }
-        // Sold out within 7 days implies within 14 and by the start: a longer horizon
-        // is never less likely than a shorter one (its own model may say otherwise).
-        Horizon::ALL
-            .iter()
-            .take_while(|h| **h != horizon)
-            .chain(std::iter::once(&horizon))
-            .map(|h| self.single(f, list_minor, at, *h, event))
-            .fold(0.0, f64::max)
+        let singles = Horizon::ALL.map(|h| self.single(f, list_minor, at, h, event));
+        let k = Horizon::ALL.iter().position(|h| *h == horizon).unwrap_or(0);
+        nested(singles, f.hours_to_event)[k]
     }
 
     /// One horizon's calibrated probability, on its own.
@@ -310,16 +305,36 @@ impl SellOutModel {
                 self.single(f, list_minor, at, h, event)
             }
         };
-        let within_7d = one(Horizon::Days7);
-        let within_14d = one(Horizon::Days14).max(within_7d);
+        let [within_7d, within_14d, by_start] = nested(Horizon::ALL.map(one), f.hours_to_event);
         SellOutScore {
             within_7d,
             within_14d,
-            by_start: one(Horizon::ByStart).max(within_14d),
+            by_start,
             expected_sell_out_at: expected_sell_out_hours(f, list_minor, demand)
                 .map(|h| at + (h * 3_600_000.0) as i64),
         }
     }
+}
+
+/// Each horizon's probability (in [`Horizon::ALL`] order) from each horizon's own model
+/// (`singles`, same order) `hours_to_event` before the start. Horizons whose windows
+/// reach the close ask one question: the mean of their models answers it for all of
+/// them (validation Brier 0.00502 → 0.00489; the max of the two cost by-start). Sold out
+/// within a shorter window implies within a longer one: never less likely.
+fn nested(singles: [f64; 3], hours_to_event: f64) -> [f64; 3] {
+    let windows = Horizon::ALL.map(|h| h.effective_hours(hours_to_event));
+    std::array::from_fn(|k| {
+        let (mut same, mut n, mut shorter) = (0.0f64, 0.0f64, 0.0f64);
+        for (p, w) in singles.iter().zip(&windows) {
+            if *w == windows[k] {
+                same += p;
+                n += 1.0;
+            } else if *w < windows[k] {
+                shorter = shorter.max(*p);
+            }
+        }
+        shorter.max(same / n.max(1.0))
+    })
 }
 
 #[path = "sellout_fit.rs"]

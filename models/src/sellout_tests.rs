@@ -55,7 +55,21 @@ fn trained_model_ranks_and_scores_snapshots() {
         );
         let by_start = model.probability(&l.features, l.list_minor, l.time, Horizon::ByStart);
         assert!((s.by_start - by_start).abs() < 1e-12, "{s:?} {by_start}");
+        // Windows that reach the close ask one question and get one answer.
+        let hte = l.features.hours_to_event;
+        if Horizon::Days14.effective_hours(hte) == Horizon::ByStart.effective_hours(hte) {
+            assert_eq!(s.within_14d, s.by_start, "{s:?} at {hte} h");
+        }
+        if Horizon::Days7.effective_hours(hte) == Horizon::ByStart.effective_hours(hte) {
+            assert_eq!(s.within_7d, s.by_start, "{s:?} at {hte} h");
+        }
     }
+    // Both cases occur in this history (a 10-day sale).
+    assert!(cal.iter().any(|l| l.features.hours_to_event < 7.0 * 24.0));
+    assert!(
+        cal.iter()
+            .any(|l| l.features.hours_to_event > 7.0 * 24.0 + 3.0)
+    );
     let mut gone = l.features.clone();
     gone.remaining = 0;
     assert_eq!(
