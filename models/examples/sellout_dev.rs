@@ -19,6 +19,8 @@ use sellout_models::train;
 
 #[path = "sellout_dev/bias.rs"]
 mod bias;
+#[path = "sellout_dev/snapshots.rs"]
+mod snapshots;
 #[path = "sellout_dev/spread.rs"]
 mod spread;
 

@@ -255,7 +255,7 @@ impl Forecast {
 
 /// The later prior of `ln(daily seats / capacity)` from its coefficients
 /// ([`LevelModel::later`]: an intercept, then one per term) and [`later_terms`].
-pub(crate) fn later_prior(later: &[f64], terms: &[f64]) -> f64 {
+pub fn later_prior(later: &[f64], terms: &[f64]) -> f64 {
     later.first().copied().unwrap_or(0.0)
         + later
             .iter()

@@ -7,13 +7,15 @@
 //! prior alone, each times the booking curve's days and the horizon bias, to tell
 //! which one runs high.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use sellout_models::history::Labelled;
-use sellout_models::level::{LevelModel, Path, later_terms};
+use sellout_models::level::{LevelModel, Path, later_prior, later_terms};
 use sellout_models::sellout::Horizon;
 use sellout_models::shape::{expected_days, hour_before};
 use sellout_simulator::normal_cdf;
+
+use crate::snapshots::Snapshots;
 
 const HOUR_MS: f64 = 3_600_000.0;
 
@@ -88,18 +90,11 @@ struct Sums {
 
 /// Prints the table (see the module doc) for the scored `data`.
 pub fn report(data: &[Labelled], level: &LevelModel, shape: &[f64], diurnal: &[f64]) {
-    let mut first: HashMap<(u64, &str), i64> = HashMap::new();
-    let mut at: HashMap<(u64, &str, &str, i64), &Labelled> = HashMap::new();
-    for l in data {
-        let f = &l.features;
-        let t = first.entry((l.seed, f.event_id.as_str())).or_insert(l.time);
-        *t = (*t).min(l.time);
-        at.insert((l.seed, &f.event_id, &f.category_id, l.time), l);
-    }
+    let index = Snapshots::new(data);
     let mut groups: BTreeMap<(String, String, &str), Sums> = BTreeMap::new();
     for l in data {
         let f = &l.features;
-        let age_h = (l.time - first[&(l.seed, f.event_id.as_str())]) as f64 / HOUR_MS + 0.25;
+        let age_h = index.age_h(l) + 0.25;
         for horizon in [Horizon::Days7, Horizon::Days14] {
             let Some(hours) = horizon.hours() else {
                 continue;
@@ -111,7 +106,7 @@ pub fn report(data: &[Labelled], level: &LevelModel, shape: &[f64], diurnal: &[f
             let end = l.time + (hours * HOUR_MS) as i64;
             let sold = match l.sold_out_at {
                 Some(t) if t <= end => f64::from(f.remaining),
-                _ => match at.get(&(l.seed, &f.event_id, &f.category_id, end)) {
+                _ => match index.at(l, end) {
                     Some(b) => f64::from(b.features.sold) - f64::from(f.sold),
                     None => continue,
                 },
@@ -137,14 +132,7 @@ pub fn report(data: &[Labelled], level: &LevelModel, shape: &[f64], diurnal: &[f
                 .exp();
             let cap = path.capacity.max(1.0);
             let x = later_terms(path.sold, path.opening, cap, f.hours_to_event);
-            let prior = level.later.first().copied().unwrap_or(0.0)
-                + level
-                    .later
-                    .iter()
-                    .skip(1)
-                    .zip(&x)
-                    .map(|(c, v)| c * v)
-                    .sum::<f64>();
+            let prior = later_prior(&level.later, &x);
             let left = f64::from(f.remaining);
             let name = format!("{horizon:?}");
             let category = format!("{}/{}", venue(&f.event_id), f.category_id);

@@ -10,11 +10,13 @@
 //! and variance (a heavier upper tail). `var z` is over the pairs that neither sold out nor came within a tenth of the
 //! capacity of it (a selection on the outcome: read it with the tails).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use sellout_models::history::Labelled;
 use sellout_models::level::{LevelModel, Path};
 use sellout_models::shape::hour_before;
+
+use crate::snapshots::Snapshots;
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -53,18 +55,11 @@ struct Tails {
 
 /// Prints the table (see the module doc) for the scored `data`.
 pub fn report(data: &[Labelled], level: &LevelModel, shape: &[f64], diurnal: &[f64]) {
-    let mut first: HashMap<(u64, &str), i64> = HashMap::new();
-    let mut at: HashMap<(u64, &str, &str, i64), &Labelled> = HashMap::new();
-    for l in data {
-        let f = &l.features;
-        let t = first.entry((l.seed, f.event_id.as_str())).or_insert(l.time);
-        *t = (*t).min(l.time);
-        at.insert((l.seed, &f.event_id, &f.category_id, l.time), l);
-    }
+    let index = Snapshots::new(data);
     let mut groups: BTreeMap<(i64, &str), Tails> = BTreeMap::new();
     for l in data {
         let f = &l.features;
-        let age_h = (l.time - first[&(l.seed, f.event_id.as_str())]) as f64 / HOUR_MS as f64;
+        let age_h = index.age_h(l);
         let path = Path::of(f);
         let activity = diurnal.get(hour_before(l.time)).copied().unwrap_or(1.0);
         let left = f64::from(f.remaining);
@@ -76,7 +71,7 @@ pub fn report(data: &[Labelled], level: &LevelModel, shape: &[f64], diurnal: &[f
             let end = l.time + k * 24 * HOUR_MS;
             let (sold, capped) = match l.sold_out_at {
                 Some(t) if t <= end => (left, true),
-                _ => match at.get(&(l.seed, &f.event_id, &f.category_id, end)) {
+                _ => match index.at(l, end) {
                     Some(b) => (
                         f64::from(b.features.sold) - f64::from(f.sold),
                         b.features.remaining * 10 < b.features.capacity,
@@ -100,8 +95,8 @@ pub fn report(data: &[Labelled], level: &LevelModel, shape: &[f64], diurnal: &[f
                         slot.1 += f64::from(!capped && sold <= fc.mean - kk * sd);
                     }
                 }
-                let s2 = (1.0 + (fc.variance + 1.0) / (fc.mean + 1.0).powi(2)).ln();
-                let median = (fc.mean + 1.0) * (-s2 / 2.0).exp();
+                let (mu, s2) = fc.log_normal();
+                let median = mu.exp();
                 for (kk, slot) in [(1.0, &mut g.ln1), (2.0, &mut g.ln2)] {
                     let threshold = median * (kk * s2.sqrt()).exp() - 1.0;
                     if threshold <= left {
