@@ -3,9 +3,11 @@
 //! acknowledged, with the re-send claims of whatever could not be appended released.
 //!
 //! Parts of [`PART_RECORDS`] validated records go to one [`Appending`] per topic
-//! ([`Transport::begin_append`]). On Fluvio the first parts are on their way while
-//! later ones are validated; on the embedded log they are collected and written at the
-//! end, as one batch per topic as before. Dead letters are appended first, then each
+//! ([`Transport::begin_append`]). A part's records are claimed in the re-send window
+//! together, just before it is handed over; re-sends found then leave the part. On
+//! Fluvio the first parts are on their way while later ones are validated; on the
+//! embedded log they are collected and written at the end, as one batch per topic as
+//! before. Dead letters are appended first, then each
 //! topic's append is finished, in the fixed order of [`Topic::ALL`].
 //!
 //! A failed topic does not stop the others: what was handed over may be on its way
@@ -33,8 +35,12 @@ pub(crate) struct TopicAppends<'a> {
     appends: [Result<Box<dyn Appending + 'a>, StreamError>; 4],
     /// Records not yet handed over, per topic.
     parts: [Batch; 4],
+    /// Fingerprints of each topic's part, not yet claimed.
+    unclaimed: [Vec<u64>; 4],
     /// Fingerprints claimed for each topic's records, to release on failure.
     claimed: [Vec<u64>; 4],
+    /// Re-sends found per topic: counted, not appended.
+    resent: [u64; 4],
     /// Records added since the last hand-over.
     pending: usize,
 }
@@ -58,13 +64,15 @@ impl<'a> TopicAppends<'a> {
             resends,
             appends: [Ok(begin(a)?), Ok(begin(b)?), Ok(begin(c)?), Ok(begin(d)?)],
             parts: Default::default(),
+            unclaimed: Default::default(),
             claimed: Default::default(),
+            resent: [0; 4],
             pending: 0,
         })
     }
 
-    /// Adds one valid record of topic `slot` (its index in [`Topic::ALL`]) unless its
-    /// `fingerprint` is claimed already; false for a re-send.
+    /// Adds one valid record of topic `slot` (its index in [`Topic::ALL`]); it is
+    /// claimed in the re-send window with the rest of its part ([`Self::hand_over`]).
     pub(crate) fn add(
         &mut self,
         slot: usize,
@@ -72,31 +80,47 @@ impl<'a> TopicAppends<'a> {
         time: i64,
         value: &[u8],
         fingerprint: u64,
-    ) -> bool {
-        let (Some(topic), Some(part)) = (Topic::ALL.get(slot), self.parts.get_mut(slot)) else {
-            return false;
+    ) {
+        let (Some(part), Some(unclaimed)) =
+            (self.parts.get_mut(slot), self.unclaimed.get_mut(slot))
+        else {
+            return;
         };
-        if !self.resends.claim(*topic, fingerprint) {
-            return false;
-        }
         part.push(key, time, value);
-        self.claimed[slot].push(fingerprint);
+        unclaimed.push(fingerprint);
         self.pending += 1;
         if self.pending >= PART_RECORDS {
             self.hand_over(false);
         }
-        true
     }
 
     /// Hands every topic's part to its append (`last`: no more parts follow).
     fn hand_over(&mut self, last: bool) {
-        for (append, part) in self.appends.iter_mut().zip(&mut self.parts) {
+        for (slot, topic) in Topic::ALL.into_iter().enumerate() {
+            let part = &mut self.parts[slot];
             if part.is_empty() {
                 continue;
             }
             // The next part starts with room for as many bytes: no regrowing.
             let room = if last { 0 } else { part.bytes().len() };
-            let part = std::mem::replace(part, Batch::with_capacity(room));
+            let mut part = std::mem::replace(part, Batch::with_capacity(room));
+            let prints = std::mem::take(&mut self.unclaimed[slot]);
+            let resent = self.resends.claim_all(topic, &prints);
+            if !resent.is_empty() {
+                part = without(&part, &resent);
+                self.resent[slot] += resent.len() as u64;
+            }
+            let claimed = &mut self.claimed[slot];
+            let mut skip = resent.iter().peekable();
+            for (i, f) in prints.into_iter().enumerate() {
+                if skip.next_if_eq(&&i).is_none() {
+                    claimed.push(f);
+                }
+            }
+            let append = &mut self.appends[slot];
+            if part.is_empty() {
+                continue;
+            }
             if let Ok(a) = append
                 && let Err(e) = a.push(part)
             {
@@ -107,13 +131,14 @@ impl<'a> TopicAppends<'a> {
     }
 
     /// Appends `dead` to the dead-letter topic, then finishes every topic's append.
-    /// The offsets of each topic appended to, or the first failure (with the claims
-    /// of every topic not appended released).
+    /// The offsets of each topic appended to and the re-sends found per topic (in
+    /// [`Topic::ALL`] order), or the first failure (with the claims of every topic not
+    /// appended released).
     pub(crate) fn finish(
         mut self,
         transport: &dyn Transport,
         dead: &Batch,
-    ) -> Result<BTreeMap<&'static str, Appended>, IngestError> {
+    ) -> Result<(BTreeMap<&'static str, Appended>, [u64; 4]), IngestError> {
         self.hand_over(true);
         let mut first_error = transport
             .append(deadletter::TOPIC, dead)
@@ -127,6 +152,7 @@ impl<'a> TopicAppends<'a> {
             resends,
             appends,
             claimed,
+            resent,
             ..
         } = self;
         for ((topic, append), claimed) in Topic::ALL.into_iter().zip(appends).zip(claimed) {
@@ -155,7 +181,19 @@ impl<'a> TopicAppends<'a> {
         }
         match first_error {
             Some(e) => Err(e),
-            None => Ok(appended),
+            None => Ok((appended, resent)),
         }
     }
+}
+
+/// `part` without the records at `positions` (ascending).
+fn without(part: &Batch, positions: &[usize]) -> Batch {
+    let mut kept = Batch::with_capacity(part.bytes().len());
+    let mut skip = positions.iter().peekable();
+    for (i, r) in part.iter(0).enumerate() {
+        if skip.next_if_eq(&&i).is_none() {
+            kept.push(r.key, r.time, r.value);
+        }
+    }
+    kept
 }

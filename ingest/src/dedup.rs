@@ -139,9 +139,22 @@ impl Resends {
         h.finish()
     }
 
-    /// Claims `fingerprint` for `topic`: false when it was seen already (a re-send).
-    pub fn claim(&self, topic: Topic, fingerprint: u64) -> bool {
-        !self.is_on() || self.lock(topic).insert(fingerprint, self.capacity)
+    /// Claims each of `fingerprints` for `topic`, in order, under one lock; returns
+    /// the positions of those seen already (re-sends, also of an earlier one in the
+    /// same slice). One lock per part rather than per record: its release is a fence
+    /// that made every record wait for the window's cache misses (a tenth of ingest
+    /// throughput into Fluvio).
+    pub fn claim_all(&self, topic: Topic, fingerprints: &[u64]) -> Vec<usize> {
+        if !self.is_on() {
+            return Vec::new();
+        }
+        let mut window = self.lock(topic);
+        fingerprints
+            .iter()
+            .enumerate()
+            .filter(|&(_, f)| !window.insert(*f, self.capacity))
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// Releases the claims of a batch whose append failed.

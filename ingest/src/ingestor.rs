@@ -393,9 +393,7 @@ impl Ingestor {
                     let key = d.record.key();
                     let time = d.record.time();
                     let fingerprint = self.resends.fingerprint(key.as_bytes(), time, &value);
-                    if !appends.add(slot, key.as_bytes(), time, &value, fingerprint) {
-                        tally.duplicates[slot] += 1;
-                    }
+                    appends.add(slot, key.as_bytes(), time, &value, fingerprint);
                 }
                 Err(reason) => {
                     let original = match &d.span {
@@ -411,7 +409,7 @@ impl Ingestor {
             mut report,
             received,
             rejected,
-            duplicates,
+            mut duplicates,
             by_reason,
             ..
         } = tally;
@@ -425,7 +423,11 @@ impl Ingestor {
         }
         // On a failed append the claims of what was not appended are released, so a
         // retry of the input is accepted; nothing is counted.
-        report.appended = appends.finish(self.transport.as_ref(), &dead_batch)?;
+        let (appended, resent) = appends.finish(self.transport.as_ref(), &dead_batch)?;
+        report.appended = appended;
+        for (slot, n) in resent.into_iter().enumerate() {
+            duplicates[slot] += n;
+        }
 
         for slot in 0..5 {
             let accepted = received[slot] - rejected[slot] - duplicates[slot];
