@@ -90,9 +90,7 @@ fn a_key_stays_in_one_partition_in_append_order() {
     }
     assert_eq!(values_of_key.len(), 50);
     for (key, values) in values_of_key {
-        let e: u64 = String::from_utf8_lossy(&key)[4..]
-            .parse()
-            .unwrap_or(u64::MAX);
+        let e = event_of(&key);
         let want: Vec<u64> = (0..30_000).filter(|i| i % 50 == e).collect();
         assert_eq!(values, want, "records of {}", String::from_utf8_lossy(&key));
     }

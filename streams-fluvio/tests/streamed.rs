@@ -73,9 +73,7 @@ fn parts_land_in_order_and_together_beside_another_append() {
     }
     assert_eq!(values_of_key.len(), events as usize);
     for (key, values) in values_of_key {
-        let e: u64 = String::from_utf8_lossy(&key)[4..]
-            .parse()
-            .unwrap_or(u64::MAX);
+        let e = event_of(&key);
         // Each append's records of a key in the order appended.
         for range in [0..n, n..n + 1_000] {
             let got: Vec<u64> = values

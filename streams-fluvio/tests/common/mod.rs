@@ -57,6 +57,14 @@ pub fn batch(range: std::ops::Range<u64>, events: u64) -> Batch {
     b
 }
 
+/// The `e` of a key `evt-{e}` made by [`batch`] (`u64::MAX` for any other key).
+pub fn event_of(key: &[u8]) -> u64 {
+    String::from_utf8_lossy(key)
+        .strip_prefix("evt-")
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(u64::MAX)
+}
+
 pub fn value(v: &[u8]) -> u64 {
     let mut b = [0u8; 8];
     b.copy_from_slice(v);

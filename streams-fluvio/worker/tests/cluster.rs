@@ -193,6 +193,12 @@ fn the_bench_with_two_senders_accounts_for_every_record_and_cleans_up() {
             "{parts} partitions: {counts:?}"
         );
     }
+    // Scaling at 2 partitions is the rate at 2 over twice the rate at 1, and the
+    // headline figure is the one at the most partitions.
+    let rates = &report.pipeline_records_per_sec_by_partitions;
+    let at_two = report.pipeline_scaling_by_partitions[&2];
+    assert!((at_two - rates[&2] / (2.0 * rates[&1])).abs() < 1e-9);
+    assert_eq!(report.pipeline_scaling, Some(at_two));
     let tag = std::process::id();
     let left: Vec<String> = t
         .topics()

@@ -80,6 +80,10 @@ pub struct FluvioBench {
     /// Rate at the most partitions / (that many × the rate at 1) (target ≥ 0.75
     /// where cores allow).
     pub pipeline_scaling: Option<f64>,
+    /// The same for every partition count above 1: where scaling holds and where the
+    /// cores run out (`cores`; the cluster shares them on one machine).
+    #[serde(default)]
+    pub pipeline_scaling_by_partitions: BTreeMap<u32, f64>,
     /// Cores this process may use.
     pub cores: usize,
     /// Gaps re-fetched and reconnects over the run.
@@ -196,12 +200,15 @@ pub fn run(config: &WorkerConfig, options: &BenchOptions) -> Result<FluvioBench,
     }
     let raw_rate = rate(n, raw_secs);
     let ingest_rate = rate(n, ingest_secs);
-    let scaling = match (by_partitions.get(&1), by_partitions.last_key_value()) {
-        (Some(&one), Some((&most, &at_most))) if most > 1 && one > 0.0 => {
-            Some(at_most / (f64::from(most) * one))
-        }
-        _ => None,
+    let scaling_by: BTreeMap<u32, f64> = match by_partitions.get(&1) {
+        Some(&one) if one > 0.0 => by_partitions
+            .iter()
+            .filter(|(n, _)| **n > 1)
+            .map(|(&n, &at)| (n, at / (f64::from(n) * one)))
+            .collect(),
+        _ => BTreeMap::new(),
     };
+    let scaling = scaling_by.last_key_value().map(|(_, s)| *s);
     Ok(FluvioBench {
         bench: "fluvio".to_owned(),
         records: n,
@@ -218,6 +225,7 @@ pub fn run(config: &WorkerConfig, options: &BenchOptions) -> Result<FluvioBench,
         pipeline_records_per_sec_by_partitions: by_partitions,
         pipeline_records_by_partition: balance,
         pipeline_scaling: scaling,
+        pipeline_scaling_by_partitions: scaling_by,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         repaired,
     })
