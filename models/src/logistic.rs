@@ -15,7 +15,7 @@ use crate::sellout::SellOutError;
 
 /// linfa's L2 penalty (`alpha`) on the standardised weights, against a log loss
 /// *summed* over the rows. The sell-out horizons' boundaries are steep (standardised
-/// weights of 2 to 9), so a heavier penalty holds their slopes back: by `alpha`, the
+/// weights up to 9), so a heavier penalty holds their slopes back: by `alpha`, the
 /// training runs' out-of-fold Brier (summed squared error) read 2491 (100), 2090 (10),
 /// 2021.3 (1), 2017.5 (0.3), 2020.6 (0.1), 2026.3 (0.03), 2029.8 (0.01); the validation runs'
 /// ratio to the oracle 1.249 (1), 1.223 (0.3), 1.209 (0.1), 1.203 (0.03), 1.202
