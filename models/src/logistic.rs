@@ -13,6 +13,17 @@ use serde::{Deserialize, Serialize};
 use crate::linalg::solve_spd;
 use crate::sellout::SellOutError;
 
+/// linfa's L2 penalty (`alpha`) on the standardised weights, against a log loss
+/// *summed* over the rows. The sell-out horizons' boundaries are steep (standardised
+/// weights up to 9), so a heavier penalty holds their slopes back: by `alpha`, the
+/// training runs' out-of-fold Brier (summed squared error) read 2491 (100), 2090 (10),
+/// 2021.3 (1), 2017.5 (0.3), 2020.6 (0.1), 2026.3 (0.03), 2029.8 (0.01); the validation runs'
+/// ratio to the oracle 1.249 (1), 1.223 (0.3), 1.209 (0.1), 1.203 (0.03), 1.202
+/// (0.01), the extra held-out runs' 1.101 (1), 1.072 (0.1), 1.065 (0.01). 0.1 takes
+/// most of the held-out gain and keeps the out-of-fold Brier below 1's; smaller
+/// values gain a little more on held-out runs but lose out of fold.
+const L2_PENALTY: f64 = 0.1;
+
 pub(crate) fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z.clamp(-40.0, 40.0)).exp())
 }
@@ -81,7 +92,7 @@ pub fn fit_logistic(rows: &[Vec<f64>], labels: &[bool]) -> Result<Logistic, Sell
     let y = Array1::from_iter(labels.iter().copied());
     let data = Dataset::new(x, y);
     let fitted = LogisticRegression::default()
-        .alpha(1.0)
+        .alpha(L2_PENALTY)
         .max_iterations(300)
         .fit(&data)
         .map_err(|e| SellOutError::Fit(e.to_string()))?;

@@ -21,6 +21,44 @@ fn logistic_minds_the_label_trap_whichever_class_is_larger() {
 }
 
 #[test]
+fn logistic_keeps_a_steep_boundary_near_its_unpenalised_slope() {
+    // 400 rows of a steep logistic (slope 8 on x), labels from a fixed hash.
+    let rows: Vec<Vec<f64>> = (0..400).map(|i| vec![f64::from(i) / 100.0 - 2.0]).collect();
+    let labels: Vec<bool> = rows
+        .iter()
+        .zip(0u64..)
+        .map(|(r, i)| {
+            let u = (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 11) as f64 / (1u64 << 53) as f64;
+            u < 1.0 / (1.0 + (-8.0 * r[0]).exp())
+        })
+        .collect();
+    // The unpenalised fit by Newton's method on (intercept, slope).
+    let (mut b, mut w) = (0.0f64, 0.0f64);
+    for _ in 0..100 {
+        let (mut g, mut h) = ([0.0f64; 2], [0.0f64; 3]);
+        for (r, &y) in rows.iter().zip(&labels) {
+            let p = 1.0 / (1.0 + (-(b + w * r[0])).exp());
+            let e = p - if y { 1.0 } else { 0.0 };
+            let v = p * (1.0 - p);
+            (g[0], g[1]) = (g[0] + e, g[1] + e * r[0]);
+            (h[0], h[1], h[2]) = (h[0] + v, h[1] + v * r[0], h[2] + v * r[0] * r[0]);
+        }
+        let det = h[0] * h[2] - h[1] * h[1];
+        b -= (h[2] * g[0] - h[1] * g[1]) / det;
+        w -= (h[0] * g[1] - h[1] * g[0]) / det;
+    }
+    let m = fit_logistic(&rows, &labels).unwrap();
+    // The stored weight is on the standardised feature: back to x's scale.
+    let slope = m.weights[0] / m.std[0];
+    // A penalty heavy enough to hold the slope back costs the horizons' Brier
+    // (`logistic.rs`, `L2_PENALTY`): within a sixth of the unpenalised slope.
+    assert!(
+        w > 4.0 && slope > 0.85 * w && slope <= 1.01 * w,
+        "{slope} vs {w}"
+    );
+}
+
+#[test]
 fn trained_model_ranks_and_scores_snapshots() {
     let config = HistoryConfig {
         seeds: vec![11, 12],
