@@ -15,13 +15,15 @@ use crate::sellout::SellOutError;
 
 /// linfa's L2 penalty (`alpha`) on the standardised weights, against a log loss
 /// *summed* over the rows. The sell-out horizons' boundaries are steep (standardised
-/// weights up to 9), so a heavier penalty holds their slopes back: by `alpha`, the
-/// training runs' out-of-fold Brier (summed squared error) read 2491 (100), 2090 (10),
-/// 2021.3 (1), 2017.5 (0.3), 2020.6 (0.1), 2026.3 (0.03), 2029.8 (0.01); the validation runs'
-/// ratio to the oracle 1.249 (1), 1.223 (0.3), 1.209 (0.1), 1.203 (0.03), 1.202
-/// (0.01), the extra held-out runs' 1.101 (1), 1.072 (0.1), 1.065 (0.01). 0.1 takes
-/// most of the held-out gain and keeps the out-of-fold Brier below 1's; smaller
-/// values gain a little more on held-out runs but lose out of fold.
+/// weights up to 9), so a heavier penalty holds their slopes back. By `alpha`:
+/// - the training runs' out-of-fold Brier (summed squared error): 2491 (100),
+///   2090 (10), 2021.3 (1), 2017.5 (0.3), 2020.6 (0.1), 2026.3 (0.03), 2029.8 (0.01);
+/// - the validation runs' ratio to the oracle: 1.249 (1), 1.223 (0.3), 1.209 (0.1),
+///   1.203 (0.03), 1.202 (0.01);
+/// - the extra held-out runs': 1.101 (1), 1.072 (0.1), 1.065 (0.01).
+///
+/// 0.1 takes most of the held-out gain and keeps the out-of-fold Brier below 1's;
+/// smaller values gain a little more on held-out runs but lose out of fold.
 const L2_PENALTY: f64 = 0.1;
 
 pub(crate) fn sigmoid(z: f64) -> f64 {
