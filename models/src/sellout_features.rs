@@ -38,8 +38,8 @@ pub const SELLOUT_FEATURES: [&str; NF] = [
 pub const NF: usize = 12;
 
 /// The feature row of a snapshot taken at `at` for a horizon (unstandardised);
-/// `diurnal` is the [`diurnal_profile`] (empty: no adjustment), `shape` the booking
-/// curve's [`crate::shape::shape_profile`] (empty: a flat pace), `event` the
+/// `diurnal` is the [`super::diurnal_profile`] (empty: no adjustment), `shape` the
+/// booking curve's [`crate::shape::shape_profile`] (empty: a flat pace), `event` the
 /// category's event ([`EventContext::alone`] when unknown), `level` the structural
 /// forecast ([`crate::level`]).
 #[allow(clippy::too_many_arguments)]

@@ -4,29 +4,34 @@
 //! the validation runs, is never scored here: model choices are judged on it
 //! (`examples/sellout_dev.rs`), so the test figures stay untouched by selection.
 //!
-//! - Sell-out: Brier, ECE (10 bins) and AUC of the calibrated model over every test
-//!   snapshot and horizon, and the oracle Brier ([`oracle`]: from the true parameters),
-//!   with their ratio and its jackknife standard error over the test runs.
+//! - Sell-out ([`evaluate_sellout`], in `scoring.rs`): Brier, ECE (10 bins) and AUC of
+//!   the calibrated model over every test snapshot and horizon, and the oracle Brier
+//!   ([`oracle`]: from the true parameters), with their ratio and its jackknife standard
+//!   error over the test runs.
 //! - Pricing ([`market`]): closed-loop revenue of the learning optimiser
 //!   ([`closed_loop`]) and revenue of the best static price, each over the clairvoyant
 //!   DP optimum, per scenario, with their paired difference on the same draws.
+//!
+//! This module owns what to evaluate ([`EvalConfig`]) and the run of the whole
+//! ([`evaluate`]: simulate, train, score, price); the report types ([`EvalReport`],
+//! [`SellOutEval`]) live in `report.rs`.
 //!
 //! [`evaluate`] returns an [`EvalReport`]; `sellout eval` prints it as one JSON line.
 
 pub mod closed_loop;
 pub mod market;
 pub mod oracle;
-
-use std::collections::{BTreeMap, HashMap};
+mod report;
+mod scoring;
 
 use serde::{Deserialize, Serialize};
 
 use crate::history::{self, HistoryConfig};
-use crate::metrics::{auc, brier, ece, ratio_with_se};
-use crate::sellout::{Horizon, SellOutModel};
 use crate::train::{self, ModelBundle, TrainError};
-use market::{LoopConfig, MarketResult, Scenario};
+use market::{LoopConfig, Scenario};
 use oracle::Oracle;
+pub use report::{EvalReport, SellOutEval};
+pub use scoring::evaluate_sellout;
 
 /// What to evaluate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,73 +90,6 @@ impl Default for EvalConfig {
             pricing_seeds: (101..=116).chain([151, 152]).collect(),
         }
     }
-}
-
-/// Sell-out figures.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SellOutEval {
-    /// Brier score of the calibrated model.
-    pub brier: f64,
-    /// Brier score of the oracle (true parameters).
-    pub oracle_brier: f64,
-    /// `brier / oracle_brier`: what the target (≤ 1.1) reads.
-    #[serde(default)]
-    pub brier_vs_oracle: f64,
-    /// Jackknife standard error of `brier_vs_oracle` over the test runs (one left out at
-    /// a time): a run's events share one market, so runs, not rows, are the samples.
-    /// With six runs it is wide; compare models on the same runs, paired.
-    #[serde(default)]
-    pub brier_vs_oracle_se: f64,
-    /// Expected calibration error.
-    pub ece: f64,
-    /// Expected calibration error of the oracle (a check on the oracle itself).
-    pub oracle_ece: f64,
-    /// Mean probability of the model.
-    pub mean_p: f64,
-    /// Mean probability of the oracle.
-    pub oracle_mean_p: f64,
-    /// Area under the ROC curve.
-    pub auc: f64,
-    /// Scored (snapshot, horizon) pairs.
-    pub n: usize,
-    /// Share of positives.
-    pub base_rate: f64,
-}
-
-/// The report `sellout eval` prints.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EvalReport {
-    /// Brier over all horizons.
-    pub brier: f64,
-    /// Oracle Brier over the same pairs.
-    pub oracle_brier: f64,
-    /// `brier / oracle_brier`.
-    #[serde(default)]
-    pub brier_vs_oracle: f64,
-    /// Its jackknife standard error over the test runs.
-    #[serde(default)]
-    pub brier_vs_oracle_se: f64,
-    /// ECE over all horizons.
-    pub ece: f64,
-    /// AUC over all horizons.
-    pub auc: f64,
-    /// Per horizon (`days7`, `days14`, `by_start`).
-    pub sellout_by_horizon: BTreeMap<String, SellOutEval>,
-    /// Per pricing scenario.
-    pub scenarios: Vec<MarketResult>,
-    /// Mean of `revenue_vs_optimal` over scenarios.
-    pub revenue_vs_optimal_mean: f64,
-    /// Mean of `static_vs_optimal` over scenarios.
-    pub static_vs_optimal_mean: f64,
-    /// Mean of `foresight_free_vs_optimal` over scenarios.
-    #[serde(default)]
-    pub foresight_free_vs_optimal_mean: f64,
-    /// Whether the closed loop beat the best static price in every scenario.
-    pub beats_static_everywhere: bool,
-    /// Training rows (snapshots).
-    pub train_rows: usize,
-    /// Test rows (snapshots).
-    pub test_rows: usize,
 }
 
 fn runs(config: &EvalConfig, seeds: &[u64]) -> Result<history::History, TrainError> {
@@ -242,122 +180,6 @@ fn pricing_history(mut rows: Vec<history::Labelled>, seeds: &[u64]) -> Vec<histo
         rows.retain(|l| seeds.contains(&l.seed));
     }
     rows
-}
-
-/// A snapshot of one event: (seed, event id, time).
-type SnapshotKey<'a> = (u64, &'a str, i64);
-
-/// Scores every test snapshot for every horizon against outcome and oracle.
-pub fn evaluate_sellout(
-    model: &SellOutModel,
-    test: &history::History,
-    oracle: &mut Oracle,
-) -> (SellOutEval, BTreeMap<String, SellOutEval>) {
-    // Which categories of each event were still on sale at each snapshot time, with
-    // their seats left.
-    let mut open: HashMap<SnapshotKey, Vec<(usize, u32)>> = HashMap::new();
-    for l in &test.snapshots {
-        let index = test
-            .truths
-            .iter()
-            .find(|t| t.seed == l.seed)
-            .and_then(|t| t.event(&l.features.event_id))
-            .and_then(|e| {
-                e.categories
-                    .iter()
-                    .position(|c| c.category_id == l.features.category_id.as_str())
-            });
-        if let Some(i) = index {
-            open.entry((l.seed, &l.features.event_id, l.time))
-                .or_default()
-                .push((i, l.features.remaining));
-        }
-    }
-    // The oracle row by row, all horizons at once: its futures are drawn once per
-    // (event, snapshot time), and a snapshot's rows are adjacent.
-    let oracle_p: Vec<[Option<f64>; 3]> = test
-        .snapshots
-        .iter()
-        .map(|l| {
-            let state = open
-                .get(&(l.seed, l.features.event_id.as_str(), l.time))
-                .map_or(&[][..], Vec::as_slice);
-            Horizon::ALL.map(|horizon| {
-                (horizon.effective_hours(l.features.hours_to_event) > 0.0)
-                    .then(|| oracle.probability(l, horizon, state))
-                    .flatten()
-            })
-        })
-        .collect();
-    let events = crate::context::contexts(&test.snapshots);
-    let mut pooled = Scored::default();
-    let mut by_horizon = BTreeMap::new();
-    for (h, horizon) in Horizon::ALL.into_iter().enumerate() {
-        let mut scored = Scored::default();
-        for ((l, o), event) in test.snapshots.iter().zip(&oracle_p).zip(&events) {
-            let Some(o) = o[h] else {
-                continue;
-            };
-            scored
-                .p
-                .push(model.probability_in(&l.features, l.list_minor, l.time, horizon, event));
-            scored.q.push(o);
-            scored.y.push(horizon.label(l.time, l.sold_out_at));
-            scored.run.push(l.seed);
-        }
-        let name = serde_json::to_value(horizon)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        by_horizon.insert(name, scored.figures());
-        pooled.extend(scored);
-    }
-    (pooled.figures(), by_horizon)
-}
-
-/// Scored pairs: the model's and the oracle's probabilities, the outcome and the run.
-#[derive(Default)]
-struct Scored {
-    p: Vec<f64>,
-    q: Vec<f64>,
-    y: Vec<bool>,
-    run: Vec<u64>,
-}
-
-impl Scored {
-    fn extend(&mut self, other: Scored) {
-        self.p.extend(other.p);
-        self.q.extend(other.q);
-        self.y.extend(other.y);
-        self.run.extend(other.run);
-    }
-
-    fn figures(&self) -> SellOutEval {
-        let (p, q, y) = (&self.p, &self.q, &self.y);
-        // Squared errors of model and oracle summed per run.
-        let mut runs: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
-        for (((p, q), y), run) in p.iter().zip(q).zip(y).zip(&self.run) {
-            let y = if *y { 1.0 } else { 0.0 };
-            let e = runs.entry(*run).or_default();
-            e.0 += (p - y).powi(2);
-            e.1 += (q - y).powi(2);
-        }
-        let blocks: Vec<(f64, f64)> = runs.into_values().collect();
-        let (ratio, ratio_se) = ratio_with_se(&blocks);
-        SellOutEval {
-            brier: brier(p, y),
-            oracle_brier: brier(q, y),
-            brier_vs_oracle: ratio,
-            brier_vs_oracle_se: ratio_se,
-            ece: ece(p, y, 10),
-            oracle_ece: ece(q, y, 10),
-            mean_p: p.iter().sum::<f64>() / p.len().max(1) as f64,
-            oracle_mean_p: q.iter().sum::<f64>() / q.len().max(1) as f64,
-            auc: auc(p, y),
-            n: p.len(),
-            base_rate: y.iter().filter(|v| **v).count() as f64 / y.len().max(1) as f64,
-        }
-    }
 }
 
 #[cfg(test)]

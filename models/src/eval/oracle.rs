@@ -2,7 +2,7 @@
 //! simulator's *true* parameters and the state at the snapshot, the reference the
 //! learned model's Brier is held to. It knows no more of the future than the true laws
 //! say: the realised future (arrivals, announcements and social spikes still to come) is
-//! drawn at random ([`paths`]), never read from the run.
+//! drawn at random (`oracle/paths.rs`), never read from the run.
 //!
 //! What it knows at a snapshot taken at `t`: the true parameters (booking curve,
 //! hotness, willingness to pay, funnel, the laws of announcements and spikes), the waves
