@@ -271,3 +271,7 @@ mod bias;
 #[cfg(test)]
 #[path = "level_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "level_later_tests.rs"]
+mod later_tests;
